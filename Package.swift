@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Data flows one way: mongo-audit -> AuditKit / SampleData -> MongoKit -> CMongoc.
+// MongoKit is the only module that imports CMongoc and holds all unsafe C interop.
+let package = Package(
+    name: "mongo-audit",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "mongo-audit", targets: ["mongo-audit"]),
+        .library(name: "MongoKit", targets: ["MongoKit"]),
+        .library(name: "AuditKit", targets: ["AuditKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/onevcat/Rainbow", from: "4.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CMongoc",
+            pkgConfig: "libmongoc-1.0",
+            providers: [.apt(["libmongoc-dev", "libbson-dev"])]
+        ),
+        .target(name: "MongoKit", dependencies: ["CMongoc"]),
+        .target(name: "SampleData", dependencies: ["MongoKit"]),
+        .target(
+            name: "AuditKit",
+            dependencies: [
+                "MongoKit",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Rainbow", package: "Rainbow"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "mongo-audit",
+            dependencies: [
+                "AuditKit", "SampleData", "MongoKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(name: "TestSupport", dependencies: ["MongoKit"], path: "Tests/TestSupport"),
+        .testTarget(name: "MongoKitTests", dependencies: ["MongoKit", "TestSupport"]),
+        .testTarget(name: "AuditKitTests", dependencies: ["AuditKit", "SampleData", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["MongoKit", "SampleData", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

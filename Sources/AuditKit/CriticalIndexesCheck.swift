@@ -1,0 +1,147 @@
+import Foundation
+import MongoKit
+
+/// The indexes a collection must have, with their key order, direction and options. An existing compound
+/// index whose leading keys are the required ones serves it too, and the finding says which.
+public struct CriticalIndexesCheck: Check {
+    public static let description = CheckDescription(
+        identifier: "critical_indexes",
+        name: "Critical indexes",
+        summary: "Each required index exists with the same keys in the same order and direction and the "
+            + "required options (unique, sparse, partial filter, TTL, collation), and is not hidden.",
+        defaultSeverity: .high,
+        needs: "listIndexes on the collection (the read role)",
+        options: [
+            CheckOption("collection", "name", "the collection whose indexes are checked", required: true),
+            CheckOption(
+                "indexes", "list", "required indexes: keys (ordered mapping field: 1, -1, text, hashed, 2dsphere), "
+                    + "and optionally name, unique, sparse, partial_filter, expire_after_seconds, collation",
+                required: true),
+        ])
+
+    static let indexFields = ["keys", "name", "unique", "sparse", "partial_filter", "expire_after_seconds", "collation"]
+    static let keyKinds: Set<String> = ["1", "-1", "text", "hashed", "2d", "2dsphere"]
+
+    let collectionName: String
+    let required: [IndexSpec]
+    public var collection: String? { collectionName }
+
+    public init(options: SpecFields) throws {
+        collectionName = try options.required("collection").string()
+        let entries = try options.required("indexes").array()
+        guard !entries.isEmpty else { throw try options.required("indexes").error("the list must not be empty") }
+        required = try entries.map(Self.readIndex)
+    }
+
+    static func readIndex(_ node: SpecNode) throws -> IndexSpec {
+        let fields = try node.fields(allowed: indexFields)
+        let keysNode = try fields.required("keys")
+        let keys = try keysNode.mapping().map { entry -> IndexKey in
+            try FieldPath.validate(entry.key, at: entry.value)
+            let kind: String
+            if let direction = try? entry.value.int() {
+                kind = String(direction)
+            } else {
+                kind = try entry.value.string()
+            }
+            guard keyKinds.contains(kind) else {
+                throw entry.value.error("expected 1, -1, text, hashed, 2d or 2dsphere, got \(entry.value.kindName)")
+            }
+            return IndexKey(field: entry.key, kind: kind)
+        }
+        guard !keys.isEmpty else { throw keysNode.error("an index needs at least one key") }
+        var expireAfterSeconds: Int?
+        if let ttl = fields["expire_after_seconds"] {
+            expireAfterSeconds = try ttl.int()
+            guard expireAfterSeconds! >= 0 else { throw ttl.error("must be zero or more seconds") }
+        }
+        return IndexSpec(
+            keys: keys, name: try fields["name"]?.string(), unique: try fields["unique"]?.bool() ?? false,
+            sparse: try fields["sparse"]?.bool() ?? false,
+            partialFilterExpression: try fields["partial_filter"]?.document(),
+            expireAfterSeconds: expireAfterSeconds, collation: try fields["collation"]?.document())
+    }
+
+    public func run(in context: AuditContext, severity: Severity) throws -> [Finding] {
+        let existing = try context.indexes(of: collectionName)
+        return required.compactMap { finding(for: $0, existing: existing, context: context, severity: severity) }
+    }
+
+    private func finding(for wanted: IndexSpec, existing: [IndexSpec], context: AuditContext, severity: Severity)
+        -> Finding?
+    {
+        let id = Self.description.identifier
+        let keyText = wanted.keys.map(\.description).joined(separator: ", ")
+        if let match = existing.first(where: { $0.keys == wanted.keys && Self.serves($0, wanted) }) {
+            guard match.hidden else { return nil }
+            return Finding(
+                check: id, collection: collectionName, severity: severity,
+                title: "index '\(match.name)' on {\(keyText)} exists but is hidden",
+                impact: "The query planner ignores hidden indexes, so queries on these keys scan the collection.",
+                fix: context.shellCommand(["collMod": .string(collectionName), "index": ["name": .string(match.name), "hidden": false]]),
+                details: ["index": match.name])
+        }
+        if let prefix = existing.first(where: {
+            !$0.hidden && $0.keys.count > wanted.keys.count && Array($0.keys.prefix(wanted.keys.count)) == wanted.keys
+                && Self.prefixServes($0, wanted)
+        }) {
+            return Finding(
+                check: id, collection: collectionName, severity: .info,
+                title: "required index {\(keyText)} is served by the prefix of '\(prefix.name)'",
+                impact: "Queries on these keys use '\(prefix.name)'; dropping that index would leave them unindexed.",
+                details: ["servedBy": prefix.name])
+        }
+        var details: [String: String] = ["keys": wanted.keyDocument.relaxedJSON]
+        var title = "required index {\(keyText)} is missing"
+        if let sameKeys = existing.first(where: { $0.keys == wanted.keys }) {
+            title = "index '\(sameKeys.name)' has the required keys {\(keyText)} but not the required options"
+            details["existing"] = sameKeys.document.relaxedJSON
+        }
+        if let sameName = existing.first(where: { $0.name == wanted.name }) {
+            details["nameConflict"] = "an index named '\(wanted.name)' already exists with \(sameName.document.relaxedJSON)"
+        }
+        return Finding(
+            check: id, collection: collectionName, severity: severity, title: title,
+            impact: "Queries that filter or sort on \(wanted.keys.map(\.field).joined(separator: ", ")) scan the whole "
+                + "collection; on millions of documents that takes seconds and loads the server.",
+            fix: context.shellCommand(["createIndexes": .string(collectionName), "indexes": [.document(wanted.document)]]),
+            details: details)
+    }
+
+    /// Whether an index with the same keys gives everything the required one asks for.
+    static func serves(_ index: IndexSpec, _ wanted: IndexSpec) -> Bool {
+        if wanted.unique && !index.unique { return false }
+        if index.sparse != wanted.sparse { return false }
+        if index.partialFilterExpression != wanted.partialFilterExpression { return false }
+        if let ttl = wanted.expireAfterSeconds, index.expireAfterSeconds != ttl { return false }
+        return collationMatches(index.collation, wanted.collation)
+    }
+
+    /// A compound index serves queries on its leading keys, but not the uniqueness or TTL of them.
+    static func prefixServes(_ index: IndexSpec, _ wanted: IndexSpec) -> Bool {
+        !wanted.unique && wanted.expireAfterSeconds == nil && !index.sparse && !wanted.sparse
+            && index.partialFilterExpression == wanted.partialFilterExpression
+            && collationMatches(index.collation, wanted.collation)
+    }
+
+    /// The server fills in every collation field; the required collation matches when the fields it names agree.
+    static func collationMatches(_ actual: Document?, _ wanted: Document?) -> Bool {
+        guard let wanted else { return actual == nil || actual?["locale"]?.stringValue == "simple" }
+        guard let actual else { return wanted["locale"]?.stringValue == "simple" }
+        return wanted.elements.allSatisfy { key, value in
+            guard let other = actual[key] else { return false }
+            if let a = value.doubleValue, let b = other.doubleValue { return a == b }
+            return other == value
+        }
+    }
+}
+
+/// Dotted field paths as a spec gives them.
+enum FieldPath {
+    static func validate(_ path: String, at node: SpecNode) throws {
+        let parts = path.split(separator: ".", omittingEmptySubsequences: false)
+        guard !path.isEmpty, !path.hasPrefix("$"), parts.allSatisfy({ !$0.isEmpty }) else {
+            throw node.error("'\(path)' is not a field path (dotted names, no empty parts, no leading $)")
+        }
+    }
+}

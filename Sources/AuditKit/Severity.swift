@@ -1,0 +1,41 @@
+import Foundation
+
+/// How bad a finding is. Ordered: `critical` is the highest.
+public enum Severity: String, Codable, CaseIterable, Comparable, Sendable {
+    case info, low, medium, high, critical
+
+    public static func < (lhs: Severity, rhs: Severity) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+
+    /// Highest first, the order reports list them in.
+    public static var descending: [Severity] { allCases.reversed() }
+}
+
+/// One thing wrong with the database: what, why it matters, and how to fix it.
+public struct Finding: Codable, Equatable, Sendable {
+    public var check: String
+    public var collection: String?
+    public var severity: Severity
+    /// What is wrong, in one line.
+    public var title: String
+    /// Why it matters.
+    public var impact: String
+    /// The exact command that fixes it, when there is one.
+    public var fix: String?
+    /// Figures behind the finding (counts, index names, examples), as text for every report format.
+    public var details: [String: String]
+
+    public init(
+        check: String, collection: String?, severity: Severity, title: String, impact: String, fix: String? = nil,
+        details: [String: String] = [:]
+    ) {
+        self.check = check
+        self.collection = collection
+        self.severity = severity
+        self.title = title
+        self.impact = impact
+        self.fix = fix
+        self.details = details
+    }
+}

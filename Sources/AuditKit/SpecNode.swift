@@ -1,0 +1,183 @@
+import Foundation
+import MongoKit
+import Yams
+
+/// An error in a spec file, pointing at the file, line and field so it can be fixed without guessing.
+public struct SpecError: Error, Equatable, CustomStringConvertible {
+    public let file: String
+    public let line: Int?
+    public let column: Int?
+    public let field: String
+    public let message: String
+
+    public var description: String {
+        let position = [line, column].compactMap { $0 }.map(String.init).joined(separator: ":")
+        let location = position.isEmpty ? file : "\(file):\(position)"
+        return field.isEmpty ? "\(location): \(message)" : "\(location): \(field): \(message)"
+    }
+}
+
+/// A node of a parsed YAML (or JSON) spec that knows where it came from, so every read can fail with the
+/// file, line and dotted field of the offending value.
+public struct SpecNode {
+    public let node: Node
+    public let file: String
+    public let path: String
+
+    public init(node: Node, file: String, path: String = "") {
+        self.node = node
+        self.file = file
+        self.path = path
+    }
+
+    /// Parses YAML or JSON text. Syntax errors carry the line the parser stopped at.
+    public static func parse(_ text: String, file: String) throws -> SpecNode {
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                throw SpecError(file: file, line: 1, column: nil, field: "", message: "the spec is empty")
+            }
+            return SpecNode(node: node, file: file)
+        } catch let error as YamlError {
+            throw SpecNode.specError(from: error, file: file)
+        }
+    }
+
+    private static func specError(from error: YamlError, file: String) -> SpecError {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
+            return SpecError(file: file, line: mark.line, column: mark.column, field: "", message: "invalid YAML: \(problem)")
+        case .composer(_, let problem, let mark, _):
+            return SpecError(file: file, line: mark.line, column: mark.column, field: "", message: "invalid YAML: \(problem)")
+        default:
+            return SpecError(file: file, line: nil, column: nil, field: "", message: "invalid YAML: \(error)")
+        }
+    }
+
+    public var line: Int? { node.mark?.line }
+
+    public func error(_ message: String) -> SpecError {
+        SpecError(file: file, line: node.mark?.line, column: node.mark?.column, field: path, message: message)
+    }
+
+    private func child(_ node: Node, _ component: String) -> SpecNode {
+        SpecNode(node: node, file: file, path: path.isEmpty ? component : "\(path).\(component)")
+    }
+
+    /// The fields of a mapping, in order. Rejects anything that is not a mapping and any key not in `allowed`.
+    public func mapping(allowed: [String]? = nil) throws -> [(key: String, value: SpecNode)] {
+        guard case .mapping(let mapping) = node else { throw error("expected a mapping of fields, got \(kindName)") }
+        var seen = Set<String>()
+        var result: [(key: String, value: SpecNode)] = []
+        for (keyNode, valueNode) in mapping {
+            guard case .scalar(let scalar) = keyNode else {
+                throw SpecNode(node: keyNode, file: file, path: path).error("field names must be plain text")
+            }
+            let key = scalar.string
+            let value = child(valueNode, key)
+            if let allowed, !allowed.contains(key) {
+                let keyError = SpecNode(node: keyNode, file: file, path: value.path)
+                throw keyError.error("unknown field; expected one of: \(allowed.joined(separator: ", "))")
+            }
+            if !seen.insert(key).inserted {
+                throw SpecNode(node: keyNode, file: file, path: value.path).error("field given twice")
+            }
+            result.append((key, value))
+        }
+        return result
+    }
+
+    /// The fields of a mapping by name (see `mapping(allowed:)`).
+    public func fields(allowed: [String]) throws -> SpecFields {
+        SpecFields(owner: self, entries: try mapping(allowed: allowed))
+    }
+
+    public func array() throws -> [SpecNode] {
+        guard case .sequence(let sequence) = node else { throw error("expected a list, got \(kindName)") }
+        return sequence.enumerated().map { SpecNode(node: $0.element, file: file, path: "\(path)[\($0.offset)]") }
+    }
+
+    private var scalar: Node.Scalar? {
+        if case .scalar(let scalar) = node { return scalar }
+        return nil
+    }
+
+    public func string() throws -> String {
+        guard let scalar, scalar.style != .plain || (Int(scalar.string) == nil && Bool.construct(from: scalar) == nil)
+        else { throw error("expected text, got \(kindName)") }
+        guard !scalar.string.isEmpty else { throw error("must not be empty") }
+        return scalar.string
+    }
+
+    public func int() throws -> Int {
+        guard let scalar, scalar.style == .plain, let value = Int(scalar.string) else {
+            throw error("expected a whole number, got \(kindName)")
+        }
+        return value
+    }
+
+    public func double() throws -> Double {
+        guard let scalar, scalar.style == .plain, let value = Double.construct(from: scalar) else {
+            throw error("expected a number, got \(kindName)")
+        }
+        return value
+    }
+
+    public func bool() throws -> Bool {
+        guard let scalar, scalar.style == .plain, let value = Bool.construct(from: scalar) else {
+            throw error("expected true or false, got \(kindName)")
+        }
+        return value
+    }
+
+    public func stringArray() throws -> [String] {
+        let items = try array()
+        guard !items.isEmpty else { throw error("the list must not be empty") }
+        return try items.map { try $0.string() }
+    }
+
+    /// Converts the node to a BSON value (for filters, collations and other server-side documents).
+    public func bsonValue() throws -> BSONValue {
+        switch node {
+        case .mapping:
+            return .document(Document(try mapping().map { ($0.key, try $0.value.bsonValue()) }))
+        case .sequence:
+            return .array(try array().map { try $0.bsonValue() })
+        case .scalar(let scalar):
+            if scalar.style != .plain { return .string(scalar.string) }
+            if ["null", "Null", "NULL", "~", ""].contains(scalar.string) { return .null }
+            if let value = Bool.construct(from: scalar) { return .bool(value) }
+            if let value = Int(scalar.string) { return Int32(exactly: value).map(BSONValue.int32) ?? .int64(Int64(value)) }
+            if let value = Double.construct(from: scalar) { return .double(value) }
+            return .string(scalar.string)
+        case .alias:
+            throw error("YAML aliases are not supported in a spec")
+        }
+    }
+
+    public func document() throws -> Document {
+        guard case .document(let document) = try bsonValue() else { throw error("expected a mapping, got \(kindName)") }
+        return document
+    }
+
+    var kindName: String {
+        switch node {
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .scalar(let scalar): return scalar.string.isEmpty ? "an empty value" : "\"\(scalar.string)\""
+        case .alias: return "an alias"
+        }
+    }
+}
+
+/// The named fields of one mapping, read with their types; a missing required field is an error at the mapping.
+public struct SpecFields {
+    public let owner: SpecNode
+    let entries: [(key: String, value: SpecNode)]
+
+    public subscript(_ key: String) -> SpecNode? { entries.first { $0.key == key }?.value }
+
+    public func required(_ key: String) throws -> SpecNode {
+        guard let node = self[key] else { throw owner.error("missing required field '\(key)'") }
+        return node
+    }
+}

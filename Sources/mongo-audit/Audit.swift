@@ -1,0 +1,63 @@
+import ArgumentParser
+import AuditKit
+import Foundation
+import MongoKit
+
+struct Audit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Audit a database against a spec, read-only, and exit by the severity of what was found.",
+        discussion: """
+            The audit only reads: a user holding the `read` role on the database is enough.
+            The database is taken from --database, else the spec's `database:`, else the connection string's path.
+            """)
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(name: .long, help: "The database to audit.")
+    var database: String?
+
+    @Option(name: .long, help: "The spec file (YAML or JSON).")
+    var spec = "Checks/mongo-audit.yml"
+
+    @Option(name: .long, help: "Report format: text or json.")
+    var format = "text"
+
+    @Option(name: .long, help: "Also write the report to this file.")
+    var output: String?
+
+    @Option(name: .long, help: "Fail (exit 1) on findings at or above this severity: critical, high, medium, low, info.")
+    var failOn: Severity = .high
+
+    @Option(name: .customLong("max-time-ms"), help: "Time limit the server applies to each operation, in milliseconds.")
+    var maxTimeMS = 60_000
+
+    @Option(name: .long, help: "Colour in the text report: auto (on a terminal), always, never.")
+    var color = "auto"
+
+    func validate() throws {
+        guard reporter(identifier: format) != nil else {
+            throw ValidationError("unknown --format '\(format)'; expected one of: \(builtInReporters.map { $0.identifier }.joined(separator: ", "))")
+        }
+        guard ["auto", "always", "never"].contains(color) else {
+            throw ValidationError("--color takes auto, always or never")
+        }
+        guard maxTimeMS > 0 else { throw ValidationError("--max-time-ms must be positive") }
+    }
+
+    func run() throws {
+        let auditSpec = try AuditSpec.load(path: spec)
+        guard let databaseName = database ?? auditSpec.database ?? connection.databaseInURI else {
+            throw ValidationError("no database to audit: give --database, `database:` in the spec, or a path in the URI")
+        }
+        let client = try connection.connect()
+        let report = try Auditor(spec: auditSpec, maxTimeMS: maxTimeMS).run(on: client, database: databaseName, failOn: failOn)
+        let colour = color == "always" || (color == "auto" && isatty(STDOUT_FILENO) == 1 && output == nil)
+        let rendered = try reporter(identifier: format, colour: colour)!.render(report)
+        print(rendered, terminator: "")
+        if let output {
+            let plain = try reporter(identifier: format, colour: false)!.render(report)
+            try plain.write(toFile: output, atomically: true, encoding: .utf8)
+        }
+        throw AuditExit(code: AuditExitCode(rawValue: report.exitCode) ?? .internalError)
+    }
+}
