@@ -41,6 +41,8 @@ public struct CheckDescription: Sendable {
 /// closed on anything it does not know) and reports findings when it runs.
 public protocol Check {
     static var description: CheckDescription { get }
+    /// Database states on which the check passes and fails; they double as tests.
+    static var examples: [CheckExample] { get }
     /// Reads the check's options from its spec entry; throws `SpecError` for anything invalid.
     init(options: SpecFields) throws
     /// The collection the check is about, if it is about one (for reports).

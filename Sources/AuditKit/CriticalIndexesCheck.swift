@@ -19,6 +19,45 @@ public struct CriticalIndexesCheck: Check {
                 required: true),
         ])
 
+    public static let examples = [
+        CheckExample(
+            "all four indexes exist",
+            setup: [Self.createIndexes(["start_time", "end_time", "uuid", "deleted"])],
+            entry: "collection: recordings\nindexes: [{keys: {start_time: 1}}, {keys: {end_time: 1}}, {keys: {uuid: 1}}, {keys: {deleted: 1}}]",
+            passes: true),
+        CheckExample(
+            "end_time and uuid are missing", setup: [Self.createIndexes(["start_time", "deleted"])],
+            entry: "collection: recordings\nindexes: [{keys: {start_time: 1}}, {keys: {end_time: 1}}, {keys: {uuid: 1}}]",
+            passes: false),
+        CheckExample(
+            "a compound index serves its prefix",
+            setup: [["createIndexes": "recordings", "indexes": [["key": ["start_time": 1, "site": 1], "name": "st_site"]]]],
+            entry: "collection: recordings\nindexes: [{keys: {start_time: 1}}]", passes: true),
+        CheckExample(
+            "the direction differs",
+            setup: [["createIndexes": "recordings", "indexes": [["key": ["start_time": -1, "site": 1], "name": "st_site"]]]],
+            entry: "collection: recordings\nindexes: [{keys: {start_time: 1, site: 1}}]", passes: false),
+        CheckExample(
+            "unique is required but the index is not unique", setup: [Self.createIndexes(["uuid"])],
+            entry: "collection: recordings\nindexes: [{keys: {uuid: 1}, unique: true}]", passes: false),
+        CheckExample(
+            "the index is hidden",
+            setup: [["createIndexes": "recordings", "indexes": [["key": ["uuid": 1], "name": "uuid_1", "hidden": true]]]],
+            entry: "collection: recordings\nindexes: [{keys: {uuid: 1}}]", passes: false),
+        CheckExample(
+            "TTL and partial filter match",
+            setup: [[
+                "createIndexes": "sessions",
+                "indexes": [["key": ["expires_at": 1], "name": "ttl", "expireAfterSeconds": 3600, "partialFilterExpression": ["deleted": false]]],
+            ]],
+            entry: "collection: sessions\nindexes: [{keys: {expires_at: 1}, expire_after_seconds: 3600, partial_filter: {deleted: false}}]",
+            passes: true),
+    ]
+
+    static func createIndexes(_ fields: [String]) -> Document {
+        ["createIndexes": "recordings", "indexes": .array(fields.map { ["key": [$0: 1], "name": .string("\($0)_1")] })]
+    }
+
     static let indexFields = ["keys", "name", "unique", "sparse", "partial_filter", "expire_after_seconds", "collation"]
     static let keyKinds: Set<String> = ["1", "-1", "text", "hashed", "2d", "2dsphere"]
 

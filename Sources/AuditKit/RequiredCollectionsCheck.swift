@@ -17,6 +17,28 @@ public struct RequiredCollectionsCheck: Check {
             CheckOption("require_validator", "bool", "each collection must have a validator (default false)"),
         ])
 
+    public static let examples = [
+        CheckExample(
+            "both collections exist", setup: [["create": "recordings"], ["create": "metadata"]],
+            entry: "collections: [recordings, metadata]", passes: true),
+        CheckExample(
+            "metadata is missing", setup: [["create": "recordings"]],
+            entry: "collections: [recordings, metadata]", passes: false),
+        CheckExample(
+            "recordings is a view", setup: [["create": "raw"], ["create": "recordings", "viewOn": "raw", "pipeline": []]],
+            entry: "collections: [recordings]", passes: false),
+        CheckExample(
+            "a view is allowed", setup: [["create": "raw"], ["create": "recordings", "viewOn": "raw", "pipeline": []]],
+            entry: "collections: [recordings]\nallow_views: true", passes: true),
+        CheckExample(
+            "a validator is required but missing", setup: [["create": "recordings"]],
+            entry: "collections: [recordings]\nrequire_validator: true", passes: false),
+        CheckExample(
+            "a validator is required and present",
+            setup: [["create": "recordings", "validator": ["$jsonSchema": ["required": ["uuid"]]]]],
+            entry: "collections: [recordings]\nrequire_validator: true", passes: true),
+    ]
+
     let names: [String]
     let allowViews: Bool
     let requireValidator: Bool

@@ -4,6 +4,9 @@ import Foundation
 /// Runs `mongoc_init` exactly once per process, before any other libmongoc or libbson call.
 let libmongocInitialized: Void = {
     mongoc_init()
+    // libmongoc logs to stderr by default (connection strings, auth failures); errors reach the user
+    // through MongoError instead, already redacted.
+    mongoc_log_set_handler(nil, nil)
     atexit { mongoc_cleanup() }
 }()
 

@@ -1,0 +1,75 @@
+import MongoKit
+import TestSupport
+import XCTest
+
+@testable import AuditKit
+
+/// Every built-in check's examples, each on a fresh database of the real server.
+final class CheckExampleTests: XCTestCase {
+    func testEveryBuiltInCheckHasPassingAndFailingExamples() {
+        for type in builtInChecks {
+            let examples = type.examples
+            XCTAssertTrue(examples.contains { $0.passes }, "\(type.description.identifier) has no passing example")
+            XCTAssertTrue(examples.contains { !$0.passes }, "\(type.description.identifier) has no failing example")
+        }
+    }
+
+    func testExamplesAgainstTheRealServer() throws {
+        let client = try TestServer.client()
+        for type in builtInChecks {
+            let identifier = type.description.identifier
+            for example in type.examples {
+                let database = client.database(TestServer.uniqueDatabaseName("example"))
+                defer { try? database.drop() }
+                for command in example.setup { try database.runCommand(command) }
+                let spec = try AuditSpec(text: Self.spec(identifier, example.entry), file: "example.yml")
+                let report = try Auditor(spec: spec).run(on: client, database: database.name, failOn: .low)
+                let failing = report.allFindings.filter { $0.severity > .info }
+                if example.passes {
+                    XCTAssertEqual(failing, [], "\(identifier): \(example.title)")
+                } else {
+                    XCTAssertFalse(failing.isEmpty, "\(identifier): \(example.title) should fail")
+                }
+                XCTAssertEqual(report.checks.first?.status, example.passes ? .passed : .failed, "\(identifier): \(example.title)")
+            }
+        }
+    }
+
+    static func spec(_ identifier: String, _ entry: String) -> String {
+        let indented = entry.split(separator: "\n").map { "    \($0)" }.joined(separator: "\n")
+        return "version: 1\nchecks:\n  - check: \(identifier)\n\(indented)\n"
+    }
+
+    func testCriticalIndexFindingsSayWhatAndHowToFix() throws {
+        let client = try TestServer.client()
+        let database = client.database(TestServer.uniqueDatabaseName("findings"))
+        defer { try? database.drop() }
+        try database.runCommand(CriticalIndexesCheck.createIndexes(["uuid"]))
+        try database.runCommand([
+            "createIndexes": "recordings", "indexes": [["key": ["start_time": 1, "site": 1], "name": "start_site"]],
+        ])
+        let spec = try AuditSpec(
+            text: Self.spec("critical_indexes", "collection: recordings\nindexes: [{keys: {start_time: 1}}, {keys: {uuid: 1}, unique: true}, {keys: {end_time: -1}}]"),
+            file: "x.yml")
+        let report = try Auditor(spec: spec).run(on: client, database: database.name, failOn: .high)
+        let findings = report.allFindings
+        XCTAssertEqual(findings.count, 3)
+        let prefix = try XCTUnwrap(findings.first { $0.details["servedBy"] != nil })
+        XCTAssertEqual(prefix.severity, .info)
+        XCTAssertEqual(prefix.details["servedBy"], "start_site")
+        let unique = try XCTUnwrap(findings.first { $0.title.contains("uuid") })
+        XCTAssertEqual(unique.severity, .high)
+        XCTAssertTrue(unique.title.contains("not the required options"), unique.title)
+        XCTAssertNotNil(unique.details["nameConflict"], "uuid_1 already exists, so creating it under that name would clash")
+        let missing = try XCTUnwrap(findings.first { $0.title.contains("end_time") })
+        XCTAssertEqual(
+            missing.fix,
+            "db.getSiblingDB(\"\(database.name)\").runCommand({ \"createIndexes\" : \"recordings\", \"indexes\" : [ { \"key\" : { \"end_time\" : -1 }, \"name\" : \"end_time_-1\" } ] })")
+        // The printed fix is the command that really fixes it.
+        let fixCommand = try Document(json: #"{"createIndexes": "recordings", "indexes": [{"key": {"end_time": -1}, "name": "end_time_-1"}]}"#)
+        try database.runCommand(fixCommand)
+        let after = try Auditor(spec: spec).run(on: client, database: database.name, failOn: .high)
+        XCTAssertFalse(after.allFindings.contains { $0.title.contains("end_time") })
+        XCTAssertEqual(report.exitCode, AuditExitCode.findings.rawValue)
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class AuditKitTestsPlaceholder: XCTestCase { func testNothing() {} }

@@ -1,0 +1,99 @@
+import XCTest
+
+@testable import AuditKit
+
+/// Spec parsing is pure logic: every error names file, line and field, and nothing falls back to defaults.
+final class SpecTests: XCTestCase {
+    func parse(_ text: String) throws -> AuditSpec { try AuditSpec(text: text, file: "Checks/test.yml") }
+
+    func assertSpecError(
+        _ text: String, line: Int?, field: String, contains fragment: String, file: StaticString = #filePath,
+        sourceLine: UInt = #line
+    ) {
+        XCTAssertThrowsError(try parse(text), file: file, line: sourceLine) { error in
+            guard let specError = error as? SpecError else { return XCTFail("not a SpecError: \(error)", file: file, line: sourceLine) }
+            XCTAssertEqual(specError.file, "Checks/test.yml", file: file, line: sourceLine)
+            XCTAssertEqual(specError.line, line, "\(specError)", file: file, line: sourceLine)
+            XCTAssertEqual(specError.field, field, "\(specError)", file: file, line: sourceLine)
+            XCTAssertTrue(specError.message.contains(fragment), "\(specError)", file: file, line: sourceLine)
+        }
+    }
+
+    func testTheShippedSpecParses() throws {
+        let spec = try AuditSpec.load(path: repositoryFile("Checks/mongo-audit.yml"))
+        XCTAssertEqual(spec.database, "sample")
+        XCTAssertEqual(spec.checks.map(\.identifier), ["required_collections", "critical_indexes", "critical_indexes"])
+        XCTAssertEqual(spec.checks[2].severity, .medium, "the spec overrides the default severity")
+        XCTAssertEqual(spec.checks[1].severity, .high)
+        XCTAssertEqual(spec.sha256.count, 64)
+    }
+
+    func testJSONSpecsAreAccepted() throws {
+        let spec = try parse(#"{"version": 1, "checks": [{"check": "required_collections", "collections": ["a"]}]}"#)
+        XCTAssertEqual(spec.checks.count, 1)
+    }
+
+    func testUnknownCheckNamesTheLineAndKnownChecks() {
+        assertSpecError(
+            "version: 1\nchecks:\n  - check: required_colections\n    collections: [a]\n", line: 3,
+            field: "checks[0].check", contains: "unknown check 'required_colections'; known checks: required_collections")
+    }
+
+    func testUnknownOptionIsRejected() {
+        assertSpecError(
+            "version: 1\nchecks:\n  - check: required_collections\n    collections: [a]\n    allow_view: true\n", line: 5,
+            field: "checks[0].allow_view", contains: "unknown field")
+    }
+
+    func testWrongTypesAreRejected() {
+        assertSpecError(
+            "version: 1\nchecks:\n  - check: required_collections\n    collections: [a]\n    allow_views: yes please\n",
+            line: 5, field: "checks[0].allow_views", contains: "expected true or false")
+        assertSpecError(
+            "version: 1\nchecks:\n  - check: critical_indexes\n    collection: r\n    indexes:\n      - keys: {a: 2}\n",
+            line: 6, field: "checks[0].indexes[0].keys.a", contains: "expected 1, -1")
+        assertSpecError(
+            "version: 1\nchecks:\n  - check: critical_indexes\n    collection: r\n    indexes:\n      - keys: {a: 1}\n        unique: 1\n",
+            line: 7, field: "checks[0].indexes[0].unique", contains: "expected true or false")
+        assertSpecError(
+            "version: 1\nchecks:\n  - check: critical_indexes\n    collection: [r]\n    indexes: [{keys: {a: 1}}]\n",
+            line: 4, field: "checks[0].collection", contains: "expected text")
+    }
+
+    func testBadSeverityAndMissingFields() {
+        assertSpecError(
+            "version: 1\nchecks:\n  - check: required_collections\n    severity: urgent\n    collections: [a]\n", line: 4,
+            field: "checks[0].severity", contains: "expected one of critical, high")
+        assertSpecError(
+            "version: 1\nchecks:\n  - check: critical_indexes\n    collection: r\n", line: 3, field: "checks[0]",
+            contains: "missing required field 'indexes'")
+    }
+
+    func testDottedPathsMustBePaths() {
+        assertSpecError(
+            "version: 1\nchecks:\n  - check: critical_indexes\n    collection: r\n    indexes: [{keys: {\"a..b\": 1}}]\n",
+            line: 5, field: "checks[0].indexes[0].keys.a..b", contains: "is not a field path")
+        assertSpecError(
+            "version: 1\nchecks:\n  - check: critical_indexes\n    collection: r\n    indexes: [{keys: {\"$a\": 1}}]\n",
+            line: 5, field: "checks[0].indexes[0].keys.$a", contains: "is not a field path")
+    }
+
+    func testInvalidYAMLEmptySpecAndVersion() {
+        assertSpecError("version: 1\nchecks: [\n  - check: x\n", line: 3, field: "", contains: "invalid YAML")
+        assertSpecError("", line: 1, field: "", contains: "the spec is empty")
+        assertSpecError("version: 1\nchecks: []\n", line: 2, field: "checks", contains: "names no checks")
+        assertSpecError("version: 2\nchecks: []\n", line: 1, field: "version", contains: "unsupported spec version")
+        assertSpecError("checks: []\n", line: 1, field: "", contains: "missing required field 'version'")
+        assertSpecError("version: 1\nchecks: []\nextra: 1\n", line: 3, field: "extra", contains: "unknown field")
+    }
+
+    func testErrorMessageReadsAsFileLineFieldMessage() {
+        let error = SpecError(file: "Checks/a.yml", line: 3, column: 5, field: "checks[0].check", message: "unknown check 'x'")
+        XCTAssertEqual(error.description, "Checks/a.yml:3:5: checks[0].check: unknown check 'x'")
+    }
+}
+
+func repositoryFile(_ path: String) -> String {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent(path).path
+}

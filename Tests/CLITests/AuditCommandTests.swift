@@ -1,0 +1,153 @@
+import Foundation
+import MongoKit
+import SampleData
+import TestSupport
+import XCTest
+
+/// Runs the built `mongo-audit` binary as a user would and checks its output and exit code.
+final class AuditCommandTests: XCTestCase {
+    var databaseName = ""
+    var client: MongoClient!
+    let spec = repositoryRoot.appendingPathComponent("Checks/mongo-audit.yml").path
+
+    override func setUpWithError() throws {
+        client = try TestServer.client()
+        databaseName = TestServer.uniqueDatabaseName("cli")
+    }
+
+    override func tearDownWithError() throws {
+        try client?.database(databaseName).drop()
+    }
+
+    func audit(_ arguments: [String], uri: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+        try runProcess(try mongoAuditBinary(), ["audit", "--uri", uri ?? TestServer.uri(), "--spec", spec] + arguments)
+    }
+
+    func testAuditOfTheSampleReportsTheMissingCriticalIndexes() throws {
+        try SampleDatabase(recordingCount: 2_000).create(in: client.database(databaseName))
+        let result = try audit(["--database", databaseName])
+        XCTAssertEqual(result.status, 1, result.stdout + result.stderr)
+        for field in ["end_time", "uuid", "deleted"] {
+            XCTAssertTrue(result.stdout.contains("recordings: required index {\(field): 1} is missing"), result.stdout)
+        }
+        XCTAssertFalse(result.stdout.contains("{start_time: 1} is missing"), "start_time_1 exists")
+        XCTAssertTrue(result.stdout.contains("HIGH (3)"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("fix: db.getSiblingDB(\"\(databaseName)\").runCommand({ \"createIndexes\" : \"recordings\""))
+        XCTAssertTrue(result.stdout.contains("Result: FAILED, 3 finding(s) at or above high (exit 1)"), result.stdout)
+        XCTAssertFalse(result.stdout.contains("\u{1B}["), "no colour codes when stdout is not a terminal")
+
+        // The gate moves with --fail-on.
+        XCTAssertEqual(try audit(["--database", databaseName, "--fail-on", "critical"]).status, 0)
+    }
+
+    func testAuditPassesWhenTheIndexesExist() throws {
+        try SampleDatabase(recordingCount: 2_000, withAllCriticalIndexes: true).create(in: client.database(databaseName))
+        let result = try audit(["--database", databaseName])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        XCTAssertTrue(result.stdout.contains("Checks: 3 passed, 0 failed, 0 not run"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("Result: PASSED"), result.stdout)
+    }
+
+    func testJSONReportIsVersionedAndMachineReadable() throws {
+        try SampleDatabase(recordingCount: 1_000).create(in: client.database(databaseName))
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID()).json")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let result = try audit(["--database", databaseName, "--format", "json", "--output", output.path])
+        XCTAssertEqual(result.status, 1)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(json["schema"] as? String, "mongo-audit/report")
+        XCTAssertEqual(json["schemaVersion"] as? Int, 1)
+        XCTAssertEqual(json["database"] as? String, databaseName)
+        XCTAssertEqual(json["exitCode"] as? Int, 1)
+        XCTAssertEqual(json["outcome"] as? String, "failed")
+        XCTAssertEqual((json["specSHA256"] as? String)?.count, 64)
+        let checks = try XCTUnwrap(json["checks"] as? [[String: Any]])
+        let findings = checks.flatMap { ($0["findings"] as? [[String: Any]]) ?? [] }
+        XCTAssertEqual(findings.count, 3)
+        XCTAssertEqual(Set(findings.compactMap { $0["severity"] as? String }), ["high"])
+        XCTAssertEqual(try String(contentsOf: output, encoding: .utf8), result.stdout, "--output writes the same report")
+    }
+
+    func testInvalidSpecNamesFileLineAndFieldWithExitTwo() throws {
+        let bad = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID()).yml")
+        defer { try? FileManager.default.removeItem(at: bad) }
+        try "version: 1\nchecks:\n  - check: critical_indexes\n    collection: recordings\n    indexes:\n      - keys: {uuid: 1}\n        uniqe: true\n"
+            .write(to: bad, atomically: true, encoding: .utf8)
+        let result = try runProcess(try mongoAuditBinary(), ["audit", "--uri", try TestServer.uri(), "--spec", bad.path, "--database", databaseName])
+        XCTAssertEqual(result.status, 2)
+        XCTAssertTrue(result.stderr.contains("\(bad.path):7:9: checks[0].indexes[0].uniqe: unknown field"), result.stderr)
+        let usage = try runProcess(try mongoAuditBinary(), ["audit", "--format", "xml"])
+        XCTAssertEqual(usage.status, 2)
+        XCTAssertTrue(usage.stderr.contains("unknown --format 'xml'"), usage.stderr)
+    }
+
+    func testUnreachableServerExitsThreeWithoutThePassword() throws {
+        let result = try audit(["--database", "x", "--server-selection-timeout-ms", "300"], uri: "mongodb://ops:T0pS3cret@127.0.0.1:9/")
+        XCTAssertEqual(result.status, 3)
+        XCTAssertTrue(result.stderr.contains("server unreachable"), result.stderr)
+        XCTAssertFalse((result.stdout + result.stderr).contains("T0pS3cret"))
+    }
+
+    func testHelpReadsWell() throws {
+        let help = try runProcess(try mongoAuditBinary(), ["--help"])
+        XCTAssertEqual(help.status, 0)
+        for text in ["audit", "checks", "sample", "Exit codes:", "3  server unreachable", "4  authentication failed"] {
+            XCTAssertTrue(help.stdout.contains(text), "--help lacks \(text):\n\(help.stdout)")
+        }
+        let auditHelp = try runProcess(try mongoAuditBinary(), ["audit", "--help"])
+        XCTAssertTrue(auditHelp.stdout.contains("--fail-on"), auditHelp.stdout)
+        let checks = try runProcess(try mongoAuditBinary(), ["checks"])
+        XCTAssertTrue(checks.stdout.contains("critical_indexes") && checks.stdout.contains("required_collections"))
+    }
+}
+
+/// Exit codes that need a server of the test's own: `--auth` users and a failpoint.
+final class AuditServerFailureTests: XCTestCase {
+    func testAuthenticationReadOnlyUserAndCommandErrors() throws {
+        let server = try LaunchedMongod(arguments: ["--auth"])
+        defer { server.stop() }
+        let adminPassword = "Adm1n-Pa55"
+        try server.client().database("admin").runCommand(["createUser": "admin", "pwd": .string(adminPassword), "roles": ["root"]])
+        let admin = try server.client(user: "admin", password: adminPassword)
+        try SampleDatabase(recordingCount: 1_000).create(in: admin.database("sample"))
+        let readerPassword = "R3ader-Pa55"
+        try admin.database("admin").runCommand([
+            "createUser": "reader", "pwd": .string(readerPassword), "roles": [["role": "read", "db": "sample"]],
+        ])
+        let binary = try mongoAuditBinary()
+        let spec = repositoryRoot.appendingPathComponent("Checks/mongo-audit.yml").path
+
+        // A wrong password: exit 4, and neither password appears anywhere.
+        let wrong = try runProcess(binary, ["audit", "--spec", spec, "--uri", server.uri(user: "reader", password: "Wr0ng-Pa55")])
+        XCTAssertEqual(wrong.status, 4, wrong.stderr)
+        XCTAssertTrue(wrong.stderr.contains("authentication failed"), wrong.stderr)
+        XCTAssertFalse((wrong.stdout + wrong.stderr).contains("Wr0ng-Pa55"))
+
+        // A user with only the read role audits fine: the audit needs no write privilege.
+        let readOnly = try runProcess(binary, ["audit", "--spec", spec, "--uri", server.uri(user: "reader", password: readerPassword)])
+        XCTAssertEqual(readOnly.status, 1, readOnly.stdout + readOnly.stderr)
+        XCTAssertTrue(readOnly.stdout.contains("required index {uuid: 1} is missing"))
+        XCTAssertFalse((readOnly.stdout + readOnly.stderr).contains(readerPassword))
+
+        // The same user on a database it may not read: the server refuses the command, exit 6.
+        let refused = try runProcess(
+            binary, ["audit", "--spec", spec, "--database", "other", "--uri", server.uri(user: "reader", password: readerPassword)])
+        XCTAssertEqual(refused.status, 6, refused.stdout + refused.stderr)
+        XCTAssertTrue(refused.stdout.contains("NOT RUN") && refused.stdout.contains("Unauthorized"), refused.stdout)
+    }
+
+    func testExpiredMaxTimeMSExitsFive() throws {
+        let server = try LaunchedMongod()
+        defer { server.stop() }
+        let client = try server.client()
+        try SampleDatabase(recordingCount: 500).create(in: client.database("sample"))
+        // A server failpoint (test commands are enabled on servers the tests start) makes every operation
+        // that carries maxTimeMS expire, as a slow server would.
+        try client.database("admin").runCommand(["configureFailPoint": "maxTimeAlwaysTimeOut", "mode": "alwaysOn"])
+        let result = try runProcess(
+            try mongoAuditBinary(),
+            ["audit", "--spec", repositoryRoot.appendingPathComponent("Checks/mongo-audit.yml").path, "--uri", server.uri])
+        XCTAssertEqual(result.status, 5, result.stdout + result.stderr)
+        XCTAssertTrue(result.stderr.contains("timed out"), result.stderr)
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class MongoKitTestsPlaceholder: XCTestCase { func testNothing() {} }
