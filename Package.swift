@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Data flows one way: mongo-audit -> AuditKit / SampleData -> MongoKit -> CMongoc.
+// Data flows one way: mongo-audit -> AuditKit / MigrationKit / SampleData -> SpecSupport -> MongoKit -> CMongoc.
 // MongoKit is the only module that imports CMongoc and holds all unsafe C interop.
 let package = Package(
     name: "mongo-audit",
@@ -25,11 +25,15 @@ let package = Package(
         ),
         .target(name: "MongoKit", dependencies: ["CMongoc"]),
         .target(name: "SampleData", dependencies: ["MongoKit"]),
+        .target(name: "SpecSupport", dependencies: ["MongoKit", .product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "MigrationKit",
+            dependencies: ["MongoKit", "SpecSupport", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .target(
             name: "AuditKit",
             dependencies: [
-                "MongoKit",
-                .product(name: "Yams", package: "Yams"),
+                "MongoKit", "SpecSupport",
                 .product(name: "Rainbow", package: "Rainbow"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -37,13 +41,14 @@ let package = Package(
         .executableTarget(
             name: "mongo-audit",
             dependencies: [
-                "AuditKit", "SampleData", "MongoKit",
+                "AuditKit", "MigrationKit", "SampleData", "MongoKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .target(name: "TestSupport", dependencies: ["MongoKit"], path: "Tests/TestSupport"),
         .testTarget(name: "MongoKitTests", dependencies: ["MongoKit", "TestSupport"]),
         .testTarget(name: "AuditKitTests", dependencies: ["AuditKit", "SampleData", "TestSupport"]),
+        .testTarget(name: "MigrationKitTests", dependencies: ["MigrationKit", "SampleData", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["MongoKit", "SampleData", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

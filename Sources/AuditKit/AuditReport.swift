@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import SpecSupport
 
 /// The exit codes of `mongo-audit`, documented in the README and in `mongo-audit --help`.
 public enum AuditExitCode: Int32, CaseIterable, Sendable {

@@ -1,4 +1,5 @@
 import Crypto
+import SpecSupport
 import Foundation
 
 /// A check as a spec configures it.

@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import SpecSupport
 
 /// Whether a check ran.
 public enum CheckStatus: String, Codable, Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import SpecSupport
 
 /// One option a check accepts in a spec.
 public struct CheckOption: Sendable {

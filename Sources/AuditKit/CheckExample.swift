@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import SpecSupport
 
 /// A small database state and a spec entry for one check, with whether the check must pass on it.
 /// Every built-in check carries examples; the test suite runs them all against a real server.

@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import SpecSupport
 
 /// The indexes a collection must have, with their key order, direction and options. An existing compound
 /// index whose leading keys are the required ones serves it too, and the finding says which.
@@ -58,47 +59,22 @@ public struct CriticalIndexesCheck: Check {
         ["createIndexes": "recordings", "indexes": .array(fields.map { ["key": [$0: 1], "name": .string("\($0)_1")] })]
     }
 
-    static let indexFields = ["keys", "name", "unique", "sparse", "partial_filter", "expire_after_seconds", "collation"]
-    static let keyKinds: Set<String> = ["1", "-1", "text", "hashed", "2d", "2dsphere"]
-
     let collectionName: String
     let required: [IndexSpec]
     public var collection: String? { collectionName }
 
     public init(options: SpecFields) throws {
         collectionName = try options.required("collection").string()
-        let entries = try options.required("indexes").array()
-        guard !entries.isEmpty else { throw try options.required("indexes").error("the list must not be empty") }
-        required = try entries.map(Self.readIndex)
-    }
-
-    static func readIndex(_ node: SpecNode) throws -> IndexSpec {
-        let fields = try node.fields(allowed: indexFields)
-        let keysNode = try fields.required("keys")
-        let keys = try keysNode.mapping().map { entry -> IndexKey in
-            try FieldPath.validate(entry.key, at: entry.value)
-            let kind: String
-            if let direction = try? entry.value.int() {
-                kind = String(direction)
-            } else {
-                kind = try entry.value.string()
+        let indexesNode = try options.required("indexes")
+        let entries = try indexesNode.array()
+        guard !entries.isEmpty else { throw indexesNode.error("the list must not be empty") }
+        required = try entries.map { entry in
+            let spec = try entry.indexSpec()
+            if spec.hidden {
+                throw try entry.fields(allowed: SpecNode.indexFields).required("hidden").error("a required index cannot be hidden")
             }
-            guard keyKinds.contains(kind) else {
-                throw entry.value.error("expected 1, -1, text, hashed, 2d or 2dsphere, got \(entry.value.kindName)")
-            }
-            return IndexKey(field: entry.key, kind: kind)
+            return spec
         }
-        guard !keys.isEmpty else { throw keysNode.error("an index needs at least one key") }
-        var expireAfterSeconds: Int?
-        if let ttl = fields["expire_after_seconds"] {
-            expireAfterSeconds = try ttl.int()
-            guard expireAfterSeconds! >= 0 else { throw ttl.error("must be zero or more seconds") }
-        }
-        return IndexSpec(
-            keys: keys, name: try fields["name"]?.string(), unique: try fields["unique"]?.bool() ?? false,
-            sparse: try fields["sparse"]?.bool() ?? false,
-            partialFilterExpression: try fields["partial_filter"]?.document(),
-            expireAfterSeconds: expireAfterSeconds, collation: try fields["collation"]?.document())
     }
 
     public func run(in context: AuditContext, severity: Severity) throws -> [Finding] {
@@ -144,7 +120,7 @@ public struct CriticalIndexesCheck: Check {
             impact: "Queries that filter or sort on \(wanted.keys.map(\.field).joined(separator: ", ")) scan the whole "
                 + "collection; on millions of documents that takes seconds and loads the server.",
             fix: context.shellCommand(["createIndexes": .string(collectionName), "indexes": [.document(wanted.document)]]),
-            details: details)
+            details: details, indexToCreate: wanted.document.canonicalJSON)
     }
 
     /// Whether an index with the same keys gives everything the required one asks for.
@@ -175,12 +151,3 @@ public struct CriticalIndexesCheck: Check {
     }
 }
 
-/// Dotted field paths as a spec gives them.
-enum FieldPath {
-    static func validate(_ path: String, at node: SpecNode) throws {
-        let parts = path.split(separator: ".", omittingEmptySubsequences: false)
-        guard !path.isEmpty, !path.hasPrefix("$"), parts.allSatisfy({ !$0.isEmpty }) else {
-            throw node.error("'\(path)' is not a field path (dotted names, no empty parts, no leading $)")
-        }
-    }
-}

@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import SpecSupport
 
 /// The collections a database must have: present, real collections (not views) unless views are allowed,
 /// and optionally carrying a validator.

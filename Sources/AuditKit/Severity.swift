@@ -25,11 +25,15 @@ public struct Finding: Codable, Equatable, Sendable {
     public var fix: String?
     /// Figures behind the finding (counts, index names, examples), as text for every report format.
     public var details: [String: String]
+    /// For a missing index: its `createIndexes` entry as canonical Extended JSON, so that a migration
+    /// can be written from the finding.
+    public var indexToCreate: String?
 
     public init(
         check: String, collection: String?, severity: Severity, title: String, impact: String, fix: String? = nil,
-        details: [String: String] = [:]
+        details: [String: String] = [:], indexToCreate: String? = nil
     ) {
+        self.indexToCreate = indexToCreate
         self.check = check
         self.collection = collection
         self.severity = severity

@@ -2,6 +2,7 @@ import ArgumentParser
 import AuditKit
 import Foundation
 import MongoKit
+import SpecSupport
 
 @main
 struct MongoAudit: ParsableCommand {
@@ -16,7 +17,7 @@ struct MongoAudit: ParsableCommand {
             \(AuditExitCode.allCases.map { "  \($0.rawValue)  \($0.meaning)" }.joined(separator: "\n"))
             """,
         version: toolVersion,
-        subcommands: [Audit.self, ListChecks.self, Sample.self]
+        subcommands: [Audit.self, ListChecks.self, Migrate.self, Sample.self]
     )
 
     /// Runs the command and turns every error into its message and documented exit code.

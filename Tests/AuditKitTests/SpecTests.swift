@@ -1,3 +1,4 @@
+import SpecSupport
 import XCTest
 
 @testable import AuditKit

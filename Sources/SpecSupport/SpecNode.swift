@@ -10,6 +10,14 @@ public struct SpecError: Error, Equatable, CustomStringConvertible {
     public let field: String
     public let message: String
 
+    public init(file: String, line: Int?, column: Int?, field: String, message: String) {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.field = field
+        self.message = message
+    }
+
     public var description: String {
         let position = [line, column].compactMap { $0 }.map(String.init).joined(separator: ":")
         let location = position.isEmpty ? file : "\(file):\(position)"
@@ -159,7 +167,7 @@ public struct SpecNode {
         return document
     }
 
-    var kindName: String {
+    public var kindName: String {
         switch node {
         case .mapping: return "a mapping"
         case .sequence: return "a list"
@@ -179,5 +187,54 @@ public struct SpecFields {
     public func required(_ key: String) throws -> SpecNode {
         guard let node = self[key] else { throw owner.error("missing required field '\(key)'") }
         return node
+    }
+}
+
+extension SpecNode {
+    /// Checks that a text is a dotted field path (`channels.min`): no empty parts, no leading `$`.
+    public func validateFieldPath(_ path: String) throws {
+        let parts = path.split(separator: ".", omittingEmptySubsequences: false)
+        guard !path.isEmpty, !path.hasPrefix("$"), parts.allSatisfy({ !$0.isEmpty }) else {
+            throw error("'\(path)' is not a field path (dotted names, no empty parts, no leading $)")
+        }
+    }
+
+    /// The field names an index entry may have in a spec or migration file.
+    public static let indexFields = [
+        "keys", "name", "unique", "sparse", "partial_filter", "expire_after_seconds", "collation", "hidden",
+    ]
+    static let keyKinds: Set<String> = ["1", "-1", "text", "hashed", "2d", "2dsphere"]
+
+    /// Reads an index as specs and migrations write it:
+    /// `{keys: {field: 1, other: -1}, name, unique, sparse, partial_filter, expire_after_seconds, collation, hidden}`.
+    public func indexSpec() throws -> IndexSpec {
+        let fields = try self.fields(allowed: Self.indexFields)
+        let keysNode = try fields.required("keys")
+        let keys = try keysNode.mapping().map { entry -> IndexKey in
+            try entry.value.validateFieldPath(entry.key)
+            let kind: String
+            if let direction = try? entry.value.int() {
+                kind = String(direction)
+            } else {
+                kind = try entry.value.string()
+            }
+            guard Self.keyKinds.contains(kind) else {
+                throw entry.value.error("expected 1, -1, text, hashed, 2d or 2dsphere, got \(entry.value.kindName)")
+            }
+            return IndexKey(field: entry.key, kind: kind)
+        }
+        guard !keys.isEmpty else { throw keysNode.error("an index needs at least one key") }
+        var expireAfterSeconds: Int?
+        if let ttl = fields["expire_after_seconds"] {
+            let seconds = try ttl.int()
+            guard seconds >= 0 else { throw ttl.error("must be zero or more seconds") }
+            expireAfterSeconds = seconds
+        }
+        return IndexSpec(
+            keys: keys, name: try fields["name"]?.string(), unique: try fields["unique"]?.bool() ?? false,
+            sparse: try fields["sparse"]?.bool() ?? false,
+            partialFilterExpression: try fields["partial_filter"]?.document(),
+            expireAfterSeconds: expireAfterSeconds, collation: try fields["collation"]?.document(),
+            hidden: try fields["hidden"]?.bool() ?? false)
     }
 }
