@@ -52,6 +52,8 @@ public struct AuditReport: Codable, Sendable {
     public var durationSeconds: Double
     /// Whether figures are exact (full scans) or estimated from a sample.
     public var exact = true
+    /// The sample size, when figures come from a random sample (`--sample`).
+    public var sampleSize: Int?
     public var failOn: Severity
     public var outcome: String
     public var exitCode: Int32

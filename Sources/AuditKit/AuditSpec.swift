@@ -6,6 +6,8 @@ import Foundation
 public struct ConfiguredCheck {
     public let check: any Check
     public let severity: Severity
+    /// The spec's `time_limit_ms`, if it sets one.
+    public let timeLimitMS: Int?
     public let line: Int?
 
     public var identifier: String { type(of: check).description.identifier }
@@ -66,7 +68,14 @@ public struct AuditSpec {
             }
             severity = parsed
         }
-        return ConfiguredCheck(check: try type.init(options: fields), severity: severity, line: entry.line)
+        var timeLimitMS: Int?
+        if let limitNode = fields["time_limit_ms"] {
+            let limit = try limitNode.int()
+            guard limit > 0 else { throw limitNode.error("must be a positive number of milliseconds") }
+            timeLimitMS = limit
+        }
+        return ConfiguredCheck(
+            check: try type.init(options: fields), severity: severity, timeLimitMS: timeLimitMS, line: entry.line)
     }
 
     /// Every key of a mapping, to read `check` before knowing which options are allowed.

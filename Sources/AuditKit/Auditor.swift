@@ -1,6 +1,5 @@
 import Foundation
 import MongoKit
-import SpecSupport
 
 /// Whether a check ran.
 public enum CheckStatus: String, Codable, Sendable {
@@ -23,38 +22,111 @@ public struct CheckResult: Codable, Sendable {
 public struct Auditor {
     public let spec: AuditSpec
     public let maxTimeMS: Int
+    public let scanOptions: ScanOptions
 
-    public init(spec: AuditSpec, maxTimeMS: Int = 60_000) {
+    public init(spec: AuditSpec, maxTimeMS: Int = 60_000, scanOptions: ScanOptions = ScanOptions()) {
         self.spec = spec
         self.maxTimeMS = maxTimeMS
+        self.scanOptions = scanOptions
     }
 
     /// Audits `database`. Connection-level failures (unreachable, authentication, timeout, network) end the
-    /// audit by throwing; a command the server refuses for one check marks that check as not run.
+    /// audit by throwing; a command the server refuses for a check marks that check as not run.
     public func run(on client: MongoClient, database name: String, failOn: Severity) throws -> AuditReport {
         let started = Date()
         try client.ping()
         let serverVersion = try client.serverVersion()
-        let context = AuditContext(database: client.database(name), maxTimeMS: maxTimeMS, now: started)
-        var results: [CheckResult] = []
-        for configured in spec.checks {
+        let context = AuditContext(
+            database: client.database(name), maxTimeMS: maxTimeMS, now: started, readPreference: scanOptions.readPreference)
+        var results: [Int: CheckResult] = [:]
+
+        // Document checks of one collection share one pass over it.
+        let documentChecks = spec.checks.enumerated().filter { $0.element.check is any DocumentCheck }
+        let byCollection = Dictionary(grouping: documentChecks) { $0.element.check.collection ?? "" }
+        for collection in byCollection.keys.sorted() {
+            let entries = byCollection[collection]!
+            let checks = entries.map { $0.element.check as! any DocumentCheck }
+            let scanStarted = Date()
+            context.maxTimeMS = entries.map { $0.element.timeLimitMS ?? maxTimeMS }.max() ?? maxTimeMS
+            let scan = CollectionScan(
+                collection: context.database.collection(collection), checks: checks, context: context,
+                options: scanOptions, maxTimeMS: context.maxTimeMS)
+            let outcome = try Self.refusalAsNotRun { () -> [Result<[Finding], Error>] in
+                let summary = try scan.run()
+                return zip(entries, scan.accumulators).map { entry, accumulator in
+                    Result { try accumulator.findings(severity: entry.element.severity, scan: summary, context: context) }
+                }
+            }
+            let duration = Date().timeIntervalSince(scanStarted)
+            for (position, entry) in entries.enumerated() {
+                var result = Self.emptyResult(entry.element)
+                result.durationSeconds = duration
+                switch outcome {
+                case .ran(let perCheck):
+                    switch try Self.refusalAsNotRun({ try perCheck[position].get() }) {
+                    case .ran(let findings):
+                        result.findings = findings
+                        result.status = Self.status(of: findings)
+                    case .refused(let reason):
+                        result.status = .notRun
+                        result.reason = reason
+                    }
+                case .refused(let reason):
+                    result.status = .notRun
+                    result.reason = reason
+                }
+                results[entry.offset] = result
+            }
+        }
+
+        for (offset, configured) in spec.checks.enumerated() where !(configured.check is any DocumentCheck) {
             let checkStarted = Date()
-            var result = CheckResult(
-                check: configured.identifier, collection: configured.check.collection, severity: configured.severity,
-                status: .passed, reason: nil, durationSeconds: 0, findings: [])
-            do {
-                result.findings = try configured.check.run(in: context, severity: configured.severity)
-                result.status = result.findings.contains { $0.severity > .info } ? .failed : .passed
-            } catch MongoError.command(let code, let codeName, let message) {
+            context.maxTimeMS = configured.timeLimitMS ?? maxTimeMS
+            var result = Self.emptyResult(configured)
+            switch try Self.refusalAsNotRun({ try configured.check.run(in: context, severity: configured.severity) }) {
+            case .ran(let findings):
+                result.findings = findings
+                result.status = Self.status(of: findings)
+            case .refused(let reason):
                 result.status = .notRun
-                result.reason = "the server refused a command: \(message) (code \(code) \(codeName))"
+                result.reason = reason
             }
             result.durationSeconds = Date().timeIntervalSince(checkStarted)
-            results.append(result)
+            results[offset] = result
         }
-        return AuditReport(
+
+        var report = AuditReport(
             database: name, target: client.redactedURI, serverVersion: serverVersion, specFile: spec.file,
             specSHA256: spec.sha256, startedAt: started, durationSeconds: Date().timeIntervalSince(started),
-            failOn: failOn, checks: results)
+            failOn: failOn, checks: spec.checks.indices.map { results[$0]! })
+        report.exact = scanOptions.sampleSize == nil
+        report.sampleSize = scanOptions.sampleSize
+        return report
     }
+
+    static func emptyResult(_ configured: ConfiguredCheck) -> CheckResult {
+        CheckResult(
+            check: configured.identifier, collection: configured.check.collection, severity: configured.severity,
+            status: .passed, reason: nil, durationSeconds: 0, findings: [])
+    }
+
+    static func status(of findings: [Finding]) -> CheckStatus {
+        findings.contains { $0.severity > .info } ? .failed : .passed
+    }
+
+    /// A check the server cannot answer (missing privilege, unknown command, old server) did not run;
+    /// connection-level errors still end the audit.
+    static func refusalAsNotRun<T>(_ body: () throws -> T) throws -> CheckOutcome<T> {
+        do {
+            return .ran(try body())
+        } catch MongoError.command(let code, let codeName, let message) {
+            return .refused("the server refused a command: \(message) (code \(code) \(codeName))")
+        }
+    }
+}
+
+/// Whether a check's server work ran, or why the server refused it.
+enum CheckOutcome<T> {
+    case ran(T)
+    case refused(String)
 }

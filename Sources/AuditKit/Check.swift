@@ -33,6 +33,7 @@ public struct CheckDescription: Sendable {
     public static let commonOptions = [
         CheckOption("check", "identifier", "which check to run", required: true),
         CheckOption("severity", "critical|high|medium|low|info", "overrides the check's default severity"),
+        CheckOption("time_limit_ms", "int", "time limit of each server operation of the check (default --max-time-ms)"),
     ]
 
     public var allowedFields: [String] { (CheckDescription.commonOptions + options).map(\.name) }
@@ -55,15 +56,19 @@ public protocol Check {
 /// Everything a check may read while it runs. It holds only read operations: an audit never writes.
 public final class AuditContext {
     public let database: Database
-    public let maxTimeMS: Int
+    /// The time limit of each server operation of the check that runs now.
+    public internal(set) var maxTimeMS: Int
     public let now: Date
+    /// Where reads of the checks go (a secondary when available, by default).
+    public let readPreference: ReadPreference
     private var collectionInfos: [CollectionInfo]?
     private var indexCache: [String: [IndexSpec]] = [:]
 
-    public init(database: Database, maxTimeMS: Int, now: Date = Date()) {
+    public init(database: Database, maxTimeMS: Int, now: Date = Date(), readPreference: ReadPreference = .secondaryPreferred) {
         self.database = database
         self.maxTimeMS = maxTimeMS
         self.now = now
+        self.readPreference = readPreference
     }
 
     /// `listCollections` of the audited database, read once per audit.
@@ -92,6 +97,13 @@ public final class AuditContext {
 public let builtInChecks: [any Check.Type] = [
     RequiredCollectionsCheck.self,
     CriticalIndexesCheck.self,
+    FieldCompletenessCheck.self,
+    LiveHistoricCheck.self,
+    ValueRulesCheck.self,
+    UniqueValuesCheck.self,
+    ReferencesCheck.self,
+    QueryPlansCheck.self,
+    IndexHygieneCheck.self,
 ]
 
 public func checkType(identifier: String) -> (any Check.Type)? {

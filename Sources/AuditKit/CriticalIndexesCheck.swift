@@ -106,7 +106,7 @@ public struct CriticalIndexesCheck: Check {
                 impact: "Queries on these keys use '\(prefix.name)'; dropping that index would leave them unindexed.",
                 details: ["servedBy": prefix.name])
         }
-        var details: [String: String] = ["keys": wanted.keyDocument.relaxedJSON]
+        var details: [String: String] = [:]
         var title = "required index {\(keyText)} is missing"
         if let sameKeys = existing.first(where: { $0.keys == wanted.keys }) {
             title = "index '\(sameKeys.name)' has the required keys {\(keyText)} but not the required options"

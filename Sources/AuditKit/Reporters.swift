@@ -7,12 +7,14 @@ public protocol Reporter {
     func render(_ report: AuditReport) throws -> String
 }
 
-public let builtInReporters: [any Reporter.Type] = [TextReporter.self, JSONReporter.self]
+public let builtInReporters: [any Reporter.Type] = [TextReporter.self, JSONReporter.self, JUnitReporter.self, MarkdownReporter.self]
 
 public func reporter(identifier: String, colour: Bool = false) -> (any Reporter)? {
     switch identifier {
     case TextReporter.identifier: return TextReporter(colour: colour)
     case JSONReporter.identifier: return JSONReporter()
+    case JUnitReporter.identifier: return JUnitReporter()
+    case MarkdownReporter.identifier: return MarkdownReporter()
     default: return nil
     }
 }
@@ -31,7 +33,8 @@ public struct TextReporter: Reporter {
         let checksum = String(report.specSHA256.prefix(12))
         lines.append(
             "spec \(report.specFile) (sha256 \(checksum)), \(report.checks.count) checks, "
-                + String(format: "%.2f s", report.durationSeconds) + (report.exact ? ", exact figures" : ", sampled figures"))
+                + String(format: "%.2f s", report.durationSeconds)
+                + (report.exact ? ", exact figures" : ", estimates from a random sample of \(report.sampleSize ?? 0) documents per collection"))
         for severity in Severity.descending {
             let findings = report.allFindings.filter { $0.severity == severity }
             guard !findings.isEmpty else { continue }

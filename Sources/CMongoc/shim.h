@@ -73,4 +73,13 @@ static inline bson_t *ma_reply_take(bson_t *reply) {
     free(reply);
     return copy;
 }
+
+static inline void ma_iter_copy(bson_iter_t *destination, const bson_iter_t *source) {
+    memcpy(destination, source, sizeof(bson_iter_t));
+}
+
+// "host:port" of a server description (the host list struct holds fixed C arrays).
+static inline const char *ma_server_address(const mongoc_server_description_t *description) {
+    return mongoc_server_description_host((mongoc_server_description_t *)description)->host_and_port;
+}
 #endif

@@ -181,3 +181,13 @@ extension BSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     public init(arrayLiteral elements: BSONValue...) { self = .array(elements) }
     public init(dictionaryLiteral elements: (String, BSONValue)...) { self = .document(Document(elements)) }
 }
+
+extension BSONValue {
+    /// The value as relaxed Extended JSON, as a person reads it (`"abc"`, `42`, `{"$date": "..."}`).
+    public var relaxedJSON: String {
+        let wrapped = (["v": self] as Document).relaxedJSON
+        // libbson renders `{ "v" : <value> }`; keep the value only.
+        guard wrapped.hasPrefix("{ \"v\" : "), wrapped.hasSuffix(" }") else { return wrapped }
+        return String(wrapped.dropFirst(8).dropLast(2))
+    }
+}

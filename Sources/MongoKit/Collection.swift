@@ -11,11 +11,15 @@ public struct FindOptions: Sendable {
     public var maxTimeMS: Int?
     public var hint: BSONValue?
     public var readPreference: ReadPreference?
+    /// Let the server stream every batch without waiting for getMore requests (full scans).
+    public var exhaust: Bool
 
     public init(
         projection: Document? = nil, sort: Document? = nil, limit: Int? = nil, skip: Int? = nil,
-        batchSize: Int? = nil, maxTimeMS: Int? = nil, hint: BSONValue? = nil, readPreference: ReadPreference? = nil
+        batchSize: Int? = nil, maxTimeMS: Int? = nil, hint: BSONValue? = nil, readPreference: ReadPreference? = nil,
+        exhaust: Bool = false
     ) {
+        self.exhaust = exhaust
         self.projection = projection
         self.sort = sort
         self.limit = limit
@@ -35,6 +39,7 @@ public struct FindOptions: Sendable {
         if let batchSize { options.append("batchSize", .int64(Int64(batchSize))) }
         if let maxTimeMS { options.append("maxTimeMS", .int64(Int64(maxTimeMS))) }
         if let hint { options.append("hint", hint) }
+        if exhaust { options.append("exhaust", true) }
         return options
     }
 }

@@ -238,3 +238,60 @@ extension SpecNode {
             hidden: try fields["hidden"]?.bool() ?? false)
     }
 }
+
+extension SpecNode {
+    /// A share between 0 and 1 (thresholds such as `min_complete: 0.99`).
+    public func share() throws -> Double {
+        let value = try double()
+        guard (0...1).contains(value) else { throw error("must be between 0 and 1, got \(value)") }
+        return value
+    }
+}
+
+extension SpecNode {
+    /// Reads a mapping as an Extended JSON document, so filters can hold typed values such as
+    /// `{$date: "2024-01-01T00:00:00Z"}`, `{$oid: "..."}` or `{$numberLong: "5"}`.
+    public func extendedJSONDocument() throws -> Document {
+        guard case .mapping = node else { throw error("expected a mapping, got \(kindName)") }
+        do {
+            return try Document(json: try jsonText())
+        } catch let mongoError as MongoError {
+            throw error("not a valid Extended JSON document: \(mongoError)")
+        }
+    }
+
+    private func jsonText() throws -> String {
+        switch node {
+        case .mapping:
+            return "{" + (try mapping().map { "\(Self.quoted($0.key)): \(try $0.value.jsonText())" }.joined(separator: ", ")) + "}"
+        case .sequence:
+            return "[" + (try array().map { try $0.jsonText() }.joined(separator: ", ")) + "]"
+        case .scalar(let scalar):
+            switch try bsonValue() {
+            case .null: return "null"
+            case .bool(let b): return b ? "true" : "false"
+            case .int32, .int64: return scalar.string
+            case .double(let d): return d.isFinite ? String(d) : Self.quoted(scalar.string)
+            default: return Self.quoted(scalar.string)
+            }
+        case .alias:
+            throw error("YAML aliases are not supported")
+        }
+    }
+
+    private static func quoted(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where scalar.value < 0x20: result += String(format: "\\u%04x", scalar.value)
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
+    }
+}

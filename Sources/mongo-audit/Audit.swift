@@ -19,7 +19,7 @@ struct Audit: ParsableCommand {
     @Option(name: .long, help: "The spec file (YAML or JSON).")
     var spec = "Checks/mongo-audit.yml"
 
-    @Option(name: .long, help: "Report format: text or json.")
+    @Option(name: .long, help: "Report format: text, json, junit or markdown.")
     var format = "text"
 
     @Option(name: .long, help: "Also write the report to this file.")
@@ -30,6 +30,12 @@ struct Audit: ParsableCommand {
 
     @Option(name: .customLong("max-time-ms"), help: "Time limit the server applies to each operation, in milliseconds.")
     var maxTimeMS = 60_000
+
+    @Option(name: .long, help: "Audit a random sample of N documents per collection; figures become estimates with 95% confidence intervals.")
+    var sample: Int?
+
+    @Option(name: .long, help: "Where scans and checks read: primary, primaryPreferred, secondary, secondaryPreferred (default), nearest.")
+    var readPreference: ReadPreference = .secondaryPreferred
 
     @Option(name: .long, help: "Colour in the text report: auto (on a terminal), always, never.")
     var color = "auto"
@@ -42,6 +48,7 @@ struct Audit: ParsableCommand {
             throw ValidationError("--color takes auto, always or never")
         }
         guard maxTimeMS > 0 else { throw ValidationError("--max-time-ms must be positive") }
+        if let sample, sample <= 0 { throw ValidationError("--sample must be a positive number of documents") }
     }
 
     func run() throws {
@@ -50,7 +57,10 @@ struct Audit: ParsableCommand {
             throw ValidationError("no database to audit: give --database, `database:` in the spec, or a path in the URI")
         }
         let client = try connection.connect()
-        let report = try Auditor(spec: auditSpec, maxTimeMS: maxTimeMS).run(on: client, database: databaseName, failOn: failOn)
+        let scanOptions = ScanOptions(
+            sampleSize: sample, readPreference: readPreference, showProgress: isatty(STDERR_FILENO) == 1)
+        let report = try Auditor(spec: auditSpec, maxTimeMS: maxTimeMS, scanOptions: scanOptions)
+            .run(on: client, database: databaseName, failOn: failOn)
         let colour = color == "always" || (color == "auto" && isatty(STDOUT_FILENO) == 1 && output == nil)
         let rendered = try reporter(identifier: format, colour: colour)!.render(report)
         print(rendered, terminator: "")

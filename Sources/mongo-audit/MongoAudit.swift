@@ -60,6 +60,10 @@ func printError(_ message: String) {
     FileHandle.standardError.write(Data("mongo-audit: \(message)\n".utf8))
 }
 
+/// Clients of a command stay open until the process exits: destroying a libmongoc pool joins its
+/// monitoring threads, which takes up to half a second and gains nothing right before exit.
+nonisolated(unsafe) var clientsOpenUntilExit: [MongoClient] = []
+
 /// How to reach the server; shared by every command that connects.
 struct ConnectionOptions: ParsableArguments {
     @Option(
@@ -77,7 +81,9 @@ struct ConnectionOptions: ParsableArguments {
     }
 
     func connect() throws -> MongoClient {
-        try MongoClient(uri: resolvedURI, options: ClientOptions(serverSelectionTimeoutMS: serverSelectionTimeoutMS))
+        let client = try MongoClient(uri: resolvedURI, options: ClientOptions(serverSelectionTimeoutMS: serverSelectionTimeoutMS))
+        clientsOpenUntilExit.append(client)
+        return client
     }
 
     /// The database named in the connection string's path, if any.
@@ -91,3 +97,4 @@ struct ConnectionOptions: ParsableArguments {
 }
 
 extension Severity: ExpressibleByArgument {}
+extension ReadPreference: ExpressibleByArgument {}

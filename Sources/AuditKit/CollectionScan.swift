@@ -1,0 +1,111 @@
+import Foundation
+import MongoKit
+
+/// How the shared pass over a collection reads it.
+public struct ScanOptions: Sendable {
+    /// Audit a random sample of this many documents instead of the whole collection.
+    public var sampleSize: Int?
+    /// Where scans read; a secondary when one is available by default, to keep load off the primary.
+    public var readPreference: ReadPreference
+    /// Show a progress line on stderr (only meaningful on an interactive terminal).
+    public var showProgress: Bool
+
+    public init(sampleSize: Int? = nil, readPreference: ReadPreference = .secondaryPreferred, showProgress: Bool = false) {
+        self.sampleSize = sampleSize
+        self.readPreference = readPreference
+        self.showProgress = showProgress
+    }
+}
+
+/// One pass over a collection that feeds every document check on it. The projection is the union of
+/// the fields the checks read (whole documents when one of them needs all fields).
+struct CollectionScan {
+    let collection: Collection
+    let accumulators: [any DocumentAccumulator]
+    /// The paths read; nil when a check needs whole documents.
+    let fields: [String]?
+    let reader: FieldReader
+    let options: ScanOptions
+    let maxTimeMS: Int
+
+    init(collection: Collection, checks: [any DocumentCheck], context: AuditContext, options: ScanOptions, maxTimeMS: Int) {
+        self.collection = collection
+        let paths = Array(Set(checks.flatMap(\.fieldsRead))).sorted().filter { $0 != "_id" }
+        fields = checks.contains { $0.readsWholeDocuments } ? nil : paths
+        // `_id` comes first: examples read it at index 0.
+        let reader = FieldReader(paths: ["_id"] + paths)
+        self.reader = reader
+        accumulators = checks.map { $0.makeAccumulator(context: context, fields: reader) }
+        self.options = options
+        self.maxTimeMS = maxTimeMS
+    }
+
+    /// The projection: `_id` (for examples) plus each field read. Paths that are prefixes of others are
+    /// kept alone, since MongoDB rejects a projection holding both `a` and `a.b`.
+    var projection: Document? {
+        guard let fields else { return nil }
+        let kept = fields.filter { field in !fields.contains { other in other != field && field.hasPrefix(other + ".") } }
+        return Document(kept.map { ($0, BSONValue.int32(1)) })
+    }
+
+    func run() throws -> ScanSummary {
+        let total = try collection.estimatedDocumentCount()
+        let progress = options.showProgress ? ScanProgress(label: collection.name, total: options.sampleSize.map { min($0, total) } ?? total) : nil
+        var scanned = 0
+        let visit: (Cursor) throws -> Void = { cursor in
+            try cursor.forEachView { view in
+                scanned += 1
+                reader.load(view)
+                for accumulator in accumulators { accumulator.visit(view, fields: reader) }
+                if scanned & 0x3FF == 0 { progress?.update(scanned) }
+            }
+        }
+        if let sampleSize = options.sampleSize {
+            var pipeline: [Document] = [["$sample": ["size": .int64(Int64(sampleSize))]]]
+            if let projection { pipeline.append(["$project": .document(projection)]) }
+            try collection.aggregate(
+                pipeline, options: AggregateOptions(batchSize: 10_000, maxTimeMS: maxTimeMS, readPreference: options.readPreference), visit)
+        } else {
+            try collection.find(
+                options: FindOptions(
+                    projection: projection, batchSize: 10_000, maxTimeMS: maxTimeMS, readPreference: options.readPreference,
+                    exhaust: true), visit)
+        }
+        progress?.finish(scanned)
+        return ScanSummary(scanned: scanned, total: options.sampleSize == nil ? scanned : total, sampled: options.sampleSize != nil)
+    }
+}
+
+/// A progress line with rate and time left, redrawn in place on stderr.
+final class ScanProgress {
+    let label: String
+    let total: Int
+    let started = Date()
+    var lastDrawn = Date.distantPast
+
+    init(label: String, total: Int) {
+        self.label = label
+        self.total = total
+    }
+
+    func update(_ done: Int) {
+        let now = Date()
+        guard now.timeIntervalSince(lastDrawn) >= 0.2 else { return }
+        lastDrawn = now
+        let elapsed = max(now.timeIntervalSince(started), 0.001)
+        let rate = Double(done) / elapsed
+        let left = rate > 0 ? Double(max(total - done, 0)) / rate : 0
+        let fraction = total > 0 ? min(Double(done) / Double(total), 1) : 0
+        let width = 24
+        let filled = Int(fraction * Double(width))
+        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+        let line = String(format: "\r%@ %@ %3.0f%%  %d/%d docs  %.0f docs/s  %.0fs left ", label, bar, fraction * 100, done, total, rate, left)
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    func finish(_ done: Int) {
+        lastDrawn = .distantPast
+        update(done)
+        FileHandle.standardError.write(Data("\n".utf8))
+    }
+}

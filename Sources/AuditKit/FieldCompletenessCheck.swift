@@ -1,0 +1,220 @@
+import Foundation
+import MongoKit
+import SpecSupport
+
+/// How complete each declared field is: present, null, and of the expected BSON types, against a
+/// threshold per field; and which fields documents carry that the spec does not declare.
+public struct FieldCompletenessCheck: DocumentCheck {
+    public static let description = CheckDescription(
+        identifier: "field_completeness",
+        name: "Field completeness",
+        summary: "Per declared field (dotted paths): how many documents have it present, null, or of another "
+            + "type than expected, against a minimum share of complete documents; plus the most frequent "
+            + "top-level fields the spec does not declare.",
+        defaultSeverity: .medium,
+        needs: "find on the collection (the read role); one shared pass",
+        options: [
+            CheckOption("collection", "name", "the collection to scan", required: true),
+            CheckOption(
+                "fields", "mapping", "field path -> {types: [string, date, int, long, double, number, ...], "
+                    + "min_complete: share 0..1 of documents where it is present, not null and of those types (default 1)}",
+                required: true),
+            CheckOption("undeclared_top", "int", "report the N most frequent undeclared top-level fields (default 10, 0 = off)"),
+        ])
+
+    public static let examples = [
+        CheckExample(
+            "every document has a string uuid", setup: [["insert": "recordings", "documents": [["uuid": "a"], ["uuid": "b"]]]],
+            entry: "collection: recordings\nfields: {uuid: {types: [string]}}\nundeclared_top: 0", passes: true),
+        CheckExample(
+            "one uuid is null and one is a number",
+            setup: [["insert": "recordings", "documents": [["uuid": "a"], ["uuid": .null], ["uuid": 7], ["uuid": "d"]]]],
+            entry: "collection: recordings\nfields: {uuid: {types: [string], min_complete: 0.9}}", passes: false),
+        CheckExample(
+            "a 99% threshold tolerates one missing value in two hundred",
+            setup: [["insert": "recordings", "documents": .array((0..<200).map { $0 == 0 ? ["x": 1] : ["n": .int32(Int32($0))] })]],
+            entry: "collection: recordings\nfields: {n: {types: [int], min_complete: 0.99}}\nundeclared_top: 0", passes: true),
+    ]
+
+    struct FieldRule {
+        let path: String
+        let types: Set<BSONType>?
+        let minComplete: Double
+    }
+
+    let collectionName: String
+    let rules: [FieldRule]
+    let undeclaredTop: Int
+    public var collection: String? { collectionName }
+    public var fieldsRead: [String] { rules.map(\.path) }
+    public var readsWholeDocuments: Bool { undeclaredTop > 0 }
+
+    public init(options: SpecFields) throws {
+        collectionName = try options.required("collection").string()
+        let fieldsNode = try options.required("fields")
+        let entries = try fieldsNode.mapping()
+        guard !entries.isEmpty else { throw fieldsNode.error("declare at least one field") }
+        rules = try entries.map { entry in
+            try entry.value.validateFieldPath(entry.key)
+            let fields = try entry.value.fields(allowed: ["types", "min_complete"])
+            return FieldRule(
+                path: entry.key, types: try fields["types"].map(Self.readTypes),
+                minComplete: try fields["min_complete"].map { try $0.share() } ?? 1)
+        }
+        undeclaredTop = try options["undeclared_top"].map { node in
+            let value = try node.int()
+            guard value >= 0 else { throw node.error("must be zero or more") }
+            return value
+        } ?? 10
+    }
+
+    /// BSON type aliases as `$type` takes them, plus `number` for every numeric type.
+    static func readTypes(_ node: SpecNode) throws -> Set<BSONType> {
+        var types = Set<BSONType>()
+        for item in try node.array() {
+            let alias = try item.string()
+            if alias == "number" {
+                types.formUnion([.int32, .int64, .double, .decimal128])
+            } else if let type = BSONType(alias: alias) {
+                types.insert(type)
+            } else {
+                throw item.error("unknown BSON type '\(alias)'; expected number or one of \(BSONType.allCases.map(\.alias).joined(separator: ", "))")
+            }
+        }
+        guard !types.isEmpty else { throw node.error("the list must not be empty") }
+        return types
+    }
+
+    public func makeAccumulator(context: AuditContext, fields: FieldReader) -> any DocumentAccumulator {
+        Accumulator(check: self, slots: rules.map { fields.index(of: $0.path)! })
+    }
+
+    final class Accumulator: DocumentAccumulator {
+        struct Counts {
+            var present = 0
+            var null = 0
+            var wrongType = 0
+            var examples = Examples()
+        }
+        let check: FieldCompletenessCheck
+        let slots: [Int]
+        /// Per rule, a table by BSON type number of whether the type is expected (nil: any type).
+        let allowed: [[Bool]?]
+        var counts: [Counts]
+        let keys = KeyCounter()
+
+        init(check: FieldCompletenessCheck, slots: [Int]) {
+            self.check = check
+            self.slots = slots
+            allowed = check.rules.map { rule in
+                rule.types.map { types in (0..<256).map { BSONType(rawValue: UInt8($0)).map(types.contains) ?? false } }
+            }
+            counts = Array(repeating: Counts(), count: check.rules.count)
+        }
+
+        func visit(_ document: DocumentView, fields: FieldReader) {
+            for index in slots.indices {
+                guard let type = fields.type(slots[index]) else {
+                    counts[index].examples.add(fields)
+                    continue
+                }
+                counts[index].present += 1
+                if type == .null {
+                    counts[index].null += 1
+                    counts[index].examples.add(fields)
+                } else if let table = allowed[index], !table[Int(type.rawValue)] {
+                    counts[index].wrongType += 1
+                    counts[index].examples.add(fields)
+                }
+            }
+            if check.undeclaredTop > 0 {
+                keys.startDocument()
+                document.forEachTopLevelKey(keys.count)
+            }
+        }
+
+        func findings(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> [Finding] {
+            let id = FieldCompletenessCheck.description.identifier
+            let collection = check.collectionName
+            var findings: [Finding] = []
+            var table: [String] = []
+            for (rule, count) in zip(check.rules, counts) {
+                let complete = count.present - count.null - count.wrongType
+                let share = scan.share(complete)
+                table.append("\(rule.path) \(percent(share))")
+                guard share < rule.minComplete else { continue }
+                var details = [
+                    "complete": scan.describe(complete), "missing": scan.describe(scan.scanned - count.present),
+                    "null": scan.describe(count.null), "examples": count.examples.text,
+                ]
+                if let types = rule.types {
+                    details["wrongType"] = scan.describe(count.wrongType)
+                    details["expectedTypes"] = types.map(\.alias).sorted().joined(separator: ", ")
+                }
+                findings.append(
+                    Finding(
+                        check: id, collection: collection, severity: severity,
+                        title: "field '\(rule.path)' is complete in \(percent(share)) of documents (required \(percent(rule.minComplete)))",
+                        impact: "Code and reports that rely on '\(rule.path)' skip or mishandle the incomplete documents.",
+                        details: details))
+            }
+            findings.append(
+                Finding(
+                    check: id, collection: collection, severity: .info,
+                    title: "completeness of declared fields over \(scan.scanned) documents\(scan.sampled ? " (sample)" : "")",
+                    impact: "For reference: the share of documents where each field is present, not null and of the expected type.",
+                    details: ["fields": table.joined(separator: "; ")]))
+            let declared = Set(check.rules.map { $0.path.split(separator: ".").first.map(String.init) ?? $0.path } + ["_id"])
+            let undeclared = keys.counts.filter { !declared.contains($0.key) }.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
+            if check.undeclaredTop > 0 && !undeclared.isEmpty {
+                let top = undeclared.prefix(check.undeclaredTop).map { "\($0.key) \(percent(scan.share($0.value)))" }
+                findings.append(
+                    Finding(
+                        check: id, collection: collection, severity: .info,
+                        title: "\(undeclared.count) top-level field(s) not declared in the spec",
+                        impact: "Undeclared fields are not checked for completeness; declare the ones that matter.",
+                        details: ["mostFrequent": top.joined(separator: "; ")]))
+            }
+            return findings
+        }
+    }
+}
+
+/// Counts top-level field names across documents without building a Swift string per field: documents
+/// of one collection mostly repeat the same fields in the same order, so each position remembers the
+/// name it saw last and a byte comparison usually suffices.
+final class KeyCounter {
+    private var names: [[CChar]] = []
+    private var totals: [Int] = []
+    private var slotByName: [String: Int] = [:]
+    private var lastSlotAtPosition: [Int] = []
+    private var position = 0
+
+    /// Call once per field of a document, in order; `startDocument` resets the position.
+    func count(_ key: UnsafePointer<CChar>) {
+        defer { position += 1 }
+        if position < lastSlotAtPosition.count {
+            let slot = lastSlotAtPosition[position]
+            if names[slot].withUnsafeBufferPointer({ strcmp($0.baseAddress!, key) }) == 0 {
+                totals[slot] += 1
+                return
+            }
+        }
+        let name = String(cString: key)
+        let slot: Int
+        if let known = slotByName[name] {
+            slot = known
+        } else {
+            slot = names.count
+            names.append(Array(name.utf8CString))
+            totals.append(0)
+            slotByName[name] = slot
+        }
+        totals[slot] += 1
+        if position < lastSlotAtPosition.count { lastSlotAtPosition[position] = slot } else { lastSlotAtPosition.append(slot) }
+    }
+
+    func startDocument() { position = 0 }
+
+    var counts: [String: Int] { Dictionary(uniqueKeysWithValues: slotByName.map { ($0.key, totals[$0.value]) }) }
+}

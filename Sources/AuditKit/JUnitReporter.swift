@@ -1,0 +1,75 @@
+import Foundation
+
+/// JUnit XML for CI systems: one test suite per audit, one test case per check and collection. Findings at
+/// or above the gate are failures; checks that could not run are errors; lower findings go to system-out.
+public struct JUnitReporter: Reporter {
+    public static let identifier = "junit"
+    public init() {}
+
+    public func render(_ report: AuditReport) throws -> String {
+        let failures = report.checks.filter { result in result.findings.contains { $0.severity >= report.failOn } }.count
+        let errors = report.checks.filter { $0.status == .notRun }.count
+        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        xml += "<testsuites name=\"mongo-audit\" tests=\"\(report.checks.count)\" failures=\"\(failures)\" errors=\"\(errors)\" time=\"\(seconds(report.durationSeconds))\">\n"
+        xml += "  <testsuite name=\"\(escape("mongo-audit \(report.database)"))\" tests=\"\(report.checks.count)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"0\" time=\"\(seconds(report.durationSeconds))\" timestamp=\"\(timestamp(report.startedAt))\">\n"
+        xml += "    <properties>\n"
+        for (name, value) in [
+            ("server_version", report.serverVersion), ("spec_file", report.specFile), ("spec_sha256", report.specSHA256),
+            ("fail_on", report.failOn.rawValue), ("exact", report.exact ? "true" : "false"),
+        ] {
+            xml += "      <property name=\"\(name)\" value=\"\(escape(value))\"/>\n"
+        }
+        xml += "    </properties>\n"
+        for result in report.checks {
+            let name = result.collection.map { "\(result.check) (\($0))" } ?? result.check
+            xml += "    <testcase classname=\"mongo-audit.\(escape(report.database))\" name=\"\(escape(name))\" time=\"\(seconds(result.durationSeconds))\">\n"
+            let gated = result.findings.filter { $0.severity >= report.failOn }
+            if result.status == .notRun {
+                xml += "      <error message=\"\(escape(result.reason ?? "not run"))\" type=\"not_run\"/>\n"
+            } else if !gated.isEmpty {
+                let message = gated.map { "[\($0.severity.rawValue)] \($0.title)" }.joined(separator: "; ")
+                xml += "      <failure message=\"\(escape(message))\" type=\"\(gated.map(\.severity).max()!.rawValue)\">\(escape(describe(gated)))</failure>\n"
+            }
+            let other = result.findings.filter { $0.severity < report.failOn }
+            if !other.isEmpty { xml += "      <system-out>\(escape(describe(other)))</system-out>\n" }
+            xml += "    </testcase>\n"
+        }
+        xml += "  </testsuite>\n</testsuites>\n"
+        return xml
+    }
+
+    private func describe(_ findings: [Finding]) -> String {
+        findings.map { finding in
+            var lines = ["[\(finding.severity.rawValue)] \(finding.title)", "why: \(finding.impact)"]
+            if let fix = finding.fix { lines.append("fix: \(fix)") }
+            lines += finding.details.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
+            return lines.joined(separator: "\n")
+        }.joined(separator: "\n\n")
+    }
+
+    private func escape(_ text: String) -> String {
+        var result = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": result += "&amp;"
+            case "<": result += "&lt;"
+            case ">": result += "&gt;"
+            case "\"": result += "&quot;"
+            case "'": result += "&apos;"
+            case "\n", "\t", "\r": result.unicodeScalars.append(scalar)
+            // XML 1.0 has no way to carry other control characters; drop them.
+            case _ where scalar.value < 0x20: continue
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+}
+
+func seconds(_ value: Double) -> String { String(format: "%.3f", value) }
+
+func timestamp(_ date: Date) -> String {
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime]
+    return formatter.string(from: date)
+}

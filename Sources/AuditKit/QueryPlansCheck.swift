@@ -1,0 +1,163 @@
+import Foundation
+import MongoKit
+import SpecSupport
+
+/// Declared query shapes must use an index, and their round trip (and that of `ping`) must stay fast.
+public struct QueryPlansCheck: Check {
+    public static let description = CheckDescription(
+        identifier: "query_plans",
+        name: "Query plans and latency",
+        summary: "For each declared query (filter, optional sort), explain must show an index scan rather than "
+            + "a collection scan, and over several runs the 95th percentile round trip of the query (first 100 "
+            + "documents) and of ping must stay under the limit (and is reported above the target).",
+        defaultSeverity: .high,
+        needs: "find and explain on the collection (the read role)",
+        options: [
+            CheckOption("collection", "name", "the collection queried", required: true),
+            CheckOption(
+                "queries", "list", "each {name, filter: Extended JSON mapping, sort?: mapping}", required: true),
+            CheckOption("target_ms", "number", "round trip above this is reported at low severity (default 50)"),
+            CheckOption("limit_ms", "number", "round trip above this fails at the check's severity (default 100)"),
+            CheckOption("runs", "int", "measured runs per query after one warm-up run (default 10)"),
+        ])
+
+    public static let examples = [
+        CheckExample(
+            "a query by an indexed field",
+            setup: [CriticalIndexesCheck.createIndexes(["uuid"]), ["insert": "recordings", "documents": [["uuid": "a"]]]],
+            entry: "collection: recordings\nqueries: [{name: by uuid, filter: {uuid: a}}]\nlimit_ms: 10000", passes: true),
+        CheckExample(
+            "a query that scans the collection", setup: [["insert": "recordings", "documents": [["uuid": "a"]]]],
+            entry: "collection: recordings\nqueries: [{name: by uuid, filter: {uuid: a}}]\nlimit_ms: 10000", passes: false),
+    ]
+
+    struct Query {
+        let name: String
+        let filter: Document
+        let sort: Document?
+    }
+
+    let collectionName: String
+    let queries: [Query]
+    let targetMS: Double
+    let limitMS: Double
+    let runs: Int
+    public var collection: String? { collectionName }
+
+    public init(options: SpecFields) throws {
+        collectionName = try options.required("collection").string()
+        let queriesNode = try options.required("queries")
+        let entries = try queriesNode.array()
+        guard !entries.isEmpty else { throw queriesNode.error("the list must not be empty") }
+        queries = try entries.map { entry in
+            let fields = try entry.fields(allowed: ["name", "filter", "sort"])
+            return Query(
+                name: try fields.required("name").string(), filter: try fields.required("filter").extendedJSONDocument(),
+                sort: try fields["sort"]?.extendedJSONDocument())
+        }
+        func milliseconds(_ name: String, _ fallback: Double) throws -> Double {
+            guard let node = options[name] else { return fallback }
+            let value = try node.double()
+            guard value > 0 else { throw node.error("must be a positive number of milliseconds") }
+            return value
+        }
+        targetMS = try milliseconds("target_ms", 50)
+        limitMS = try milliseconds("limit_ms", 100)
+        guard targetMS <= limitMS else { throw try options.required("target_ms").error("must not exceed limit_ms (\(limitMS))") }
+        runs = try options["runs"].map { node in
+            let value = try node.int()
+            guard (1...1000).contains(value) else { throw node.error("must be between 1 and 1000") }
+            return value
+        } ?? 10
+    }
+
+    public func run(in context: AuditContext, severity: Severity) throws -> [Finding] {
+        let id = Self.description.identifier
+        let collection = context.database.collection(collectionName)
+        var findings: [Finding] = []
+        for query in queries {
+            var find: Document = ["find": .string(collectionName), "filter": .document(query.filter)]
+            if let sort = query.sort { find.append("sort", .document(sort)) }
+            let explain = try context.database.runCommand(
+                ["explain": .document(find), "verbosity": "queryPlanner"], readPreference: context.readPreference,
+                maxTimeMS: context.maxTimeMS)
+            let winningPlan = explain.value(at: "queryPlanner.winningPlan")?.documentValue ?? Document()
+            let stages = Self.planValues("stage", in: .document(winningPlan))
+            let indexes = Self.planValues("indexName", in: .document(winningPlan))
+            if stages.contains("COLLSCAN") {
+                findings.append(
+                    Finding(
+                        check: id, collection: collectionName, severity: severity,
+                        title: "query '\(query.name)' scans the whole collection (COLLSCAN)",
+                        impact: "Every run reads every document; the query slows down as the collection grows.",
+                        fix: "create an index on the filtered fields: db.getSiblingDB(\"\(context.database.name)\").\(collectionName).createIndex(\(Document(query.filter.keys.filter { !$0.hasPrefix("$") }.map { ($0, BSONValue.int32(1)) }).relaxedJSON))",
+                        details: ["filter": query.filter.relaxedJSON, "plan": stages.joined(separator: " > ")]))
+            }
+            let timings = try Self.measure(runs: runs) {
+                try collection.find(
+                    query.filter,
+                    options: FindOptions(
+                        sort: query.sort, limit: 100, maxTimeMS: context.maxTimeMS, readPreference: context.readPreference)
+                ) { cursor in while try cursor.next() != nil {} }
+            }
+            findings += latencyFindings(
+                "query '\(query.name)'", timings, severity: severity, context: context,
+                plan: indexes.isEmpty ? stages.joined(separator: " > ") : "index \(indexes.joined(separator: ", "))")
+        }
+        let ping = try Self.measure(runs: runs) { try context.database.client.ping() }
+        findings += latencyFindings("ping", ping, severity: severity, context: context, plan: nil)
+        return findings
+    }
+
+    private func latencyFindings(
+        _ what: String, _ timings: Percentiles, severity: Severity, context: AuditContext, plan: String?
+    ) -> [Finding] {
+        var details = [
+            "p50": String(format: "%.1f ms", timings.p50), "p95": String(format: "%.1f ms", timings.p95),
+            "max": String(format: "%.1f ms", timings.max), "runs": String(runs),
+            "targetMs": String(format: "%g", targetMS), "limitMs": String(format: "%g", limitMS),
+        ]
+        if let plan { details["plan"] = plan }
+        let level: Severity = timings.p95 > limitMS ? severity : timings.p95 > targetMS ? .low : .info
+        let verdict = timings.p95 > limitMS ? "over the \(Int(limitMS)) ms limit" : timings.p95 > targetMS ? "over the \(Int(targetMS)) ms target" : "within target"
+        return [
+            Finding(
+                check: Self.description.identifier, collection: collectionName, severity: level,
+                title: String(format: "%@ round trip p95 %.1f ms, %@", what, timings.p95, verdict),
+                impact: "Slow round trips add up in every request that makes them.", details: details)
+        ]
+    }
+
+    struct Percentiles {
+        let p50: Double
+        let p95: Double
+        let max: Double
+    }
+
+    /// Times `body` once to warm caches and connections, then `runs` times; in milliseconds.
+    static func measure(runs: Int, _ body: () throws -> Void) throws -> Percentiles {
+        try body()
+        var samples: [Double] = []
+        for _ in 0..<runs {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1_000_000)
+        }
+        samples.sort()
+        func at(_ q: Double) -> Double { samples[min(samples.count - 1, Int((q * Double(samples.count - 1)).rounded(.up)))] }
+        return Percentiles(p50: at(0.5), p95: at(0.95), max: samples.last ?? 0)
+    }
+
+    /// Every text under `key` in an explain plan tree (classic `inputStage(s)` and SBE `queryPlan` alike),
+    /// e.g. the `stage` names or the `indexName`s.
+    static func planValues(_ key: String, in value: BSONValue) -> [String] {
+        switch value {
+        case .document(let document):
+            var result = document[key]?.stringValue.map { [$0] } ?? []
+            for (name, child) in document.elements where name != key { result += planValues(key, in: child) }
+            return result
+        case .array(let items): return items.flatMap { planValues(key, in: $0) }
+        default: return []
+        }
+    }
+}

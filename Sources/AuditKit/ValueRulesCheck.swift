@@ -1,0 +1,238 @@
+import Foundation
+import MongoKit
+import SpecSupport
+
+/// Ranges, allowed values and patterns on fields, counted over the shared pass with a few offending `_id`s.
+public struct ValueRulesCheck: DocumentCheck {
+    public static let description = CheckDescription(
+        identifier: "value_rules",
+        name: "Value rules",
+        summary: "Each rule bounds a field's present, non-null values: min/max (numbers, ISO dates, or now), "
+            + "an allowed set (in), or a regular expression (pattern). Violations are counted with example _ids.",
+        defaultSeverity: .high,
+        needs: "find on the collection (the read role); one shared pass",
+        options: [
+            CheckOption("collection", "name", "the collection to scan", required: true),
+            CheckOption(
+                "rules", "list", "each {field: path, min?, max?, in?: [values], pattern?: regex, name?: label}",
+                required: true),
+        ])
+
+    public static let examples = [
+        CheckExample(
+            "channels start at 1", setup: [["insert": "recordings", "documents": [["channels": ["min": 1]], ["channels": ["min": 3]]]]],
+            entry: "collection: recordings\nrules: [{field: channels.min, min: 1}]", passes: true),
+        CheckExample(
+            "channel 0", setup: [["insert": "recordings", "documents": [["channels": ["min": 0]], ["channels": ["min": 1]]]]],
+            entry: "collection: recordings\nrules: [{field: channels.min, min: 1}]", passes: false),
+        CheckExample(
+            "a sample count outside the allowed set",
+            setup: [["insert": "recordings", "documents": [["n": 128], ["n": 1000]]]],
+            entry: "collection: recordings\nrules: [{field: n, in: [128, 256, 512]}]", passes: false),
+        CheckExample(
+            "a timestamp later than now",
+            setup: [["insert": "recordings", "documents": [["t": .datetime(Date().addingTimeInterval(3600))]]]],
+            entry: "collection: recordings\nrules: [{field: t, max: now}]", passes: false),
+        CheckExample(
+            "uuids match their pattern",
+            setup: [["insert": "recordings", "documents": [["uuid": "0a1b2c3d-0000-4000-8000-000000000000"]]]],
+            entry: "collection: recordings\nrules: [{field: uuid, pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'}]",
+            passes: true),
+    ]
+
+    /// A bound: a number, a fixed time, or the time of the audit.
+    enum Bound {
+        case number(Double)
+        case date(Date)
+        case now
+
+        func value(now: Date) -> Double {
+            switch self {
+            case .number(let n): return n
+            case .date(let d): return d.timeIntervalSince1970
+            case .now: return now.timeIntervalSince1970
+            }
+        }
+
+        var isTime: Bool {
+            if case .number = self { return false }
+            return true
+        }
+
+        var text: String {
+            switch self {
+            case .number(let n): return String(format: "%g", n)
+            case .date(let d): return ISO8601DateFormatter().string(from: d)
+            case .now: return "now"
+            }
+        }
+    }
+
+    struct Rule {
+        let label: String
+        let field: String
+        let min: Bound?
+        let max: Bound?
+        let allowedNumbers: Set<Double>
+        let allowedStrings: Set<String>
+        let hasAllowedSet: Bool
+        let pattern: NSRegularExpression?
+        let patternText: String?
+
+        var describeConstraint: String {
+            var parts: [String] = []
+            if let min { parts.append(">= \(min.text)") }
+            if let max { parts.append("<= \(max.text)") }
+            if hasAllowedSet {
+                let values = allowedNumbers.sorted().map { String(format: "%g", $0) } + allowedStrings.sorted()
+                parts.append("in {\(values.joined(separator: ", "))}")
+            }
+            if let patternText { parts.append("matches /\(patternText)/") }
+            return parts.joined(separator: " and ")
+        }
+
+        /// Whether the present, non-null value at `slot` satisfies every constraint of the rule.
+        func accepts(_ fields: FieldReader, _ slot: Int, now: Date) -> Bool {
+            if min != nil || max != nil {
+                let number: Double?
+                let isTime: Bool
+                if let milliseconds = fields.dateMilliseconds(slot) {
+                    number = Double(milliseconds) / 1000
+                    isTime = true
+                } else {
+                    number = fields.number(slot)
+                    isTime = false
+                }
+                guard let number else { return false }
+                if let min, min.isTime != isTime || number < min.value(now: now) { return false }
+                if let max, max.isTime != isTime || number > max.value(now: now) { return false }
+            }
+            if hasAllowedSet {
+                if let number = fields.number(slot) {
+                    if !allowedNumbers.contains(number) { return false }
+                } else if let string = fields.string(slot) {
+                    if !allowedStrings.contains(string) { return false }
+                } else {
+                    return false
+                }
+            }
+            if let pattern {
+                guard let string = fields.string(slot) else { return false }
+                let range = NSRange(string.startIndex..., in: string)
+                if pattern.firstMatch(in: string, range: range) == nil { return false }
+            }
+            return true
+        }
+    }
+
+    let collectionName: String
+    let rules: [Rule]
+    public var collection: String? { collectionName }
+    public var fieldsRead: [String] { rules.map(\.field) }
+
+    public init(options: SpecFields) throws {
+        collectionName = try options.required("collection").string()
+        let rulesNode = try options.required("rules")
+        let entries = try rulesNode.array()
+        guard !entries.isEmpty else { throw rulesNode.error("the list must not be empty") }
+        rules = try entries.map(Self.readRule)
+    }
+
+    static func readRule(_ node: SpecNode) throws -> Rule {
+        let fields = try node.fields(allowed: ["field", "name", "min", "max", "in", "pattern"])
+        let fieldNode = try fields.required("field")
+        let field = try fieldNode.string()
+        try fieldNode.validateFieldPath(field)
+        guard fields["min"] != nil || fields["max"] != nil || fields["in"] != nil || fields["pattern"] != nil else {
+            throw node.error("a rule needs at least one of min, max, in, pattern")
+        }
+        var numbers = Set<Double>()
+        var strings = Set<String>()
+        if let inNode = fields["in"] {
+            let items = try inNode.array()
+            guard !items.isEmpty else { throw inNode.error("the list must not be empty") }
+            for item in items {
+                switch try item.bsonValue() {
+                case .string(let s): strings.insert(s)
+                case let value where value.doubleValue != nil: numbers.insert(value.doubleValue!)
+                default: throw item.error("allowed values must be numbers or text")
+                }
+            }
+        }
+        var pattern: NSRegularExpression?
+        var patternText: String?
+        if let patternNode = fields["pattern"] {
+            let text = try patternNode.string()
+            do {
+                pattern = try NSRegularExpression(pattern: text)
+            } catch {
+                throw patternNode.error("not a valid regular expression: \(text)")
+            }
+            patternText = text
+        }
+        let min = try fields["min"].map(readBound)
+        let max = try fields["max"].map(readBound)
+        return Rule(
+            label: try fields["name"]?.string() ?? field, field: field, min: min, max: max, allowedNumbers: numbers,
+            allowedStrings: strings, hasAllowedSet: fields["in"] != nil, pattern: pattern, patternText: patternText)
+    }
+
+    static func readBound(_ node: SpecNode) throws -> Bound {
+        if let number = try? node.double() { return .number(number) }
+        let text = try node.string()
+        if text == "now" { return .now }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = ISO8601DateFormatter().date(from: text) ?? formatter.date(from: text) { return .date(date) }
+        throw node.error("expected a number, an ISO 8601 time such as 2024-01-31T00:00:00Z, or now")
+    }
+
+    public func makeAccumulator(context: AuditContext, fields: FieldReader) -> any DocumentAccumulator {
+        Accumulator(check: self, now: context.now, slots: rules.map { fields.index(of: $0.field)! })
+    }
+
+    final class Accumulator: DocumentAccumulator {
+        let check: ValueRulesCheck
+        let now: Date
+        let slots: [Int]
+        var checked: [Int]
+        var violations: [Int]
+        var examples: [Examples]
+
+        init(check: ValueRulesCheck, now: Date, slots: [Int]) {
+            self.check = check
+            self.now = now
+            self.slots = slots
+            checked = Array(repeating: 0, count: check.rules.count)
+            violations = checked
+            examples = Array(repeating: Examples(), count: check.rules.count)
+        }
+
+        func visit(_ document: DocumentView, fields: FieldReader) {
+            for (index, rule) in check.rules.enumerated() {
+                let slot = slots[index]
+                guard let type = fields.type(slot), type != .null else { continue }
+                checked[index] += 1
+                if !rule.accepts(fields, slot, now: now) {
+                    violations[index] += 1
+                    examples[index].add(fields)
+                }
+            }
+        }
+
+        func findings(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> [Finding] {
+            check.rules.indices.compactMap { index in
+                let rule = check.rules[index]
+                guard violations[index] > 0 else { return nil }
+                return Finding(
+                    check: ValueRulesCheck.description.identifier, collection: check.collectionName, severity: severity,
+                    title: "\(violations[index]) value(s) of '\(rule.label)' break the rule: \(rule.field) \(rule.describeConstraint)",
+                    impact: "Values outside what is physically or logically possible corrupt calculations and reports downstream.",
+                    details: [
+                        "violations": scan.describe(violations[index]), "checkedValues": String(checked[index]),
+                        "examples": examples[index].text,
+                    ])
+            }
+        }
+    }
+}

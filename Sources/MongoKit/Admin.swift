@@ -1,0 +1,68 @@
+import Foundation
+
+/// Server commands beyond CRUD that the migration runner needs: write commands whose write errors must
+/// throw, index builds still in progress, `$currentOp` and the deployment's `hello`.
+extension Database {
+    /// Runs a write command (insert, update, delete) and throws its first write error or write-concern
+    /// error: the server reports those with `ok: 1`, which `runCommand` alone accepts.
+    @discardableResult
+    public func runWriteCommand(_ command: Document) throws -> Document {
+        let reply = try runCommand(command)
+        if let first = reply["writeErrors"]?.arrayValue?.first?.documentValue {
+            throw MongoError.command(
+                code: first["code"]?.intValue ?? 0, codeName: first["codeName"]?.stringValue ?? "",
+                message: first["errmsg"]?.stringValue ?? "write error")
+        }
+        if let concern = reply["writeConcernError"]?.documentValue {
+            throw MongoError.command(
+                code: concern["code"]?.intValue ?? 0, codeName: concern["codeName"]?.stringValue ?? "",
+                message: "write concern error: " + (concern["errmsg"]?.stringValue ?? ""))
+        }
+        return reply
+    }
+
+    /// Runs a cursor command whose result fits its first batch (index lists, small aggregations).
+    public func firstBatch(of command: Document) throws -> [Document] {
+        let reply = try runCommand(command)
+        return reply["cursor"]?.documentValue?["firstBatch"]?.arrayValue?.compactMap(\.documentValue) ?? []
+    }
+}
+
+extension Collection {
+    /// The collection's indexes split into ready ones and ones still being built (MongoDB 4.4+ lists
+    /// those with `includeBuildUUIDs`). Both empty when the collection does not exist.
+    public func indexesIncludingBuilds() throws -> (ready: [IndexSpec], building: [IndexSpec]) {
+        let entries: [Document]
+        do {
+            entries = try database.firstBatch(of: ["listIndexes": .string(name), "includeBuildUUIDs": true, "cursor": [:]])
+        } catch MongoError.command(code: 26, _, _) {  // NamespaceNotFound
+            return ([], [])
+        }
+        var ready: [IndexSpec] = []
+        var building: [IndexSpec] = []
+        for entry in entries {
+            if entry["buildUUID"] != nil, let spec = entry["spec"]?.documentValue {
+                building.append(IndexSpec(document: spec))
+            } else {
+                ready.append(IndexSpec(document: entry))
+            }
+        }
+        return (ready, building)
+    }
+}
+
+extension MongoClient {
+    /// The operations running on the server that match `filter` (`$currentOp` over all users).
+    public func currentOperations(matching filter: Document) throws -> [Document] {
+        try database("admin").firstBatch(of: [
+            "aggregate": 1,
+            "pipeline": [["$currentOp": ["allUsers": true, "idleConnections": false]], ["$match": .document(filter)]],
+            "cursor": [:],
+        ])
+    }
+
+    /// The `hello` reply of the server the driver selects for writes.
+    public func hello() throws -> Document {
+        try database("admin").runCommand(["hello": 1])
+    }
+}

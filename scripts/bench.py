@@ -1,0 +1,142 @@
+"""Measures the audit against a bare server-side count and a naive client, in one run (see scripts/bench)."""
+import argparse, datetime, json, os, re, resource, statistics, subprocess, sys, tempfile, time
+
+import pymongo
+import yaml
+
+DOCUMENT_CHECKS = ("field_completeness", "live_historic", "value_rules", "unique_values")
+
+
+def timed(function, runs=3):
+    """Median wall time of `runs` calls, and the last result."""
+    times, result = [], None
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def run_audit(binary, uri, database, spec_path):
+    """Runs mongo-audit as its own process; returns (seconds, peak RSS in MB, report)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    completed = subprocess.run(
+        [binary, "audit", "--uri", uri, "--database", database, "--spec", spec_path, "--format", "json"],
+        capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if completed.returncode not in (0, 1):
+        sys.exit(f"mongo-audit failed ({completed.returncode}): {completed.stderr}")
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # ru_maxrss of children is the largest of any child so far; each audit is measured after the same setup.
+    return seconds, max(peak_kb, before) / 1024, json.loads(completed.stdout)
+
+
+def naive_checks(collection, spec):
+    """What a hand-written script does: pull every whole document and test it in Python."""
+    checks = {c["check"]: c for c in spec["checks"]}
+    now = datetime.datetime.utcnow()
+    completeness = checks["field_completeness"]["fields"]
+    rules = checks["value_rules"]["rules"]
+    live_rule = checks["live_historic"]
+    long_ago = now - datetime.timedelta(days=live_rule.get("max_live_days", 30))
+    counts = {"live": 0, "historic": 0, "end_before_start": 0, "start_in_future": 0, "live_too_long": 0, "deleted_live": 0}
+    complete = {field: 0 for field in completeness}
+    violations = [0] * len(rules)
+    seen, duplicates = set(), 0
+    type_names = {str: "string", datetime.datetime: "date", bool: "bool", int: "int", float: "double"}
+
+    def get(document, path):
+        for part in path.split("."):
+            if not isinstance(document, dict) or part not in document:
+                return KeyError
+            document = document[part]
+        return document
+
+    for document in collection.find({}):
+        for field, rule in completeness.items():
+            value = get(document, field)
+            if value is KeyError or value is None:
+                continue
+            kind = type_names.get(type(value), "other")
+            wanted = set(rule.get("types", []))
+            if "number" in wanted or "long" in wanted:
+                wanted |= {"int", "double"}
+            if not wanted or kind in wanted:
+                complete[field] += 1
+        start, end = document.get("start_time"), document.get("end_time", KeyError)
+        live = end is KeyError or end is None or (isinstance(end, datetime.datetime) and end > now)
+        counts["live" if live else "historic"] += 1
+        if isinstance(start, datetime.datetime) and isinstance(end, datetime.datetime) and end < start:
+            counts["end_before_start"] += 1
+        if isinstance(start, datetime.datetime) and start > now:
+            counts["start_in_future"] += 1
+        if live and isinstance(start, datetime.datetime) and start < long_ago:
+            counts["live_too_long"] += 1
+        if live and document.get("deleted") is True:
+            counts["deleted_live"] += 1
+        for index, rule in enumerate(rules):
+            value = get(document, rule["field"])
+            if value is KeyError or value is None:
+                continue
+            ok = True
+            if "min" in rule or "max" in rule:
+                if rule.get("max") == "now" or rule.get("min") == "now":
+                    ok = isinstance(value, datetime.datetime) and value <= now
+                else:
+                    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and \
+                        rule.get("min", float("-inf")) <= value <= rule.get("max", float("inf"))
+            if ok and "in" in rule:
+                ok = value in rule["in"]
+            violations[index] += 0 if ok else 1
+        uuid = document.get("uuid")
+        if uuid is not None:
+            if uuid in seen:
+                duplicates += 1
+            seen.add(uuid)
+    return counts, complete, violations, duplicates
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", required=True)
+    parser.add_argument("--count", type=int, default=1_000_000)
+    parser.add_argument("--database", default="bench")
+    args = parser.parse_args()
+    uri = os.environ["MONGODB_URI"]
+    client = pymongo.MongoClient(uri)
+    database = client[args.database]
+    if database.recordings.estimated_document_count() != args.count:
+        print(f"generating {args.count} sample recordings ...", file=sys.stderr)
+        subprocess.run([args.binary, "sample", "--uri", uri, "--database", args.database, "--count", str(args.count)], check=True)
+
+    spec = yaml.safe_load(open("Checks/mongo-audit.yml"))
+    spec["checks"] = [c for c in spec["checks"] if c["check"] in DOCUMENT_CHECKS]
+    unique_spec = dict(spec, checks=[c for c in spec["checks"] if c["check"] == "unique_values"])
+    folder = tempfile.mkdtemp()
+    spec_path, unique_path = os.path.join(folder, "document-checks.yml"), os.path.join(folder, "unique.yml")
+    yaml.safe_dump(spec, open(spec_path, "w"), sort_keys=False)
+    yaml.safe_dump(unique_spec, open(unique_path, "w"), sort_keys=False)
+    assert "uuid_1" not in [i["name"] for i in database.recordings.list_indexes()], "unique_values must run without an index"
+
+    group_count, _ = timed(lambda: list(database.recordings.aggregate([{"$group": {"_id": None, "n": {"$sum": 1}}}])))
+    audit_seconds, audit_rss, report = min(
+        (run_audit(args.binary, uri, args.database, spec_path) for _ in range(3)), key=lambda r: r[0])
+    unique_seconds, _, _ = min((run_audit(args.binary, uri, args.database, unique_path) for _ in range(3)), key=lambda r: r[0])
+    naive_seconds, naive = timed(lambda: naive_checks(database.recordings, spec), runs=1)
+
+    titles = [f["title"] for c in report["checks"] for f in c["findings"]]
+    print(f"documents: {args.count}")
+    print(f"(a) bare server-side $group count:          {group_count:8.3f} s")
+    print(f"(b) audit, every document-level check:       {audit_seconds:8.3f} s   peak RSS {audit_rss:.1f} MB")
+    print(f"(c) naive client (pymongo, whole documents): {naive_seconds:8.3f} s")
+    print(f"(d) unique_values alone, no index on uuid:   {unique_seconds:8.3f} s")
+    print(f"ratios: (b)/(a) = {audit_seconds / group_count:.2f}x (target <= 4)   (c)/(b) = {naive_seconds / audit_seconds:.2f}x (target >= 4)"
+          f"   (d)/(a) = {unique_seconds / group_count:.2f}x (target <= 3)   peak RSS {audit_rss:.1f} MB (target < 64)")
+    counts, _, violations, duplicates = naive
+    print(f"cross-check, naive counts: {counts}, rule violations {violations}, duplicate documents {duplicates}")
+    print("audit findings: " + "; ".join(t for t in titles if re.search(r"\d", t)))
+
+
+if __name__ == "__main__":
+    main()
