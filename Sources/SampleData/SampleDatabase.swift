@@ -30,6 +30,8 @@ public struct SampleManifest: Codable, Equatable, Sendable {
     /// Indexes of `recordings` that the generator created (the `_id` index aside).
     public var recordingIndexes: [String] = []
     public var generatedAt = Date(timeIntervalSince1970: 0)
+
+    public init() {}
 }
 
 /// Builds a `recordings` + `metadata` database that looks like a real seismic/DAS recording catalogue,

@@ -23,7 +23,13 @@ final class SpecTests: XCTestCase {
     func testTheShippedSpecParses() throws {
         let spec = try AuditSpec.load(path: repositoryFile("Checks/mongo-audit.yml"))
         XCTAssertEqual(spec.database, "sample")
-        XCTAssertEqual(spec.checks.map(\.identifier), ["required_collections", "critical_indexes", "critical_indexes"])
+        XCTAssertEqual(
+            spec.checks.map(\.identifier),
+            [
+                "required_collections", "critical_indexes", "critical_indexes", "field_completeness", "live_historic",
+                "value_rules", "unique_values", "references", "query_plans", "index_hygiene",
+            ])
+        XCTAssertEqual(Set(spec.checks.map(\.identifier)), Set(builtInChecks.map { $0.description.identifier }), "the sample spec covers every check")
         XCTAssertEqual(spec.checks[2].severity, .medium, "the spec overrides the default severity")
         XCTAssertEqual(spec.checks[1].severity, .high)
         XCTAssertEqual(spec.sha256.count, 64)
@@ -97,4 +103,49 @@ final class SpecTests: XCTestCase {
 func repositoryFile(_ path: String) -> String {
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent(path).path
+}
+
+/// Bad input for the checks added with the audit issue: each names file, line and field.
+final class CheckOptionTests: XCTestCase {
+    func assertRejected(_ entry: String, line: Int, field: String, contains fragment: String, file: StaticString = #filePath, sourceLine: UInt = #line) {
+        let text = "version: 1\nchecks:\n  - " + entry.split(separator: "\n").joined(separator: "\n    ") + "\n"
+        XCTAssertThrowsError(try AuditSpec(text: text, file: "c.yml"), file: file, line: sourceLine) { error in
+            guard let specError = error as? SpecError else { return XCTFail("\(error)", file: file, line: sourceLine) }
+            XCTAssertEqual(specError.line, line, "\(specError)", file: file, line: sourceLine)
+            XCTAssertEqual(specError.field, field, "\(specError)", file: file, line: sourceLine)
+            XCTAssertTrue(specError.message.contains(fragment), "\(specError)", file: file, line: sourceLine)
+        }
+    }
+
+    func testThresholdsTypesAndRulesAreValidated() {
+        assertRejected(
+            "check: field_completeness\ncollection: r\nfields: {uuid: {min_complete: 1.5}}", line: 5,
+            field: "checks[0].fields.uuid.min_complete", contains: "between 0 and 1")
+        assertRejected(
+            "check: field_completeness\ncollection: r\nfields: {uuid: {types: [strng]}}", line: 5,
+            field: "checks[0].fields.uuid.types[0]", contains: "unknown BSON type 'strng'")
+        assertRejected(
+            "check: field_completeness\ncollection: r\nfields: {uuid: {required: true}}", line: 5,
+            field: "checks[0].fields.uuid.required", contains: "unknown field")
+        assertRejected(
+            "check: value_rules\ncollection: r\nrules: [{field: x}]", line: 5, field: "checks[0].rules[0]",
+            contains: "at least one of min, max, in, pattern")
+        assertRejected(
+            "check: value_rules\ncollection: r\nrules: [{field: x, pattern: '(['}]", line: 5,
+            field: "checks[0].rules[0].pattern", contains: "not a valid regular expression")
+        assertRejected(
+            "check: value_rules\ncollection: r\nrules: [{field: x, max: tomorrow}]", line: 5,
+            field: "checks[0].rules[0].max", contains: "ISO 8601")
+        assertRejected(
+            "check: live_historic\ncollection: r\nlive_when: [end_missing, sometimes]", line: 5,
+            field: "checks[0].live_when[1]", contains: "expected one of end_missing")
+        assertRejected(
+            "check: query_plans\ncollection: r\nqueries: [{name: q, filter: {t: {$date: 12x}}}]", line: 5,
+            field: "checks[0].queries[0].filter", contains: "Extended JSON")
+        assertRejected(
+            "check: unique_values\ncollection: r\nfield: 'a..b'", line: 5, field: "checks[0].field", contains: "not a field path")
+        assertRejected(
+            "check: required_collections\ncollections: [a]\ntime_limit_ms: 0", line: 5, field: "checks[0].time_limit_ms",
+            contains: "positive")
+    }
 }

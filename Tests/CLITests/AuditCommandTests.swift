@@ -8,11 +8,28 @@ import XCTest
 final class AuditCommandTests: XCTestCase {
     var databaseName = ""
     var client: MongoClient!
-    let spec = repositoryRoot.appendingPathComponent("Checks/mongo-audit.yml").path
+    /// The index part of the shipped spec, so that the with/without-indexes cases differ only in indexes.
+    var spec = ""
+    let fullSpec = repositoryRoot.appendingPathComponent("Checks/mongo-audit.yml").path
 
     override func setUpWithError() throws {
         client = try TestServer.client()
         databaseName = TestServer.uniqueDatabaseName("cli")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("indexes-\(UUID()).yml")
+        try """
+            version: 1
+            checks:
+              - check: required_collections
+                collections: [recordings, metadata]
+              - check: critical_indexes
+                collection: recordings
+                indexes: [{keys: {start_time: 1}}, {keys: {end_time: 1}}, {keys: {uuid: 1}}, {keys: {deleted: 1}}]
+              - check: critical_indexes
+                collection: metadata
+                indexes: [{keys: {recording_uuid: 1}}]
+            """.write(to: url, atomically: true, encoding: .utf8)
+        spec = url.path
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
     }
 
     override func tearDownWithError() throws {
@@ -46,6 +63,33 @@ final class AuditCommandTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
         XCTAssertTrue(result.stdout.contains("Checks: 3 passed, 0 failed, 0 not run"), result.stdout)
         XCTAssertTrue(result.stdout.contains("Result: PASSED"), result.stdout)
+    }
+
+    func testFullSpecAuditShowsEveryCheckAndTheGateInEveryFormat() throws {
+        try SampleDatabase(recordingCount: 3_000).create(in: client.database(databaseName))
+        let text = try runProcess(
+            try mongoAuditBinary(), ["audit", "--uri", try TestServer.uri(), "--spec", fullSpec, "--database", databaseName])
+        XCTAssertEqual(text.status, 1, text.stderr)
+        for expected in [
+            "HIGH (", "MEDIUM (", "INFO (", "live and", "end before they start", "value(s) of 'channels.min' break the rule",
+            "value(s) of 'uuid' are shared", "reference a recordings.uuid that does not exist", "query 'by uuid' scans the whole collection",
+            "Checks: ", "Result: FAILED",
+        ] {
+            XCTAssertTrue(text.stdout.contains(expected), "missing \(expected) in:\n\(text.stdout)")
+        }
+        XCTAssertEqual(text.stderr, "", "no progress bar when stderr is not a terminal")
+        for format in ["junit", "markdown"] {
+            let result = try runProcess(
+                try mongoAuditBinary(),
+                ["audit", "--uri", try TestServer.uri(), "--spec", fullSpec, "--database", databaseName, "--format", format])
+            XCTAssertEqual(result.status, 1)
+            XCTAssertTrue(result.stdout.contains(format == "junit" ? "<testsuites name=\"mongo-audit\"" : "## ❌ mongo-audit"), result.stdout)
+        }
+        let sampled = try runProcess(
+            try mongoAuditBinary(),
+            ["audit", "--uri", try TestServer.uri(), "--spec", fullSpec, "--database", databaseName, "--sample", "500"])
+        XCTAssertTrue(sampled.stdout.contains("estimates from a random sample of 500 documents"), sampled.stdout)
+        XCTAssertTrue(sampled.stdout.contains("95% CI"), sampled.stdout)
     }
 
     func testJSONReportIsVersionedAndMachineReadable() throws {

@@ -1,0 +1,22 @@
+import Foundation
+
+/// Runs a closure every `interval` seconds on its own thread until stopped: lock renewal and build
+/// progress must go on while the main thread waits for a long `createIndexes`.
+final class Heartbeat: @unchecked Sendable {
+    private let stopped = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(interval: TimeInterval, _ beat: @escaping @Sendable () -> Void) {
+        let thread = Thread { [stopped, finished] in
+            while stopped.wait(timeout: .now() + interval) == .timedOut { beat() }
+            finished.signal()
+        }
+        thread.start()
+    }
+
+    /// Stops the beats and waits for a running one to end.
+    func stop() {
+        stopped.signal()
+        finished.wait()
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import MongoKit
+
+/// The text of new migration files: a commented skeleton, or the indexes an audit found missing.
+public enum MigrationTemplate {
+    /// A skeleton for `migrate new`. It does not parse until an operation is written under `up:`.
+    public static func skeleton(title: String) -> String {
+        """
+        # \(title)
+        # Operations: create_indexes, drop_index, hide_index, unhide_index, set_validator.
+        # `down:` may be left out when every operation reverses itself (create_indexes -> drop_index,
+        # hide_index <-> unhide_index); drop_index and set_validator need a written `down:`.
+        description: \(title)
+        up:
+          # - create_indexes:
+          #     collection: recordings
+          #     indexes:
+          #       - keys: {end_time: 1}
+          #       - {keys: {site: 1, start_time: -1}, name: site_start, collation: {locale: en, strength: 2}}
+          #       - {keys: {expires_at: 1}, expire_after_seconds: 3600, partial_filter: {deleted: false}}
+          # - hide_index: {collection: recordings, name: legacy_1}
+          # - set_validator:
+          #     collection: recordings
+          #     level: moderate          # off, strict, moderate
+          #     action: error            # error, warn
+          #     json_schema: {required: [uuid], properties: {uuid: {bsonType: string}}}
+        # down:
+        #   - drop_index: {collection: recordings, name: end_time_1}
+
+        """
+    }
+
+    /// A migration that creates `indexes`, one `create_indexes` per collection, in the order given.
+    public static func createIndexes(_ indexes: [(collection: String, indexes: [IndexSpec])], description: String) -> String {
+        var lines = ["description: \(yamlScalar(description))", "up:"]
+        for group in indexes {
+            lines += ["  - create_indexes:", "      collection: \(yamlScalar(group.collection))", "      indexes:"]
+            lines += group.indexes.map { "        - " + flowMapping(of: $0) }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// One index as the flow mapping `indexSpec()` reads: `{keys: {end_time: 1}, unique: true, ...}`.
+    static func flowMapping(of index: IndexSpec) -> String {
+        let keys = index.keys.map { "\(yamlScalar($0.field)): \($0.kind == "1" || $0.kind == "-1" ? $0.kind : yamlScalar($0.kind))" }
+        var parts = ["keys: {\(keys.joined(separator: ", "))}"]
+        if index.name != IndexSpec.defaultName(for: index.keys) { parts.append("name: \(yamlScalar(index.name))") }
+        if index.unique { parts.append("unique: true") }
+        if index.sparse { parts.append("sparse: true") }
+        if let filter = index.partialFilterExpression { parts.append("partial_filter: \(filter.relaxedJSON)") }
+        if let ttl = index.expireAfterSeconds { parts.append("expire_after_seconds: \(ttl)") }
+        if let collation = index.collation { parts.append("collation: \(collation.relaxedJSON)") }
+        if index.hidden { parts.append("hidden: true") }
+        return "{" + parts.joined(separator: ", ") + "}"
+    }
+
+    /// Plain when YAML reads it back as the same text, else double-quoted.
+    static func yamlScalar(_ text: String) -> String {
+        let plain = text.range(of: #"^[A-Za-z_][A-Za-z0-9_.\- ]*$"#, options: .regularExpression) != nil
+            && !["true", "false", "yes", "no", "on", "off", "null", "y", "n"].contains(text.lowercased())
+            && !text.hasSuffix(" ")
+        if plain { return text }
+        let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        return "\"\(escaped)\""
+    }
+}

@@ -1,0 +1,29 @@
+import ArgumentParser
+import MigrationKit
+
+struct MigrateApply: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Apply the pending migrations in version order, recording each; resumes one a crash interrupted.",
+        discussion: """
+            Stops before a failed or changed migration until it is settled (`migrate resolve`, `migrate down`,
+            or restoring the file). Exit 6 when a migration fails or another runner holds the lock.
+            """)
+
+    @OptionGroup var target: MigrationTarget
+    @OptionGroup var lock: LockOptions
+
+    @Option(name: .long, help: "Apply up to and including this version.")
+    var to: Int?
+
+    @Option(name: .long, help: "commitQuorum of each createIndexes on a replica set: majority, votingMembers or a number of members.")
+    var commitQuorum: String?
+
+    func run() throws {
+        let migrations = try target.migrations()
+        var options = lock.runnerOptions()
+        options.commitQuorum = commitQuorumValue(commitQuorum)
+        let runner = MigrationRunner(database: try target.connect(), migrations: migrations, options: options)
+        try reportingMigrationErrors { try runner.apply(to: to) }
+    }
+}

@@ -1,0 +1,20 @@
+import ArgumentParser
+import MigrationKit
+
+struct MigrateResolve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resolve",
+        abstract: "Settle a migration apply refuses to pass: retry a failed or interrupted one, or accept a changed file.")
+
+    @OptionGroup var target: MigrationTarget
+    @OptionGroup var lock: LockOptions
+
+    @Argument(help: "The version to settle.")
+    var version: Int
+
+    func run() throws {
+        let migrations = try target.migrations()
+        let runner = MigrationRunner(database: try target.connect(), migrations: migrations, options: lock.runnerOptions())
+        try reportingMigrationErrors { print(try runner.resolve(version: version)) }
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import MongoKit
+import TestSupport
+import XCTest
+
+@testable import AuditKit
+
+/// Documents holding every BSON type, nested deeply, or at the 16 MB limit never crash an audit.
+final class UnusualDocumentTests: XCTestCase {
+    func testEveryTypeDeepNestingAndSixteenMegabytes() throws {
+        let client = try TestServer.client()
+        let database = client.database(TestServer.uniqueDatabaseName("unusual"))
+        defer { try? database.drop() }
+        let oid = ObjectID()
+        let oddValues: [BSONValue] = [
+            .double(1.5), .string("text"), ["nested": 1], [1, "two"], .binary(subtype: 0, data: Data([0, 1, 2])),
+            .undefined, .objectId(oid), .bool(true), .datetime(Date()), .null, .regex(pattern: "^a", options: "i"),
+            .dbPointer(collection: "db.c", id: oid), .javascript("1"), .symbol("s"),
+            .javascriptWithScope(code: "x", scope: ["x": 1]), .int32(7), .timestamp(seconds: 1, increment: 2),
+            .int64(1 << 40), .decimal128("9.99"), .minKey, .maxKey,
+        ]
+        // Every type in every audited field, one document each.
+        let recordings = database.collection("recordings")
+        try recordings.insertMany(oddValues.map { value in
+            ["uuid": value, "start_time": value, "end_time": value, "deleted": value, "channels": ["min": value]]
+        })
+        var deep: Document = ["leaf": 1]
+        for _ in 0..<80 { deep = ["n": .document(deep)] }
+        try recordings.insertOne(["uuid": "deep", "start_time": .datetime(Date()), "channels": .document(deep)])
+        let big = Data(repeating: 7, count: 16 * 1024 * 1024 - 1_024)
+        try recordings.insertOne(["uuid": "big", "blob": .binary(subtype: 0, data: big)])
+
+        let spec = try AuditSpec(
+            text: """
+                version: 1
+                checks:
+                  - check: field_completeness
+                    collection: recordings
+                    fields: {uuid: {types: [string]}, channels.min: {types: [int, long]}, channels.n.n.n: {types: [object]}}
+                  - check: live_historic
+                    collection: recordings
+                    deleted_field: deleted
+                  - check: value_rules
+                    collection: recordings
+                    rules:
+                      - {field: channels.min, min: 1}
+                      - {field: uuid, pattern: '^[a-z]+$'}
+                      - {field: start_time, max: now}
+                      - {field: deleted, in: [0, 1]}
+                  - check: unique_values
+                    collection: recordings
+                    field: uuid
+                """, file: "unusual.yml")
+        let report = try Auditor(spec: spec).run(on: client, database: database.name, failOn: .high)
+        XCTAssertEqual(report.checks.map(\.status).filter { $0 == .notRun }, [])
+        let completeness = try XCTUnwrap(report.allFindings.first { $0.title.contains("field 'uuid'") })
+        // Present in all 23 documents; null in one; string in "text", "deep" and "big".
+        XCTAssertEqual(completeness.details["missing"], "0 of 23 (0.00%)")
+        XCTAssertEqual(completeness.details["null"], "1 of 23 (4.35%)")
+        XCTAssertEqual(completeness.details["wrongType"], "19 of 23 (82.61%)")
+        XCTAssertTrue(report.allFindings.contains { $0.check == "value_rules" && $0.title.contains("'channels.min'") })
+    }
+}
