@@ -62,18 +62,8 @@ public struct Auditor {
                 var result = Self.emptyResult(entry.element)
                 result.durationSeconds = duration
                 switch outcome {
-                case .ran(let perCheck):
-                    switch try Self.refusalAsNotRun({ try perCheck[position].get() }) {
-                    case .ran(let findings):
-                        result.findings = findings
-                        result.status = Self.status(of: findings)
-                    case .refused(let reason):
-                        result.status = .notRun
-                        result.reason = reason
-                    }
-                case .refused(let reason):
-                    result.status = .notRun
-                    result.reason = reason
+                case .ran(let perCheck): result.record(try Self.refusalAsNotRun { try perCheck[position].get() })
+                case .refused(let reason): result.record(.refused(reason))
                 }
                 results[entry.offset] = result
             }
@@ -83,14 +73,7 @@ public struct Auditor {
             let checkStarted = Date()
             context.maxTimeMS = configured.timeLimitMS ?? maxTimeMS
             var result = Self.emptyResult(configured)
-            switch try Self.refusalAsNotRun({ try configured.check.run(in: context, severity: configured.severity) }) {
-            case .ran(let findings):
-                result.findings = findings
-                result.status = Self.status(of: findings)
-            case .refused(let reason):
-                result.status = .notRun
-                result.reason = reason
-            }
+            result.record(try Self.refusalAsNotRun { try configured.check.run(in: context, severity: configured.severity) })
             result.durationSeconds = Date().timeIntervalSince(checkStarted)
             results[offset] = result
         }
@@ -110,9 +93,6 @@ public struct Auditor {
             status: .passed, reason: nil, durationSeconds: 0, findings: [])
     }
 
-    static func status(of findings: [Finding]) -> CheckStatus {
-        findings.contains { $0.severity > .info } ? .failed : .passed
-    }
 
     /// A check the server cannot answer (missing privilege, unknown command, old server) did not run;
     /// connection-level errors still end the audit.
@@ -121,6 +101,20 @@ public struct Auditor {
             return .ran(try body())
         } catch MongoError.command(let code, let codeName, let message) {
             return .refused("the server refused a command: \(message) (code \(code) \(codeName))")
+        }
+    }
+}
+
+extension CheckResult {
+    /// Takes the findings of a check that ran (failed when any is above info), or why it did not.
+    mutating func record(_ outcome: CheckOutcome<[Finding]>) {
+        switch outcome {
+        case .ran(let found):
+            findings = found
+            status = found.contains { $0.severity > .info } ? .failed : .passed
+        case .refused(let why):
+            status = .notRun
+            reason = why
         }
     }
 }
