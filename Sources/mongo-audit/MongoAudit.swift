@@ -30,7 +30,8 @@ struct MongoAudit: ParsableCommand {
         } catch let exit as AuditExit {
             code = exit.code
         } catch let error as SpecError {
-            printError("invalid spec: \(error)")
+            // The message starts with file:line:column and the field, for specs and migration files alike.
+            printError("\(error)")
             code = .invalidInput
         } catch let error as MongoError {
             printError(error.description)
