@@ -129,25 +129,14 @@ public struct CriticalIndexesCheck: Check {
         if index.sparse != wanted.sparse { return false }
         if index.partialFilterExpression != wanted.partialFilterExpression { return false }
         if let ttl = wanted.expireAfterSeconds, index.expireAfterSeconds != ttl { return false }
-        return collationMatches(index.collation, wanted.collation)
+        return IndexSpec.collation(index.collation, satisfies: wanted.collation)
     }
 
     /// A compound index serves queries on its leading keys, but not the uniqueness or TTL of them.
     static func prefixServes(_ index: IndexSpec, _ wanted: IndexSpec) -> Bool {
         !wanted.unique && wanted.expireAfterSeconds == nil && !index.sparse && !wanted.sparse
             && index.partialFilterExpression == wanted.partialFilterExpression
-            && collationMatches(index.collation, wanted.collation)
-    }
-
-    /// The server fills in every collation field; the required collation matches when the fields it names agree.
-    static func collationMatches(_ actual: Document?, _ wanted: Document?) -> Bool {
-        guard let wanted else { return actual == nil || actual?["locale"]?.stringValue == "simple" }
-        guard let actual else { return wanted["locale"]?.stringValue == "simple" }
-        return wanted.elements.allSatisfy { key, value in
-            guard let other = actual[key] else { return false }
-            if let a = value.doubleValue, let b = other.doubleValue { return a == b }
-            return other == value
-        }
+            && IndexSpec.collation(index.collation, satisfies: wanted.collation)
     }
 }
 

@@ -89,7 +89,7 @@ public struct IndexHygieneCheck: Check {
             guard let wider = indexes.first(where: { other in
                 other.name != index.name && other.keys.count > index.keys.count
                     && Array(other.keys.prefix(index.keys.count)) == index.keys && other.partialFilterExpression == nil
-                    && !other.sparse && !other.hidden && CriticalIndexesCheck.collationMatches(other.collation, index.collation)
+                    && !other.sparse && !other.hidden && IndexSpec.collation(other.collation, satisfies: index.collation)
             }) else { continue }
             findings.append(
                 Finding(

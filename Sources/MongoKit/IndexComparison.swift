@@ -46,7 +46,7 @@ extension IndexSpec {
     }
 
     /// A wanted collation is met when every field it names has the same value; none means simple.
-    static func collation(_ actual: Document?, satisfies wanted: Document?) -> Bool {
+    public static func collation(_ actual: Document?, satisfies wanted: Document?) -> Bool {
         guard let wanted else { return actual == nil || actual?["locale"]?.stringValue == "simple" }
         guard let actual else { return wanted["locale"]?.stringValue == "simple" }
         return wanted.elements.allSatisfy { sameValue(actual[$0.0], $0.1) }

@@ -3,22 +3,23 @@ import XCTest
 
 @testable import AuditKit
 
+/// Asserts that parsing `text` as Checks/test.yml fails with a SpecError at `line` and `field`.
+func assertSpecError(
+    _ text: String, line: Int?, field: String, contains fragment: String, file: StaticString = #filePath,
+    sourceLine: UInt = #line
+) {
+    XCTAssertThrowsError(try AuditSpec(text: text, file: "Checks/test.yml"), file: file, line: sourceLine) { error in
+        guard let specError = error as? SpecError else { return XCTFail("not a SpecError: \(error)", file: file, line: sourceLine) }
+        XCTAssertEqual(specError.file, "Checks/test.yml", file: file, line: sourceLine)
+        XCTAssertEqual(specError.line, line, "\(specError)", file: file, line: sourceLine)
+        XCTAssertEqual(specError.field, field, "\(specError)", file: file, line: sourceLine)
+        XCTAssertTrue(specError.message.contains(fragment), "\(specError)", file: file, line: sourceLine)
+    }
+}
+
 /// Spec parsing is pure logic: every error names file, line and field, and nothing falls back to defaults.
 final class SpecTests: XCTestCase {
     func parse(_ text: String) throws -> AuditSpec { try AuditSpec(text: text, file: "Checks/test.yml") }
-
-    func assertSpecError(
-        _ text: String, line: Int?, field: String, contains fragment: String, file: StaticString = #filePath,
-        sourceLine: UInt = #line
-    ) {
-        XCTAssertThrowsError(try parse(text), file: file, line: sourceLine) { error in
-            guard let specError = error as? SpecError else { return XCTFail("not a SpecError: \(error)", file: file, line: sourceLine) }
-            XCTAssertEqual(specError.file, "Checks/test.yml", file: file, line: sourceLine)
-            XCTAssertEqual(specError.line, line, "\(specError)", file: file, line: sourceLine)
-            XCTAssertEqual(specError.field, field, "\(specError)", file: file, line: sourceLine)
-            XCTAssertTrue(specError.message.contains(fragment), "\(specError)", file: file, line: sourceLine)
-        }
-    }
 
     func testTheShippedSpecParses() throws {
         let spec = try AuditSpec.load(path: repositoryFile("Checks/mongo-audit.yml"))
@@ -107,14 +108,10 @@ func repositoryFile(_ path: String) -> String {
 
 /// Bad input for the checks added with the audit issue: each names file, line and field.
 final class CheckOptionTests: XCTestCase {
+    /// One check entry (its lines indented under `checks:`) must be rejected.
     func assertRejected(_ entry: String, line: Int, field: String, contains fragment: String, file: StaticString = #filePath, sourceLine: UInt = #line) {
         let text = "version: 1\nchecks:\n  - " + entry.split(separator: "\n").joined(separator: "\n    ") + "\n"
-        XCTAssertThrowsError(try AuditSpec(text: text, file: "c.yml"), file: file, line: sourceLine) { error in
-            guard let specError = error as? SpecError else { return XCTFail("\(error)", file: file, line: sourceLine) }
-            XCTAssertEqual(specError.line, line, "\(specError)", file: file, line: sourceLine)
-            XCTAssertEqual(specError.field, field, "\(specError)", file: file, line: sourceLine)
-            XCTAssertTrue(specError.message.contains(fragment), "\(specError)", file: file, line: sourceLine)
-        }
+        assertSpecError(text, line: line, field: field, contains: fragment, file: file, sourceLine: sourceLine)
     }
 
     func testThresholdsTypesAndRulesAreValidated() {
