@@ -20,6 +20,10 @@ public struct ScanOptions: Sendable {
 /// One pass over a collection that feeds every document check on it. The projection is the union of
 /// the fields the checks read (whole documents when one of them needs all fields).
 struct CollectionScan {
+    /// Documents per reply: about 1 MB of typical documents. Larger batches measured no faster here and
+    /// cost memory; much smaller ones cost more replies.
+    static let batchSize = 3000
+
     let collection: Collection
     let accumulators: [any DocumentAccumulator]
     /// The paths read; nil when a check needs whole documents.
@@ -53,22 +57,23 @@ struct CollectionScan {
         let progress = options.showProgress ? ScanProgress(label: collection.name, total: options.sampleSize.map { min($0, total) } ?? total) : nil
         var scanned = 0
         let visit: (Cursor) throws -> Void = { cursor in
-            try cursor.forEachView { view in
+            try cursor.forEachViewPrefetched { view in
                 scanned += 1
                 reader.load(view)
                 for accumulator in accumulators { accumulator.visit(view, fields: reader) }
                 if scanned & 0x3FF == 0 { progress?.update(scanned) }
+                return true
             }
         }
         if let sampleSize = options.sampleSize {
             var pipeline: [Document] = [["$sample": ["size": .int64(Int64(sampleSize))]]]
             if let projection { pipeline.append(["$project": .document(projection)]) }
             try collection.aggregate(
-                pipeline, options: AggregateOptions(batchSize: 10_000, maxTimeMS: maxTimeMS, readPreference: options.readPreference), visit)
+                pipeline, options: AggregateOptions(batchSize: Self.batchSize, maxTimeMS: maxTimeMS, readPreference: options.readPreference), visit)
         } else {
             try collection.find(
                 options: FindOptions(
-                    projection: projection, batchSize: 10_000, maxTimeMS: maxTimeMS, readPreference: options.readPreference,
+                    projection: projection, batchSize: Self.batchSize, maxTimeMS: maxTimeMS, readPreference: options.readPreference,
                     exhaust: true), visit)
         }
         progress?.finish(scanned)

@@ -86,7 +86,7 @@ public struct FieldCompletenessCheck: DocumentCheck {
     }
 
     public func makeAccumulator(context: AuditContext, fields: FieldReader) -> any DocumentAccumulator {
-        Accumulator(check: self, slots: rules.map { fields.index(of: $0.path)! })
+        Accumulator(check: self, slots: rules.map { fields.index(of: $0.path)! }, reader: fields)
     }
 
     final class Accumulator: DocumentAccumulator {
@@ -101,11 +101,14 @@ public struct FieldCompletenessCheck: DocumentCheck {
         /// Per rule, a table by BSON type number of whether the type is expected (nil: any type).
         let allowed: [[Bool]?]
         var counts: [Counts]
-        let keys = KeyCounter()
+        /// Documents holding each top-level field, by the reader's key id.
+        var keyTotals: [Int] = []
+        let reader: FieldReader
 
-        init(check: FieldCompletenessCheck, slots: [Int]) {
+        init(check: FieldCompletenessCheck, slots: [Int], reader: FieldReader) {
             self.check = check
             self.slots = slots
+            self.reader = reader
             allowed = check.rules.map { rule in
                 rule.types.map { types in (0..<256).map { BSONType(rawValue: UInt8($0)).map(types.contains) ?? false } }
             }
@@ -128,8 +131,10 @@ public struct FieldCompletenessCheck: DocumentCheck {
                 }
             }
             if check.undeclaredTop > 0 {
-                keys.startDocument()
-                document.forEachTopLevelKey(keys.count)
+                for id in fields.keyIDs {
+                    while id >= keyTotals.count { keyTotals.append(0) }
+                    keyTotals[id] += 1
+                }
             }
         }
 
@@ -165,7 +170,8 @@ public struct FieldCompletenessCheck: DocumentCheck {
                     impact: "For reference: the share of documents where each field is present, not null and of the expected type.",
                     details: ["fields": table.joined(separator: "; ")]))
             let declared = Set(check.rules.map { $0.path.split(separator: ".").first.map(String.init) ?? $0.path } + ["_id"])
-            let undeclared = keys.counts.filter { !declared.contains($0.key) }.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
+            let undeclared = keyTotals.indices.filter { keyTotals[$0] > 0 }.map { (key: reader.keyName($0), value: keyTotals[$0]) }
+                .filter { !declared.contains($0.key) }.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
             if check.undeclaredTop > 0 && !undeclared.isEmpty {
                 let top = undeclared.prefix(check.undeclaredTop).map { "\($0.key) \(percent(scan.share($0.value)))" }
                 findings.append(
@@ -178,43 +184,4 @@ public struct FieldCompletenessCheck: DocumentCheck {
             return findings
         }
     }
-}
-
-/// Counts top-level field names across documents without building a Swift string per field: documents
-/// of one collection mostly repeat the same fields in the same order, so each position remembers the
-/// name it saw last and a byte comparison usually suffices.
-final class KeyCounter {
-    private var names: [[CChar]] = []
-    private var totals: [Int] = []
-    private var slotByName: [String: Int] = [:]
-    private var lastSlotAtPosition: [Int] = []
-    private var position = 0
-
-    /// Call once per field of a document, in order; `startDocument` resets the position.
-    func count(_ key: UnsafePointer<CChar>) {
-        defer { position += 1 }
-        if position < lastSlotAtPosition.count {
-            let slot = lastSlotAtPosition[position]
-            if names[slot].withUnsafeBufferPointer({ strcmp($0.baseAddress!, key) }) == 0 {
-                totals[slot] += 1
-                return
-            }
-        }
-        let name = String(cString: key)
-        let slot: Int
-        if let known = slotByName[name] {
-            slot = known
-        } else {
-            slot = names.count
-            names.append(Array(name.utf8CString))
-            totals.append(0)
-            slotByName[name] = slot
-        }
-        totals[slot] += 1
-        if position < lastSlotAtPosition.count { lastSlotAtPosition[position] = slot } else { lastSlotAtPosition.append(slot) }
-    }
-
-    func startDocument() { position = 0 }
-
-    var counts: [String: Int] { Dictionary(uniqueKeysWithValues: slotByName.map { ($0.key, totals[$0.value]) }) }
 }

@@ -100,17 +100,13 @@ public struct ReferencesCheck: Check {
         let projection: Document = field == "_id" ? ["_id": 1] : [field: 1, "_id": 0]
         try collection.find(
             options: FindOptions(
-                projection: projection, batchSize: 10_000, maxTimeMS: context.maxTimeMS, readPreference: context.readPreference,
+                projection: projection, batchSize: CollectionScan.batchSize, maxTimeMS: context.maxTimeMS, readPreference: context.readPreference,
                 exhaust: true)
         ) { cursor in
-            var going = true
-            while going {
-                let more = try cursor.nextView { view -> Bool in
-                    reader.load(view)
-                    if let hash = reader.valueHash(0) { going = visit(hash, reader) }
-                    return true
-                }
-                if more == nil { break }
+            try cursor.forEachViewPrefetched { view in
+                reader.load(view)
+                guard let hash = reader.valueHash(0) else { return true }
+                return visit(hash, reader)
             }
         }
     }

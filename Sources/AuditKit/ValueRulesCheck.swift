@@ -90,10 +90,34 @@ public struct ValueRulesCheck: DocumentCheck {
             if let patternText { parts.append("matches /\(patternText)/") }
             return parts.joined(separator: " and ")
         }
+    }
+
+    /// A rule ready for the pass: bounds resolved against the audit's time, allowed strings kept as bytes
+    /// so that a document's string is compared where it lies, without building a Swift string.
+    final class Matcher {
+        let minimum: Double?
+        let minimumIsTime: Bool
+        let maximum: Double?
+        let maximumIsTime: Bool
+        let hasAllowedSet: Bool
+        let allowedNumbers: Set<Double>
+        let allowedStrings: [[UInt8]]
+        let pattern: NSRegularExpression?
+
+        init(_ rule: Rule, now: Date) {
+            minimum = rule.min?.value(now: now)
+            minimumIsTime = rule.min?.isTime ?? false
+            maximum = rule.max?.value(now: now)
+            maximumIsTime = rule.max?.isTime ?? false
+            hasAllowedSet = rule.hasAllowedSet
+            allowedNumbers = rule.allowedNumbers
+            allowedStrings = rule.allowedStrings.map { Array($0.utf8) }
+            pattern = rule.pattern
+        }
 
         /// Whether the present, non-null value at `slot` satisfies every constraint of the rule.
-        func accepts(_ fields: FieldReader, _ slot: Int, now: Date) -> Bool {
-            if min != nil || max != nil {
+        func accepts(_ fields: FieldReader, _ slot: Int) -> Bool {
+            if minimum != nil || maximum != nil {
                 let number: Double?
                 let isTime: Bool
                 if let milliseconds = fields.dateMilliseconds(slot) {
@@ -104,14 +128,14 @@ public struct ValueRulesCheck: DocumentCheck {
                     isTime = false
                 }
                 guard let number else { return false }
-                if let min, min.isTime != isTime || number < min.value(now: now) { return false }
-                if let max, max.isTime != isTime || number > max.value(now: now) { return false }
+                if let minimum, minimumIsTime != isTime || number < minimum { return false }
+                if let maximum, maximumIsTime != isTime || number > maximum { return false }
             }
             if hasAllowedSet {
                 if let number = fields.number(slot) {
                     if !allowedNumbers.contains(number) { return false }
-                } else if let string = fields.string(slot) {
-                    if !allowedStrings.contains(string) { return false }
+                } else if let bytes = fields.stringBytes(slot) {
+                    if !allowedStrings.contains(where: { $0.elementsEqual(bytes) }) { return false }
                 } else {
                     return false
                 }
@@ -193,7 +217,7 @@ public struct ValueRulesCheck: DocumentCheck {
 
     final class Accumulator: DocumentAccumulator {
         let check: ValueRulesCheck
-        let now: Date
+        let matchers: [Matcher]
         let slots: [Int]
         var checked: [Int]
         var violations: [Int]
@@ -201,7 +225,7 @@ public struct ValueRulesCheck: DocumentCheck {
 
         init(check: ValueRulesCheck, now: Date, slots: [Int]) {
             self.check = check
-            self.now = now
+            matchers = check.rules.map { Matcher($0, now: now) }
             self.slots = slots
             checked = Array(repeating: 0, count: check.rules.count)
             violations = checked
@@ -209,11 +233,11 @@ public struct ValueRulesCheck: DocumentCheck {
         }
 
         func visit(_ document: DocumentView, fields: FieldReader) {
-            for (index, rule) in check.rules.enumerated() {
+            for index in matchers.indices {
                 let slot = slots[index]
                 guard let type = fields.type(slot), type != .null else { continue }
                 checked[index] += 1
-                if !rule.accepts(fields, slot, now: now) {
+                if !matchers[index].accepts(fields, slot) {
                     violations[index] += 1
                     examples[index].add(fields)
                 }

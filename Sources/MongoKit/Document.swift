@@ -180,14 +180,6 @@ public struct DocumentView {
         find(path) { readValue($0) }
     }
 
-    /// Visits the top-level field names as C strings, without building Swift strings (fast path for counting
-    /// which fields documents have). The pointer is valid only during the call.
-    public func forEachTopLevelKey(_ body: (UnsafePointer<CChar>) -> Void) {
-        let root = iterators.root
-        guard bson_iter_init(root, pointer) else { return }
-        while bson_iter_next(root) { body(bson_iter_key(root)) }
-    }
-
     /// Builds a `Document` copy of the whole view (for examples and slow paths).
     public var document: Document { Document(copying: pointer) }
 

@@ -1,167 +1,386 @@
 import CMongoc
 import Foundation
 
-/// Reads a fixed set of dotted paths from each document of a scan in one walk over its top-level fields,
-/// instead of one search per path: the fast path that lets several checks share a pass cheaply.
+/// Reads a fixed set of dotted paths from each document of a scan in one walk over its raw bytes, instead
+/// of one search per path: the fast path that lets several checks share a pass cheaply. The walk also
+/// names every top-level field (as a small integer id), so counting field names costs no second walk.
+/// Every length is checked against the document's bounds; a malformed element ends the walk early.
 /// Not thread-safe; values read are valid until the next `load`.
 public final class FieldReader {
     public let paths: [String]
-    private let topNames: [[CChar]]
-    private let pathsByTop: [[Int]]
-    private let subPaths: [[CChar]?]
-    private let slots: [OpaquePointer]
-    private var found: [Bool]
-    private let root: OpaquePointer
-    private let child: OpaquePointer
-    // Documents of a collection mostly repeat their fields in the same order: each position remembers the
-    // name it held last and which path it fed, so that one comparison usually places a field.
-    private var namesAtPosition: [[CChar]] = []
-    private var topAtPosition: [Int] = []
+
+    // The hot loop reads only these manually allocated tables: Swift arrays of arrays would be retained
+    // and released per document. Every one is freed in deinit.
+    /// Per path, its names below the top-level one (`channels.min` -> `min`): a range of `components`.
+    private let componentStart: UnsafeMutablePointer<Int>
+    private let componentCount: UnsafeMutablePointer<Int>
+    private let components: UnsafeMutablePointer<UnsafeMutableBufferPointer<UInt8>>
+    private let componentTotal: Int
+    /// Paths grouped by their top-level name; the top-level names are interned first, so key id `k` below
+    /// `wantedKeys` owns `pathOrder[pathsStart[k] ..< pathsStart[k + 1]]`.
+    private let pathOrder: UnsafeMutablePointer<Int>
+    private let pathsStart: UnsafeMutablePointer<Int>
+    private var wantedKeys = 0
+
+    // What `load` found, per path.
+    private let foundType: UnsafeMutablePointer<UInt8>  // 0 when the path is missing
+    private let valueStart: UnsafeMutablePointer<Int>  // offset of the value's bytes in the document
+    private let valueEnd: UnsafeMutablePointer<Int>
+    private let elementStart: UnsafeMutablePointer<Int>  // offset of the element's type byte
+    private let parentStart: UnsafeMutablePointer<Int>  // the document holding the element
+    private let parentLength: UnsafeMutablePointer<Int>
+    private var bytes: UnsafePointer<UInt8> = UnsafePointer(bitPattern: 1)!
+    private let scratch: OpaquePointer
+
+    // Top-level field names, interned. Documents of a collection mostly repeat their fields in the same
+    // order, so each position remembers the id it held last and one comparison usually names a field.
+    private var keyNames = GrowableTable<UnsafeMutableBufferPointer<UInt8>>()
+    private var keyIDByName: [[UInt8]: Int] = [:]
+    private var keyIDAtPosition = GrowableTable<Int>()
+    private var currentKeyIDs = GrowableTable<Int>()
+    /// Beyond this many distinct top-level names, new ones share `otherKeyID` (keeps memory bounded when
+    /// documents use values as keys).
+    public static let keyNameLimit = 10_000
+    public static let otherKeyName = "(other field names)"
+    public private(set) var otherKeyID = -1
 
     public init(paths: [String]) {
         _ = libmongocInitialized
         self.paths = paths
-        var tops: [String] = []
-        var byTop: [[Int]] = []
-        var subs: [[CChar]?] = []
-        for (index, path) in paths.enumerated() {
-            let parts = path.split(separator: ".", maxSplits: 1).map(String.init)
-            let top = parts[0]
-            if let known = tops.firstIndex(of: top) {
-                byTop[known].append(index)
-            } else {
-                tops.append(top)
-                byTop.append([index])
+        let count = max(paths.count, 1)
+        let split = paths.map { $0.split(separator: ".").map { Array($0.utf8) } }
+        let totalComponents = split.reduce(0) { $0 + $1.count - 1 }
+        componentStart = .allocate(capacity: count)
+        componentCount = .allocate(capacity: count)
+        components = .allocate(capacity: max(totalComponents, 1))
+        componentTotal = totalComponents
+        var next = 0
+        for (index, names) in split.enumerated() {
+            componentStart[index] = next
+            componentCount[index] = names.count - 1
+            for name in names.dropFirst() {
+                components[next] = Self.copy(name)
+                next += 1
             }
-            subs.append(parts.count > 1 ? Array(parts[1].utf8CString) : nil)
         }
-        topNames = tops.map { Array($0.utf8CString) }
-        pathsByTop = byTop
-        subPaths = subs
-        slots = paths.map { _ in ma_iter_new()! }
-        found = Array(repeating: false, count: paths.count)
-        root = ma_iter_new()!
-        child = ma_iter_new()!
+        pathOrder = .allocate(capacity: count)
+        pathsStart = .allocate(capacity: count + 1)
+        foundType = .allocate(capacity: count)
+        foundType.initialize(repeating: 0, count: count)
+        valueStart = .allocate(capacity: count)
+        valueEnd = .allocate(capacity: count)
+        elementStart = .allocate(capacity: count)
+        parentStart = .allocate(capacity: count)
+        parentLength = .allocate(capacity: count)
+        for pointer in [valueStart, valueEnd, elementStart, parentStart, parentLength] { pointer.initialize(repeating: 0, count: count) }
+        scratch = ma_iter_new()!
+        var tops: [[UInt8]] = []
+        for names in split where !tops.contains(names[0]) { tops.append(names[0]) }
+        var position = 0
+        for top in tops {
+            let id = intern(top)
+            pathsStart[id] = position
+            for (index, names) in split.enumerated() where names[0] == top {
+                pathOrder[position] = index
+                position += 1
+            }
+        }
+        pathsStart[tops.count] = position
+        wantedKeys = tops.count
     }
 
     deinit {
-        slots.forEach { ma_iter_free($0) }
-        ma_iter_free(root)
-        ma_iter_free(child)
+        for index in 0..<componentTotal { components[index].deallocate() }
+        for index in 0..<keyNames.count where index != otherKeyID { keyNames[index].deallocate() }
+        keyNames.free()
+        keyIDAtPosition.free()
+        currentKeyIDs.free()
+        for pointer in [componentStart, componentCount, pathOrder, pathsStart, valueStart, valueEnd, elementStart, parentStart, parentLength] {
+            pointer.deallocate()
+        }
+        components.deallocate()
+        foundType.deallocate()
+        ma_iter_free(scratch)
+    }
+
+    private static func copy(_ name: [UInt8]) -> UnsafeMutableBufferPointer<UInt8> {
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(name.count, 1))
+        _ = buffer.initialize(from: name)
+        return UnsafeMutableBufferPointer(rebasing: buffer[0..<name.count])
     }
 
     /// The index of a path given to `init`.
     public func index(of path: String) -> Int? { paths.firstIndex(of: path) }
 
+    /// The ids of the current document's top-level fields, in order; valid until the next `load`.
+    public var keyIDs: UnsafeBufferPointer<Int> { currentKeyIDs.elements }
+
+    /// The name of a top-level key id from `keyIDs`.
+    public func keyName(_ id: Int) -> String { String(decoding: keyNames[id], as: UTF8.self) }
+
     /// Finds every path in `document`.
     public func load(_ document: DocumentView) {
-        for index in found.indices { found[index] = false }
-        guard bson_iter_init(root, document.pointer) else { return }
+        guard let data = bson_get_data(document.pointer) else { return }
+        load(data, length: Int(ma_bson_len(document.pointer)))
+    }
+
+    /// Finds every path in the BSON document of `length` bytes at `data` (which may be malformed).
+    func load(_ data: UnsafePointer<UInt8>, length: Int) {
+        foundType.update(repeating: 0, count: paths.count)
+        currentKeyIDs.removeAll()
+        bytes = data
+        guard let last = lastOffset(start: 0, length: length) else { return }
+        var offset = 4
         var position = 0
-        while bson_iter_next(root) {
-            let top = topIndex(of: bson_iter_key(root)!, at: position)
+        while offset < last {
+            guard let element = element(at: offset, last: last) else { return }
+            let id = identifyKey(element.keyStart, element.keyEnd, position: position)
             position += 1
-            guard top >= 0 else { continue }
-            for path in pathsByTop[top] {
-                if let sub = subPaths[path] {
-                    let type = bson_iter_type(root).rawValue
-                    guard type == 0x03 || type == 0x04, bson_iter_recurse(root, child) else { continue }
-                    found[path] = sub.withUnsafeBufferPointer { bson_iter_find_descendant(child, $0.baseAddress!, slots[path]) }
-                } else {
-                    ma_iter_copy(slots[path], root)
-                    found[path] = true
+            currentKeyIDs.append(id)
+            if id < wantedKeys {
+                for order in pathsStart[id]..<pathsStart[id + 1] {
+                    let path = pathOrder[order]
+                    if componentCount[path] == 0 {
+                        record(path, element, parent: 0, parentLength: length)
+                    } else if element.type == 0x03 || element.type == 0x04 {
+                        descend(path, component: 0, document: element.valueStart, length: element.valueEnd - element.valueStart)
+                    }
                 }
             }
+            offset = element.valueEnd
         }
     }
 
-    private func topIndex(of key: UnsafePointer<CChar>, at position: Int) -> Int {
-        if position < namesAtPosition.count,
-            namesAtPosition[position].withUnsafeBufferPointer({ strcmp($0.baseAddress!, key) }) == 0
-        {
-            return topAtPosition[position]
+    /// One element of a document: where its key, value and the element itself lie.
+    private struct Element {
+        let start: Int
+        let type: UInt8
+        let keyStart: Int
+        let keyEnd: Int  // the key's terminating NUL
+        let valueStart: Int
+        let valueEnd: Int
+    }
+
+    /// The offset of the closing NUL of the document at `start`, or nil when its length is inconsistent.
+    private func lastOffset(start: Int, length: Int) -> Int? {
+        guard length >= 5, Int(readInt32(start)) == length else { return nil }
+        return start + length - 1
+    }
+
+    /// The element at `offset`, or nil when it is malformed or runs past `last`.
+    private func element(at offset: Int, last: Int) -> Element? {
+        let keyStart = offset + 1
+        guard keyStart < last, let nul = memchr(bytes + keyStart, 0, last - keyStart) else { return nil }
+        let keyEnd = UnsafeRawPointer(nul) - UnsafeRawPointer(bytes)
+        let type = bytes[offset]
+        guard let size = valueSize(type, at: keyEnd + 1, limit: last), keyEnd + 1 + size <= last else { return nil }
+        return Element(start: offset, type: type, keyStart: keyStart, keyEnd: keyEnd, valueStart: keyEnd + 1, valueEnd: keyEnd + 1 + size)
+    }
+
+    /// Follows the rest of a dotted path into an embedded document or array.
+    private func descend(_ path: Int, component: Int, document start: Int, length: Int) {
+        guard let last = lastOffset(start: start, length: length) else { return }
+        let name = components[componentStart[path] + component]
+        var offset = start + 4
+        while offset < last {
+            guard let element = element(at: offset, last: last) else { return }
+            offset = element.valueEnd
+            guard element.keyEnd - element.keyStart == name.count, memcmp(bytes + element.keyStart, name.baseAddress!, name.count) == 0
+            else { continue }
+            if component + 1 == componentCount[path] {
+                record(path, element, parent: start, parentLength: length)
+            } else if element.type == 0x03 || element.type == 0x04 {
+                descend(path, component: component + 1, document: element.valueStart, length: element.valueEnd - element.valueStart)
+            }
+            return
         }
-        let top = topNames.firstIndex { $0.withUnsafeBufferPointer { strcmp($0.baseAddress!, key) } == 0 } ?? -1
-        let name = Array(UnsafeBufferPointer(start: key, count: strlen(key) + 1))
-        if position < namesAtPosition.count {
-            namesAtPosition[position] = name
-            topAtPosition[position] = top
-        } else {
-            namesAtPosition.append(name)
-            topAtPosition.append(top)
+    }
+
+    private func record(_ path: Int, _ element: Element, parent: Int, parentLength length: Int) {
+        foundType[path] = element.type
+        elementStart[path] = element.start
+        valueStart[path] = element.valueStart
+        valueEnd[path] = element.valueEnd
+        parentStart[path] = parent
+        parentLength[path] = length
+    }
+
+    /// The size of a value of `type` starting at `offset`, or nil when it is malformed or runs past `limit`.
+    private func valueSize(_ type: UInt8, at offset: Int, limit: Int) -> Int? {
+        func lengthPrefixed(extra: Int, minimum: Int) -> Int? {
+            guard offset + 4 <= limit else { return nil }
+            let length = Int(readInt32(offset))
+            return length >= minimum ? 4 + extra + length : nil
         }
-        return top
+        switch type {
+        case 0x01, 0x09, 0x11, 0x12: return 8
+        case 0x02, 0x0D, 0x0E: return lengthPrefixed(extra: 0, minimum: 1)
+        case 0x03, 0x04, 0x0F: return lengthPrefixed(extra: 0, minimum: 5).map { $0 - 4 }
+        case 0x05: return lengthPrefixed(extra: 1, minimum: 0)
+        case 0x06, 0x0A, 0x7F, 0xFF: return 0
+        case 0x07: return 12
+        case 0x08: return 1
+        case 0x0B:
+            // Two C strings: the pattern and the options.
+            guard offset < limit, let first = memchr(bytes + offset, 0, limit - offset) else { return nil }
+            let afterFirst = UnsafeRawPointer(first) - UnsafeRawPointer(bytes) + 1
+            guard afterFirst < limit, let second = memchr(bytes + afterFirst, 0, limit - afterFirst) else { return nil }
+            return UnsafeRawPointer(second) - UnsafeRawPointer(bytes) + 1 - offset
+        case 0x0C: return lengthPrefixed(extra: 12, minimum: 1)
+        case 0x10: return 4
+        case 0x13: return 16
+        default: return nil
+        }
+    }
+
+    private func identifyKey(_ keyStart: Int, _ keyEnd: Int, position: Int) -> Int {
+        let length = keyEnd - keyStart
+        if position < keyIDAtPosition.count {
+            let id = keyIDAtPosition[position]
+            let name = keyNames[id]
+            if id != otherKeyID, name.count == length, memcmp(bytes + keyStart, name.baseAddress!, length) == 0 {
+                return id
+            }
+        }
+        let id = intern(Array(UnsafeBufferPointer(start: bytes + keyStart, count: length)))
+        if position < keyIDAtPosition.count { keyIDAtPosition[position] = id } else { keyIDAtPosition.append(id) }
+        return id
+    }
+
+    private func intern(_ name: [UInt8]) -> Int {
+        if let id = keyIDByName[name] { return id }
+        if keyNames.count >= Self.keyNameLimit {
+            if otherKeyID < 0 {
+                otherKeyID = keyNames.count
+                keyNames.append(Self.copy(Array(Self.otherKeyName.utf8)))
+            }
+            return otherKeyID
+        }
+        let id = keyNames.count
+        keyNames.append(Self.copy(name))
+        keyIDByName[name] = id
+        return id
+    }
+
+    private func readInt32(_ offset: Int) -> Int32 {
+        Int32(littleEndian: UnsafeRawPointer(bytes + offset).loadUnaligned(as: Int32.self))
+    }
+
+    private func readInt64(_ offset: Int) -> Int64 {
+        Int64(littleEndian: UnsafeRawPointer(bytes + offset).loadUnaligned(as: Int64.self))
     }
 
     private func typeCode(_ index: Int) -> UInt8? {
-        found[index] ? UInt8(truncatingIfNeeded: bson_iter_type(slots[index]).rawValue) : nil
+        let type = foundType[index]
+        return type == 0 ? nil : type
     }
 
     /// The BSON type at the path, or nil when the document lacks it.
     public func type(_ index: Int) -> BSONType? { typeCode(index).flatMap(BSONType.init(rawValue:)) }
 
     /// The value at the path as a Swift value (allocates for strings and documents).
-    public func value(_ index: Int) -> BSONValue? { found[index] ? readValue(slots[index]) : nil }
+    public func value(_ index: Int) -> BSONValue? {
+        guard typeCode(index) != nil else { return nil }
+        let keyLength = valueStart[index] - elementStart[index] - 2
+        guard
+            bson_iter_init_from_data_at_offset(
+                scratch, bytes + parentStart[index], parentLength[index], UInt32(elementStart[index] - parentStart[index]),
+                UInt32(keyLength))
+        else { return nil }
+        return readValue(scratch)
+    }
 
-    /// Any numeric value as a Double (int32, int64, double); nil for other types.
+    /// Any numeric value as a Double (int32, int64, double, decimal128); nil for other types.
     public func number(_ index: Int) -> Double? {
-        switch typeCode(index) {
-        case 0x01: return bson_iter_double(slots[index])
-        case 0x10: return Double(bson_iter_int32(slots[index]))
-        case 0x12: return Double(bson_iter_int64(slots[index]))
-        case 0x13: return readValue(slots[index]).doubleValue
+        switch foundType[index] {
+        case 0x01: return Double(bitPattern: UInt64(bitPattern: readInt64(valueStart[index])))
+        case 0x10: return Double(readInt32(valueStart[index]))
+        case 0x12: return Double(readInt64(valueStart[index]))
+        case 0x13: return value(index)?.doubleValue
         default: return nil
         }
     }
 
     /// A datetime as milliseconds since the epoch; nil for other types.
     public func dateMilliseconds(_ index: Int) -> Int64? {
-        typeCode(index) == 0x09 ? bson_iter_date_time(slots[index]) : nil
+        foundType[index] == 0x09 ? readInt64(valueStart[index]) : nil
     }
 
-    public func bool(_ index: Int) -> Bool? { typeCode(index) == 0x08 ? bson_iter_bool(slots[index]) : nil }
+    public func bool(_ index: Int) -> Bool? { foundType[index] == 0x08 ? bytes[valueStart[index]] != 0 : nil }
 
-    public func string(_ index: Int) -> String? {
-        guard typeCode(index) == 0x02 else { return nil }
-        var length: UInt32 = 0
-        let chars = bson_iter_utf8(slots[index], &length)!
-        return String(decoding: UnsafeRawBufferPointer(start: chars, count: Int(length)), as: UTF8.self)
+    /// The UTF-8 bytes of a string value (without its terminating NUL), valid until the next `load`.
+    public func stringBytes(_ index: Int) -> UnsafeRawBufferPointer? {
+        guard foundType[index] == 0x02 else { return nil }
+        return UnsafeRawBufferPointer(start: bytes + valueStart[index] + 4, count: valueEnd[index] - valueStart[index] - 5)
     }
+
+    public func string(_ index: Int) -> String? { stringBytes(index).map { String(decoding: $0, as: UTF8.self) } }
 
     /// A 64-bit hash of the value's type and bytes, equal for equal values of one type (for duplicate and
     /// reference checks that must not keep every value in memory). Nil when the path is missing or null.
     public func valueHash(_ index: Int) -> UInt64? {
-        guard let code = typeCode(index), code != 0x0A else { return nil }
-        var hasher = FNV1a()
-        hasher.add(code)
+        let code = foundType[index]
+        guard code != 0, code != 0x0A else { return nil }
         switch code {
-        case 0x02:
-            var length: UInt32 = 0
-            let chars = bson_iter_utf8(slots[index], &length)!
-            hasher.add(UnsafeRawBufferPointer(start: chars, count: Int(length)))
         case 0x01, 0x10, 0x12:
             // Numbers compare by value in MongoDB, so 1, 1.0 and NumberLong(1) hash alike.
             var value = number(index)!
-            withUnsafeBytes(of: &value) { hasher.add($0) }
-        case 0x09:
-            var value = bson_iter_date_time(slots[index])
-            withUnsafeBytes(of: &value) { hasher.add($0) }
+            return withUnsafeBytes(of: &value) { hashBytes($0, seed: 0x01) }
         default:
-            for byte in readValue(slots[index]).relaxedJSON.utf8 { hasher.add(byte) }
+            return hashBytes(UnsafeRawBufferPointer(start: bytes + valueStart[index], count: valueEnd[index] - valueStart[index]), seed: UInt64(code))
         }
-        return hasher.value
     }
 }
 
-/// FNV-1a, 64 bit: stable across runs, fast for short values such as uuids.
-struct FNV1a {
-    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+/// A manually allocated array that grows by doubling: read in hot loops without retains. Its owner frees it.
+struct GrowableTable<Element> {
+    private var storage = UnsafeMutablePointer<Element>.allocate(capacity: 16)
+    private var capacity = 16
+    private(set) var count = 0
 
-    mutating func add(_ byte: UInt8) {
-        value = (value ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+    subscript(index: Int) -> Element {
+        get { storage[index] }
+        set { storage[index] = newValue }
     }
 
-    mutating func add(_ bytes: UnsafeRawBufferPointer) {
-        for byte in bytes { add(byte) }
+    var elements: UnsafeBufferPointer<Element> { UnsafeBufferPointer(start: storage, count: count) }
+
+    mutating func append(_ element: Element) {
+        if count == capacity {
+            let bigger = UnsafeMutablePointer<Element>.allocate(capacity: capacity * 2)
+            bigger.moveInitialize(from: storage, count: count)
+            storage.deallocate()
+            storage = bigger
+            capacity *= 2
+        }
+        (storage + count).initialize(to: element)
+        count += 1
     }
+
+    /// Forgets the elements (they are plain values or owned elsewhere) and keeps the memory.
+    mutating func removeAll() { count = 0 }
+
+    func free() { storage.deallocate() }
+}
+
+/// A 64-bit hash of bytes, eight at a time, with a final mix (splitmix64's): stable across runs.
+func hashBytes(_ bytes: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
+    var hash = seed &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count)
+    var offset = 0
+    while offset + 8 <= bytes.count {
+        hash = (hash ^ bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+        hash ^= hash >> 29
+        offset += 8
+    }
+    var tail: UInt64 = 0
+    var shift: UInt64 = 0
+    while offset < bytes.count {
+        tail |= UInt64(bytes[offset]) << shift
+        shift += 8
+        offset += 1
+    }
+    hash = (hash ^ tail) &* 0x94D0_49BB_1331_11EB
+    hash ^= hash >> 31
+    hash = hash &* 0xBF58_476D_1CE4_E5B9
+    return hash ^ (hash >> 27)
 }

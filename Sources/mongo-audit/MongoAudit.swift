@@ -22,6 +22,7 @@ struct MongoAudit: ParsableCommand {
 
     /// Runs the command and turns every error into its message and documented exit code.
     static func main() {
+        MongoClient.keepScanBuffersMapped()
         let code: AuditExitCode
         do {
             var command = try parseAsRoot()

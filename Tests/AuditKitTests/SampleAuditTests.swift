@@ -60,6 +60,21 @@ final class SampleAuditTests: XCTestCase {
         XCTAssertEqual(leadingCount("references", containing: "reference a recordings.uuid"), m.orphanMetadata)
     }
 
+    /// Above its memory budget, unique_values keeps a Bloom filter and verifies candidates with a query: the
+    /// counts must be the same as the exact table's.
+    func testUniqueValuesCountsAreTheSameThroughTheBloomFilter() throws {
+        let spec = try AuditSpec(text: "version: 1\nchecks:\n  - check: unique_values\n    collection: recordings\n    field: uuid\n", file: "t.yml")
+        var check = try XCTUnwrap(spec.checks.first?.check as? UniqueValuesCheck)
+        let context = AuditContext(database: Self.client.database(Self.databaseName), maxTimeMS: 10_000)
+        let exact = try XCTUnwrap(try check.run(in: context, severity: .high).first)
+        check.exactTableBytes = 0
+        let bloom = try XCTUnwrap(try check.run(in: context, severity: .high).first)
+        XCTAssertEqual(exact.details["method"], "hash table")
+        XCTAssertEqual(bloom.details["method"], "Bloom filter and a query")
+        XCTAssertEqual(bloom.title, exact.title)
+        XCTAssertEqual(bloom.details["extraDocuments"], String(Self.manifest.duplicateRecordings))
+    }
+
     func testFieldCompletenessCountsMatchTheGenerator() throws {
         let m = Self.manifest
         let numSamples = try XCTUnwrap(findings("field_completeness").first { $0.title.contains("'num_samples_per_trace'") })

@@ -100,3 +100,92 @@ final class DocumentTests: XCTestCase {
         XCTAssertEqual(Redactor.password(in: "mongodb://u:raw@pass@host/db"), "raw@pass")
     }
 }
+
+/// The raw walker behind every scan: pure byte logic, no server needed.
+final class FieldReaderTests: XCTestCase {
+    static let paths = [
+        "double", "string", "channels.min", "channels.max", "tags.1", "a.b.c", "null", "missing", "channels.none",
+        "decimal128", "int64", "int32", "datetime", "bool", "binary", "regex", "objectId", "array",
+    ]
+    static var document: Document {
+        var document = DocumentTests.everyType
+        document.append("channels", ["min": 1, "max": 48])
+        document.append("tags", ["a", "b"])
+        document.append("a", ["b": ["c": 5]])
+        return document
+    }
+
+    func testEveryPathIsFoundInOneWalkAndMatchesTheSlowLookup() {
+        let reader = FieldReader(paths: Self.paths)
+        let document = Self.document
+        document.withDocumentView { reader.load($0) }
+        for (index, path) in Self.paths.enumerated() {
+            XCTAssertEqual(reader.value(index), document.value(at: path), path)
+            XCTAssertEqual(reader.type(index), document.value(at: path)?.type, path)
+        }
+        XCTAssertEqual(reader.number(2), 1)
+        XCTAssertEqual(reader.number(9), 1234.5678)
+        XCTAssertEqual(reader.string(4), "b")
+        XCTAssertEqual(reader.string(1), "héllo\u{0}world", "the string's length, not its NUL, ends it")
+        XCTAssertEqual(reader.dateMilliseconds(12), 1_700_000_000_123)
+        XCTAssertEqual(reader.bool(13), true)
+        XCTAssertNil(reader.type(7))
+        XCTAssertNil(reader.type(8))
+        XCTAssertEqual(reader.keyIDs.map(reader.keyName), document.keys, "every top-level name, in order")
+    }
+
+    func testAChangedFieldOrderIsStillRead() {
+        let reader = FieldReader(paths: ["x", "y.z"])
+        let first: Document = ["x": 1, "y": ["z": "first"]]
+        let second: Document = ["y": ["q": 0, "z": "second"], "extra": true, "x": 2]
+        let third: Document = ["other": 1]
+        first.withDocumentView { reader.load($0) }
+        XCTAssertEqual(reader.string(1), "first")
+        second.withDocumentView { reader.load($0) }
+        XCTAssertEqual(reader.number(0), 2)
+        XCTAssertEqual(reader.string(1), "second")
+        XCTAssertEqual(reader.keyIDs.map(reader.keyName), ["y", "extra", "x"])
+        third.withDocumentView { reader.load($0) }
+        XCTAssertNil(reader.type(0), "nothing carries over from the previous document")
+    }
+
+    func testEqualValuesHashAlikeAndDifferentOnesDoNot() {
+        let reader = FieldReader(paths: ["v"])
+        func hash(_ value: BSONValue) -> UInt64? {
+            // What the reader found is valid only while the document lives.
+            (["v": value] as Document).withDocumentView { view in
+                reader.load(view)
+                return reader.valueHash(0)
+            }
+        }
+        XCTAssertEqual(hash(.int32(1)), hash(.double(1)), "MongoDB compares numbers by value")
+        XCTAssertEqual(hash(.int32(1)), hash(.int64(1)))
+        XCTAssertNotEqual(hash(.int32(1)), hash(.string("1")))
+        XCTAssertNotEqual(hash("uuid-a"), hash("uuid-b"))
+        XCTAssertEqual(hash(["k": 1]), hash(["k": 1]))
+        XCTAssertNil(hash(.null), "null is not a value to deduplicate")
+    }
+
+    /// Corrupts each byte of a real document in turn: the walk must stay inside the buffer and never crash.
+    func testCorruptedBytesNeverReadOutsideTheDocument() {
+        let reader = FieldReader(paths: Self.paths)
+        let original = Self.document.bytes
+        var loaded = 0
+        for position in 4..<(original.count - 1) {
+            for replacement: UInt8 in [0x00, 0x01, 0x7F, 0xFF] where original[position] != replacement {
+                var bytes = original
+                bytes[position] = replacement
+                bytes.withUnsafeBufferPointer { buffer in
+                    reader.load(buffer.baseAddress!, length: buffer.count)
+                    for index in Self.paths.indices {
+                        guard let text = reader.stringBytes(index) else { continue }
+                        let start = UnsafeRawPointer(text.baseAddress!) - UnsafeRawPointer(buffer.baseAddress!)
+                        XCTAssertTrue(start >= 0 && start + text.count <= buffer.count, "string of \(Self.paths[index]) at \(position)")
+                    }
+                }
+                loaded += 1
+            }
+        }
+        XCTAssertGreaterThan(loaded, original.count * 3)
+    }
+}
