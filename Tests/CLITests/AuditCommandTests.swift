@@ -92,6 +92,24 @@ final class AuditCommandTests: XCTestCase {
         XCTAssertTrue(sampled.stdout.contains("95% CI"), sampled.stdout)
     }
 
+    /// On a terminal the scan draws its progress line on stderr: `script` gives the binary a real pty.
+    func testProgressLineOnATerminal() throws {
+        try SampleDatabase(recordingCount: 2_000).create(in: client.database(databaseName))
+        let report = FileManager.default.temporaryDirectory.appendingPathComponent("tty-\(UUID()).txt")
+        defer { try? FileManager.default.removeItem(at: report) }
+        let command = [
+            try mongoAuditBinary(), "audit", "--uri", try TestServer.uri(), "--spec", fullSpec, "--database", databaseName,
+            "--output", report.path,
+        ].map { "'\($0)'" }.joined(separator: " ")
+        let result = try runProcess("/usr/bin/script", ["-qec", command, "/dev/null"])
+        XCTAssertEqual(result.status, 1, result.stdout + result.stderr)
+        let progress = result.stdout.split(separator: "\r").last { $0.contains("docs/s") }.map(String.init) ?? ""
+        XCTAssertTrue(progress.hasPrefix("recordings "), result.stdout)
+        XCTAssertTrue(progress.contains("100%  2000/2000 docs"), progress)
+        XCTAssertTrue(progress.contains("s left"), progress)
+        XCTAssertTrue(try String(contentsOf: report, encoding: .utf8).contains("Result: FAILED"))
+    }
+
     func testJSONReportIsVersionedAndMachineReadable() throws {
         try SampleDatabase(recordingCount: 1_000).create(in: client.database(databaseName))
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID()).json")
