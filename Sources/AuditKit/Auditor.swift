@@ -48,10 +48,10 @@ public struct Auditor {
             let checks = entries.map { $0.element.check as! any DocumentCheck }
             let scanStarted = Date()
             context.maxTimeMS = entries.map { $0.element.timeLimitMS ?? maxTimeMS }.max() ?? maxTimeMS
-            let scan = CollectionScan(
-                collection: context.database.collection(collection), checks: checks, context: context,
-                options: scanOptions, maxTimeMS: context.maxTimeMS)
             let outcome = try Self.refusalAsNotRun { () -> [Result<[Finding], Error>] in
+                let scan = try CollectionScan(
+                    collection: context.database.collection(collection), checks: checks, context: context,
+                    options: scanOptions, maxTimeMS: context.maxTimeMS)
                 let summary = try scan.run()
                 return zip(entries, scan.accumulators).map { entry, accumulator in
                     Result { try accumulator.findings(severity: entry.element.severity, scan: summary, context: context) }

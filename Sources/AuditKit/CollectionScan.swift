@@ -31,15 +31,20 @@ struct CollectionScan {
     let reader: FieldReader
     let options: ScanOptions
     let maxTimeMS: Int
+    /// The collection's document count from its metadata, read once for the accumulators and the progress line.
+    let estimatedCount: Int
 
-    init(collection: Collection, checks: [any DocumentCheck], context: AuditContext, options: ScanOptions, maxTimeMS: Int) {
+    init(collection: Collection, checks: [any DocumentCheck], context: AuditContext, options: ScanOptions, maxTimeMS: Int) throws {
         self.collection = collection
+        let count = try collection.estimatedDocumentCount()
+        estimatedCount = count
+        let expected = options.sampleSize.map { min($0, count) } ?? count
         let paths = Array(Set(checks.flatMap(\.fieldsRead))).sorted().filter { $0 != "_id" }
         fields = checks.contains { $0.readsWholeDocuments } ? nil : paths
         // `_id` comes first: examples read it at index 0.
         let reader = FieldReader(paths: ["_id"] + paths)
         self.reader = reader
-        accumulators = checks.map { $0.makeAccumulator(context: context, fields: reader) }
+        accumulators = checks.map { $0.makeAccumulator(context: context, fields: reader, expectedDocuments: expected) }
         self.options = options
         self.maxTimeMS = maxTimeMS
     }
@@ -53,7 +58,7 @@ struct CollectionScan {
     }
 
     func run() throws -> ScanSummary {
-        let total = try collection.estimatedDocumentCount()
+        let total = estimatedCount
         let progress = options.showProgress ? ScanProgress(label: collection.name, total: options.sampleSize.map { min($0, total) } ?? total) : nil
         var scanned = 0
         let visit: (Cursor) throws -> Void = { cursor in

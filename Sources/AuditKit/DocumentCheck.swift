@@ -8,8 +8,9 @@ public protocol DocumentCheck: Check {
     var fieldsRead: [String] { get }
     /// Whether the check also walks every field of each document (so the pass cannot project).
     var readsWholeDocuments: Bool { get }
-    /// A fresh accumulator for one pass over the collection; `fields` reads every path in `fieldsRead`.
-    func makeAccumulator(context: AuditContext, fields: FieldReader) -> any DocumentAccumulator
+    /// A fresh accumulator for one pass over the collection; `fields` reads every path in `fieldsRead`, and
+    /// about `expectedDocuments` documents will be visited (for sizing).
+    func makeAccumulator(context: AuditContext, fields: FieldReader, expectedDocuments: Int) -> any DocumentAccumulator
 }
 
 extension DocumentCheck {
@@ -17,7 +18,7 @@ extension DocumentCheck {
 
     /// Runs the check on its own, in a pass of its own (the auditor shares passes instead).
     public func run(in context: AuditContext, severity: Severity) throws -> [Finding] {
-        let scan = CollectionScan(
+        let scan = try CollectionScan(
             collection: context.database.collection(collection ?? ""), checks: [self], context: context,
             options: ScanOptions(readPreference: context.readPreference), maxTimeMS: context.maxTimeMS)
         let summary = try scan.run()

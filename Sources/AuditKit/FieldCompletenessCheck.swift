@@ -85,7 +85,7 @@ public struct FieldCompletenessCheck: DocumentCheck {
         return types
     }
 
-    public func makeAccumulator(context: AuditContext, fields: FieldReader) -> any DocumentAccumulator {
+    public func makeAccumulator(context: AuditContext, fields: FieldReader, expectedDocuments: Int) -> any DocumentAccumulator {
         Accumulator(check: self, slots: rules.map { fields.index(of: $0.path)! }, reader: fields)
     }
 

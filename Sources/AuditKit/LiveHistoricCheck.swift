@@ -97,7 +97,7 @@ public struct LiveHistoricCheck: DocumentCheck {
         } ?? 30
     }
 
-    public func makeAccumulator(context: AuditContext, fields: FieldReader) -> any DocumentAccumulator {
+    public func makeAccumulator(context: AuditContext, fields: FieldReader, expectedDocuments: Int) -> any DocumentAccumulator {
         Accumulator(
             check: self, now: context.now, start: fields.index(of: startField)!, end: fields.index(of: endField)!,
             deleted: deletedField.map { fields.index(of: $0)! })

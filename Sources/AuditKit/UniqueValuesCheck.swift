@@ -48,9 +48,8 @@ public struct UniqueValuesCheck: DocumentCheck {
         try fieldNode.validateFieldPath(field)
     }
 
-    public func makeAccumulator(context: AuditContext, fields: FieldReader) -> any DocumentAccumulator {
-        let expected = (try? context.database.collection(collectionName).estimatedDocumentCount()) ?? 0
-        return Accumulator(check: self, slot: fields.index(of: field)!, expectedDocuments: expected)
+    public func makeAccumulator(context: AuditContext, fields: FieldReader, expectedDocuments: Int) -> any DocumentAccumulator {
+        Accumulator(check: self, slot: fields.index(of: field)!, expectedDocuments: expectedDocuments)
     }
 
     final class Accumulator: DocumentAccumulator {

@@ -211,7 +211,7 @@ public struct ValueRulesCheck: DocumentCheck {
         throw node.error("expected a number, an ISO 8601 time such as 2024-01-31T00:00:00Z, or now")
     }
 
-    public func makeAccumulator(context: AuditContext, fields: FieldReader) -> any DocumentAccumulator {
+    public func makeAccumulator(context: AuditContext, fields: FieldReader, expectedDocuments: Int) -> any DocumentAccumulator {
         Accumulator(check: self, now: context.now, slots: rules.map { fields.index(of: $0.field)! })
     }
 

@@ -105,7 +105,7 @@ final class SampleAuditTests: XCTestCase {
         let context = AuditContext(database: Self.client.database(Self.databaseName), maxTimeMS: 10_000)
         let checks = spec.checks.compactMap { $0.check as? any DocumentCheck }.filter { $0.collection == "recordings" }
         XCTAssertEqual(checks.count, 4)
-        let lean = CollectionScan(
+        let lean = try CollectionScan(
             collection: context.database.collection("recordings"), checks: checks.filter { !$0.readsWholeDocuments },
             context: context, options: ScanOptions(), maxTimeMS: 10_000)
         XCTAssertEqual(lean.projection?.keys.contains("channels.min"), true)

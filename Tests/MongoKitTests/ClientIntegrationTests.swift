@@ -121,6 +121,48 @@ final class ClientIntegrationTests: XCTestCase {
         XCTAssertEqual(aggregated.first?["count"]?.intValue, total)
     }
 
+    /// The prefetching scan reads ahead on a second thread: every document arrives once and in order, an
+    /// early stop leaves no cursor open, and an error raised on the reading thread reaches the caller.
+    func testPrefetchingScanKeepsOrderStopsEarlyAndPassesErrorsOn() throws {
+        let scan = database.collection("prefetch")
+        let total = 20_000
+        try scan.insertMany((0..<total).map { ["_id": .int32(Int32($0)), "d": .int32($0 == 15_000 ? 0 : 1)] })
+        var seen: [Int] = []
+        try scan.find(options: FindOptions(sort: ["_id": 1], batchSize: 500)) { cursor in
+            try cursor.forEachViewPrefetched { view in
+                seen.append(view.value(at: "_id")?.intValue ?? -1)
+                return true
+            }
+        }
+        XCTAssertEqual(seen, Array(0..<total))
+
+        var visited = 0
+        try scan.find(options: FindOptions(batchSize: 500)) { cursor in
+            try cursor.forEachViewPrefetched { _ in
+                visited += 1
+                return visited < 1_200
+            }
+        }
+        XCTAssertEqual(visited, 1_200)
+        XCTAssertEqual(try idleCursors(on: scan), 0, "stopping early closed the server cursor")
+
+        // Dividing by the one zero fails in a getMore, long after the first batch: on the reading thread.
+        visited = 0
+        let failing: Document = ["$expr": ["$gt": [["$divide": [1, "$d"]], 0]]]
+        XCTAssertThrowsError(
+            try scan.find(failing, options: FindOptions(sort: ["_id": 1], batchSize: 500)) { cursor in
+                try cursor.forEachViewPrefetched { _ in
+                    visited += 1
+                    return true
+                }
+            }
+        ) { error in
+            guard case MongoError.command = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertGreaterThan(visited, 10_000, "the documents before the failing batch were all delivered")
+        XCTAssertLessThanOrEqual(visited, 15_000)
+    }
+
     private func idleCursors(on collection: Collection) throws -> Int {
         let reply = try client.database("admin").runCommand([
             "aggregate": 1,
