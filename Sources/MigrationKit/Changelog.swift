@@ -7,13 +7,13 @@ import MongoKit
 public struct Changelog {
     public static let collectionName = "mongo_audit_migrations"
 
-    let database: Database
+    let database: MongoDatabase
     let deployment: Deployment
     let tool: String
 
-    var collection: Collection { database.collection(Self.collectionName) }
+    var collection: MongoCollection { database.collection(Self.collectionName) }
 
-    public init(database: Database, deployment: Deployment, tool: String) {
+    public init(database: MongoDatabase, deployment: Deployment, tool: String) {
         self.database = database
         self.deployment = deployment
         self.tool = tool

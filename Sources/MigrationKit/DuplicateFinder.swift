@@ -5,7 +5,7 @@ import MongoKit
 /// (a missing field counts as null, as in the index) within the index's partial filter, sparse rule and collation.
 enum DuplicateFinder {
     /// Up to `limit` duplicated key values, each with how many documents share it and some of their `_id`s.
-    static func examples(in collection: Collection, for index: IndexSpec, limit: Int = 5) throws -> [String] {
+    static func examples(in collection: MongoCollection, for index: IndexSpec, limit: Int = 5) throws -> [String] {
         var pipeline: [BSONValue] = []
         if let filter = index.partialFilterExpression { pipeline.append(["$match": .document(filter)]) }
         if index.sparse {

@@ -16,13 +16,13 @@ struct IndexInspection {
 /// conflicts stop the step with what differs, unique indexes are checked for duplicates first, builds in
 /// progress are waited for, and what is missing goes to the server in one `createIndexes` command.
 struct IndexBuilder {
-    let database: Database
+    let database: MongoDatabase
     let commitQuorum: BSONValue?
     let progress: ((String) -> Void)?
     let events: (RunnerEvent) -> Void
     var pollInterval: TimeInterval = 0.5
 
-    static func inspect(_ collection: Collection, wanted: [IndexSpec]) throws -> IndexInspection {
+    static func inspect(_ collection: MongoCollection, wanted: [IndexSpec]) throws -> IndexInspection {
         let (ready, building) = try collection.indexesIncludingBuilds()
         var result = IndexInspection()
         for index in wanted {
@@ -87,7 +87,7 @@ struct IndexBuilder {
     }
 
     /// Polls until none of `names` is still being built (it finished, or was aborted).
-    private func waitForBuilds(of collection: Collection, names: [String]) throws {
+    private func waitForBuilds(of collection: MongoCollection, names: [String]) throws {
         try withProgress(of: collection) {
             while try collection.indexesIncludingBuilds().building.contains(where: { names.contains($0.name) }) {
                 Thread.sleep(forTimeInterval: pollInterval)
@@ -96,7 +96,7 @@ struct IndexBuilder {
     }
 
     /// Shows the server's own progress figures for builds on `collection` while `body` runs (terminal only).
-    private func withProgress(of collection: Collection, _ body: () throws -> Void) throws {
+    private func withProgress(of collection: MongoCollection, _ body: () throws -> Void) throws {
         guard let progress else { return try body() }
         let client = database.client
         let filter: Document = [

@@ -35,20 +35,20 @@ public final class MigrationLock: @unchecked Sendable {
     public static let collectionName = "mongo_audit_lock"
     static let id: BSONValue = "migrations"
 
-    let database: Database
+    let database: MongoDatabase
     let deployment: Deployment
     let timeToLive: TimeInterval
     let token = UUID().uuidString
     private let lost = NSLock()
     private var lostReason: String?
 
-    public init(database: Database, deployment: Deployment, timeToLive: TimeInterval) {
+    public init(database: MongoDatabase, deployment: Deployment, timeToLive: TimeInterval) {
         self.database = database
         self.deployment = deployment
         self.timeToLive = timeToLive
     }
 
-    var collection: Collection { database.collection(Self.collectionName) }
+    var collection: MongoCollection { database.collection(Self.collectionName) }
     private var ttlMilliseconds: BSONValue { .int64(Int64(timeToLive * 1000)) }
 
     /// Takes the lock, waiting up to `wait` seconds for its holder to release it or let it expire.

@@ -4,11 +4,11 @@ import MongoKit
 /// Describes, read-only, what `apply` would do: for each pending migration the exact commands and what each
 /// changes, checked against the server's current indexes.
 public struct MigrationPlanner {
-    let database: Database
+    let database: MongoDatabase
     let migrations: [Migration]
     let commitQuorum: BSONValue?
 
-    public init(database: Database, migrations: [Migration], commitQuorum: BSONValue? = nil) {
+    public init(database: MongoDatabase, migrations: [Migration], commitQuorum: BSONValue? = nil) {
         self.database = database
         self.migrations = migrations
         self.commitQuorum = commitQuorum

@@ -3,11 +3,11 @@ import MongoKit
 
 /// Applies and reverses migrations on one database, one runner at a time, with a record of each.
 public final class MigrationRunner {
-    let database: Database
+    let database: MongoDatabase
     let migrations: [Migration]
     let options: RunnerOptions
 
-    public init(database: Database, migrations: [Migration], options: RunnerOptions) {
+    public init(database: MongoDatabase, migrations: [Migration], options: RunnerOptions) {
         self.database = database
         self.migrations = migrations
         self.options = options

@@ -96,7 +96,7 @@ public final class MongoClient: @unchecked Sendable {
     func acquireClient() -> OpaquePointer { mongoc_client_pool_pop(pool)! }
     func release(_ client: OpaquePointer) { mongoc_client_pool_push(pool, client) }
 
-    public func database(_ name: String) -> Database { Database(client: self, name: name) }
+    public func database(_ name: String) -> MongoDatabase { MongoDatabase(client: self, name: name) }
 
     /// Round trip to the server; throws the error a user should see when it cannot be reached.
     @discardableResult

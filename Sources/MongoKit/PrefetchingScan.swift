@@ -1,7 +1,7 @@
 import CMongoc
 import Foundation
 
-extension Cursor {
+extension MongoCursor {
     /// Visits every remaining document like `forEachView`, but a second thread fetches the next batches
     /// while `body` works on the current one. libmongoc 1.23 answers `exhaust` with ordinary getMore round
     /// trips on MongoDB 5.1 and later, so without this the server waits while the client works and the

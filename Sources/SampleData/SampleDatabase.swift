@@ -55,7 +55,7 @@ public struct SampleDatabase {
     /// Drops and recreates `recordings` and `metadata` in `database`. `progress` is told how many
     /// recordings have been written so far.
     @discardableResult
-    public func create(in database: Database, now: Date = Date(), progress: ((Int) -> Void)? = nil) throws
+    public func create(in database: MongoDatabase, now: Date = Date(), progress: ((Int) -> Void)? = nil) throws
         -> SampleManifest
     {
         let recordings = database.collection("recordings")

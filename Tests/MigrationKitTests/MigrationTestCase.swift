@@ -9,7 +9,7 @@ import XCTest
 /// A fresh database on the shared server per test, and helpers to run migrations written inline.
 class MigrationTestCase: XCTestCase {
     var client: MongoClient!
-    var database: Database!
+    var database: MongoDatabase!
     var log: [String] = []
     var sentCommands: [Document] = []
 
@@ -36,7 +36,7 @@ class MigrationTestCase: XCTestCase {
         try Migration(text: text, file: "\(version)_\(title).yml", version: version, title: title, checksum: Migration.sha256(Data(text.utf8)))
     }
 
-    func runner(_ migrations: [Migration], on database: Database? = nil, configure: (inout RunnerOptions) -> Void = { _ in }) -> MigrationRunner {
+    func runner(_ migrations: [Migration], on database: MongoDatabase? = nil, configure: (inout RunnerOptions) -> Void = { _ in }) -> MigrationRunner {
         var options = RunnerOptions(tool: "mongo-audit tests")
         options.log = { [unowned self] in self.log.append($0) }
         options.events = { [unowned self] event in if case .willSend(let command) = event { self.sentCommands.append(command) } }
@@ -44,11 +44,11 @@ class MigrationTestCase: XCTestCase {
         return MigrationRunner(database: database ?? self.database, migrations: migrations, options: options)
     }
 
-    func indexNames(_ collection: String = "recordings", in database: Database? = nil) throws -> Set<String> {
+    func indexNames(_ collection: String = "recordings", in database: MongoDatabase? = nil) throws -> Set<String> {
         Set(try (database ?? self.database).collection(collection).listIndexes().map(\.name))
     }
 
-    func records(in database: Database? = nil) throws -> [ChangelogRecord] {
+    func records(in database: MongoDatabase? = nil) throws -> [ChangelogRecord] {
         let database = database ?? self.database!
         return try Changelog(database: database, deployment: try Deployment(client: database.client), tool: "").records()
     }

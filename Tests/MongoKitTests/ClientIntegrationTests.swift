@@ -7,7 +7,7 @@ import XCTest
 /// MongoKit against a real mongod: the shared server of the test run, or servers the test starts itself.
 final class ClientIntegrationTests: XCTestCase {
     var client: MongoClient!
-    var database: Database!
+    var database: MongoDatabase!
 
     override func setUpWithError() throws {
         client = try TestServer.client()
@@ -163,7 +163,7 @@ final class ClientIntegrationTests: XCTestCase {
         XCTAssertLessThanOrEqual(visited, 15_000)
     }
 
-    private func idleCursors(on collection: Collection) throws -> Int {
+    private func idleCursors(on collection: MongoCollection) throws -> Int {
         let reply = try client.database("admin").runCommand([
             "aggregate": 1,
             "pipeline": [["$currentOp": ["idleCursors": true]], ["$match": ["type": "idleCursor", "ns": .string(collection.namespace)]]],

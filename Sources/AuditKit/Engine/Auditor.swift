@@ -1,23 +1,6 @@
 import Foundation
 import MongoKit
 
-/// Whether a check ran.
-public enum CheckStatus: String, Codable, Sendable {
-    case passed, failed, notRun = "not_run"
-}
-
-/// The outcome of one configured check.
-public struct CheckResult: Codable, Sendable {
-    public var check: String
-    public var collection: String?
-    public var severity: Severity
-    public var status: CheckStatus
-    /// Why the check did not run, when it did not.
-    public var reason: String?
-    public var durationSeconds: Double
-    public var findings: [Finding]
-}
-
 /// Runs the checks of a spec against one database, read-only.
 public struct Auditor {
     public let spec: AuditSpec

@@ -24,7 +24,7 @@ struct CollectionScan {
     /// cost memory; much smaller ones cost more replies.
     static let batchSize = 3000
 
-    let collection: Collection
+    let collection: MongoCollection
     let accumulators: [any DocumentAccumulator]
     /// The paths read; nil when a check needs whole documents.
     let fields: [String]?
@@ -34,7 +34,7 @@ struct CollectionScan {
     /// The collection's document count from its metadata, read once for the accumulators and the progress line.
     let estimatedCount: Int
 
-    init(collection: Collection, checks: [any DocumentCheck], context: AuditContext, options: ScanOptions, maxTimeMS: Int) throws {
+    init(collection: MongoCollection, checks: [any DocumentCheck], context: AuditContext, options: ScanOptions, maxTimeMS: Int) throws {
         self.collection = collection
         let count = try collection.estimatedDocumentCount()
         estimatedCount = count
@@ -61,7 +61,7 @@ struct CollectionScan {
         let total = estimatedCount
         let progress = options.showProgress ? ScanProgress(label: collection.name, total: options.sampleSize.map { min($0, total) } ?? total) : nil
         var scanned = 0
-        let visit: (Cursor) throws -> Void = { cursor in
+        let visit: (MongoCursor) throws -> Void = { cursor in
             try cursor.forEachViewPrefetched { view in
                 scanned += 1
                 reader.load(view)

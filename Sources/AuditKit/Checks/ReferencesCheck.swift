@@ -94,7 +94,7 @@ public struct ReferencesCheck: Check {
     /// Reads one field of every document (projected), calling `visit` with the value's hash and the reader
     /// until it returns false.
     private func scan(
-        _ collection: Collection, field: String, context: AuditContext, _ visit: (UInt64, FieldReader) -> Bool
+        _ collection: MongoCollection, field: String, context: AuditContext, _ visit: (UInt64, FieldReader) -> Bool
     ) throws {
         let reader = FieldReader(paths: [field])
         let projection: Document = field == "_id" ? ["_id": 1] : [field: 1, "_id": 0]

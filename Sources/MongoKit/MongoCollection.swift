@@ -73,8 +73,8 @@ public struct AggregateOptions: Sendable {
 }
 
 /// A named collection of a database. Cheap to create: it holds names, not server resources.
-public struct Collection: Sendable {
-    public let database: Database
+public struct MongoCollection: Sendable {
+    public let database: MongoDatabase
     public let name: String
 
     var client: MongoClient { database.client }
@@ -92,7 +92,7 @@ public struct Collection: Sendable {
     /// Opens a cursor over the documents matching `filter` and hands it to `body`; the cursor is
     /// destroyed when `body` returns or throws.
     public func find<T>(
-        _ filter: Document = Document(), options: FindOptions = FindOptions(), _ body: (Cursor) throws -> T
+        _ filter: Document = Document(), options: FindOptions = FindOptions(), _ body: (MongoCursor) throws -> T
     ) throws -> T {
         let opts = options.document
         let cursor = openCursor { handle in
@@ -106,7 +106,7 @@ public struct Collection: Sendable {
 
     /// Runs an aggregation pipeline and hands its cursor to `body`; the cursor is destroyed afterwards.
     public func aggregate<T>(
-        _ pipeline: [Document], options: AggregateOptions = AggregateOptions(), _ body: (Cursor) throws -> T
+        _ pipeline: [Document], options: AggregateOptions = AggregateOptions(), _ body: (MongoCursor) throws -> T
     ) throws -> T {
         let command: Document = ["pipeline": .array(pipeline.map(BSONValue.document))]
         let opts = options.document
@@ -121,12 +121,12 @@ public struct Collection: Sendable {
     }
 
     /// A cursor that keeps its pooled client until it is closed.
-    private func openCursor(_ make: (OpaquePointer) -> OpaquePointer?) -> Cursor {
+    private func openCursor(_ make: (OpaquePointer) -> OpaquePointer?) -> MongoCursor {
         let mongoc = client.acquireClient()
         let handle = mongoc_client_get_collection(mongoc, database.name, name)!
         // A libmongoc cursor copies what it needs from the collection handle, so the handle can go now.
         defer { mongoc_collection_destroy(handle) }
-        return Cursor(client: client, owned: mongoc, pointer: make(handle))
+        return MongoCursor(client: client, owned: mongoc, pointer: make(handle))
     }
 
     /// The collection's indexes with their full specifications. Empty when the collection does not exist.
@@ -134,7 +134,7 @@ public struct Collection: Sendable {
         var options = Document()
         if let maxTimeMS { options.append("maxTimeMS", .int64(Int64(maxTimeMS))) }
         return try withHandle { mongoc, handle in
-            let cursor = Cursor(
+            let cursor = MongoCursor(
                 client: client, borrowed: mongoc,
                 pointer: mongoc_collection_find_indexes_with_opts(handle, options.pointer))
             defer { cursor.close() }

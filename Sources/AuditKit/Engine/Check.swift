@@ -55,7 +55,7 @@ public protocol Check {
 
 /// Everything a check may read while it runs. It holds only read operations: an audit never writes.
 public final class AuditContext {
-    public let database: Database
+    public let database: MongoDatabase
     /// The time limit of each server operation of the check that runs now.
     public internal(set) var maxTimeMS: Int
     public let now: Date
@@ -64,7 +64,7 @@ public final class AuditContext {
     private var collectionInfos: [CollectionInfo]?
     private var indexCache: [String: [IndexSpec]] = [:]
 
-    public init(database: Database, maxTimeMS: Int, now: Date = Date(), readPreference: ReadPreference = .secondaryPreferred) {
+    public init(database: MongoDatabase, maxTimeMS: Int, now: Date = Date(), readPreference: ReadPreference = .secondaryPreferred) {
         self.database = database
         self.maxTimeMS = maxTimeMS
         self.now = now

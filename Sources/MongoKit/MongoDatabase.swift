@@ -2,11 +2,11 @@ import CMongoc
 import Foundation
 
 /// A named database on a client. Cheap to create: it holds names, not server resources.
-public struct Database: Sendable {
+public struct MongoDatabase: Sendable {
     public let client: MongoClient
     public let name: String
 
-    public func collection(_ name: String) -> Collection { Collection(database: self, name: name) }
+    public func collection(_ name: String) -> MongoCollection { MongoCollection(database: self, name: name) }
 
     /// Runs a command. `maxTimeMS` is added to the command unless it already has one.
     @discardableResult
@@ -31,7 +31,7 @@ public struct Database: Sendable {
         return try client.withClient { mongoc in
             let database = mongoc_client_get_database(mongoc, name)
             defer { mongoc_database_destroy(database) }
-            let cursor = Cursor(
+            let cursor = MongoCursor(
                 client: client, borrowed: mongoc,
                 pointer: mongoc_database_find_collections_with_opts(database, options.pointer))
             defer { cursor.close() }

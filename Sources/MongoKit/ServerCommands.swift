@@ -2,7 +2,7 @@ import Foundation
 
 /// Server commands beyond CRUD that the migration runner needs: write commands whose write errors must
 /// throw, index builds still in progress, `$currentOp` and the deployment's `hello`.
-extension Database {
+extension MongoDatabase {
     /// Runs a write command (insert, update, delete) and throws its first write error or write-concern
     /// error: the server reports those with `ok: 1`, which `runCommand` alone accepts.
     @discardableResult
@@ -28,7 +28,7 @@ extension Database {
     }
 }
 
-extension Collection {
+extension MongoCollection {
     /// The collection's indexes split into ready ones and ones still being built (MongoDB 4.4+ lists
     /// those with `includeBuildUUIDs`). Both empty when the collection does not exist.
     public func indexesIncludingBuilds() throws -> (ready: [IndexSpec], building: [IndexSpec]) {

@@ -3,7 +3,7 @@ import Foundation
 
 /// A server cursor that the caller iterates lazily. Collections hand it out only inside a closure and
 /// destroy it when the closure returns, so a cursor never outlives its scope or its pooled client.
-public final class Cursor {
+public final class MongoCursor {
     private let client: MongoClient
     private var mongocClient: OpaquePointer?
     private let ownsClient: Bool

@@ -1,0 +1,35 @@
+import ArgumentParser
+import AuditKit
+import Foundation
+import MigrationKit
+import MongoKit
+
+/// Options of the commands that take the migration lock.
+struct LockOptions: ParsableArguments {
+    @Option(name: .long, help: "Seconds to wait for the lock when another runner holds it (0: stop at once, naming the holder).")
+    var wait: Double = 0
+
+    @Option(name: .long, help: "Seconds the lock lives without renewal; it is renewed every third of that while this runner works.")
+    var lockTtl: Double = 30
+
+    @Option(name: .long, help: "Seconds to keep retrying through a failover or server restart before stopping with a dirty record.")
+    var retryFor: Double = 30
+
+    func validate() throws {
+        guard wait >= 0, lockTtl >= 1, retryFor >= 0 else {
+            throw ValidationError("--wait and --retry-for take zero or more seconds, --lock-ttl one or more")
+        }
+    }
+
+    func runnerOptions() -> RunnerOptions {
+        var options = RunnerOptions(tool: "mongo-audit \(toolVersion)")
+        options.lockWait = wait
+        options.lockTimeToLive = lockTtl
+        options.retryFor = retryFor
+        if isatty(STDERR_FILENO) == 1 {
+            // Progress overwrites one terminal line; logs never go to a pipe or file with carriage returns.
+            options.progress = { line in FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8)) }
+        }
+        return options
+    }
+}
