@@ -6,17 +6,18 @@ import XCTest
 
 /// Every built-in check's examples, each on a fresh database of the real server.
 final class CheckExampleTests: XCTestCase {
-    func testEveryBuiltInCheckHasPassingAndFailingExamples() {
-        for type in builtInChecks {
+    func testEveryRegisteredCheckHasPassingAndFailingExamples() {
+        for type in CheckRegistry.builtIn.checks {
             let examples = type.examples
             XCTAssertTrue(examples.contains { $0.passes }, "\(type.description.identifier) has no passing example")
             XCTAssertTrue(examples.contains { !$0.passes }, "\(type.description.identifier) has no failing example")
         }
     }
 
+    /// Each example reports exactly its expected findings above info (by id), with the expected figures.
     func testExamplesAgainstTheRealServer() throws {
         let client = try TestServer.client()
-        for type in builtInChecks {
+        for type in CheckRegistry.builtIn.checks {
             let identifier = type.description.identifier
             for example in type.examples {
                 let database = client.database(TestServer.uniqueDatabaseName("example"))
@@ -24,13 +25,16 @@ final class CheckExampleTests: XCTestCase {
                 for command in example.setup { try database.runCommand(command) }
                 let spec = try AuditSpec(text: Self.spec(identifier, example.entry), file: "example.yml")
                 let report = try Auditor(spec: spec).run(on: client, database: database.name, failOn: .low)
-                let failing = report.allFindings.filter { $0.severity > .info }
-                if example.passes {
-                    XCTAssertEqual(failing, [], "\(identifier): \(example.title)")
-                } else {
-                    XCTAssertFalse(failing.isEmpty, "\(identifier): \(example.title) should fail")
+                let context = "\(identifier): \(example.title)"
+                let expectedIDs = example.expect.map { "\(identifier)/\($0.id)" }
+                let reported = report.allFindings.filter { $0.severity > .info }.map(\.id)
+                let pinnedInfo = Set(expectedIDs).intersection(report.allFindings.filter { $0.severity == .info }.map(\.id))
+                XCTAssertEqual(Set(reported).union(pinnedInfo), Set(expectedIDs), context)
+                for expected in example.expect {
+                    guard let finding = report.allFindings.first(where: { $0.id == "\(identifier)/\(expected.id)" }) else { continue }
+                    XCTAssertNil(expected.mismatch(finding), context)
                 }
-                XCTAssertEqual(report.checks.first?.status, example.passes ? .passed : .failed, "\(identifier): \(example.title)")
+                XCTAssertEqual(report.checks.first?.status, example.passes ? .passed : .failed, context)
             }
         }
     }
@@ -54,14 +58,14 @@ final class CheckExampleTests: XCTestCase {
         let report = try Auditor(spec: spec).run(on: client, database: database.name, failOn: .high)
         let findings = report.allFindings
         XCTAssertEqual(findings.count, 3)
-        let prefix = try XCTUnwrap(findings.first { $0.details["servedBy"] != nil })
+        let prefix = try XCTUnwrap(findings.first { $0.id == "critical_indexes/recordings/served_by_prefix/{start_time: 1}" })
         XCTAssertEqual(prefix.severity, .info)
-        XCTAssertEqual(prefix.details["servedBy"], "start_site")
-        let unique = try XCTUnwrap(findings.first { $0.title.contains("uuid") })
+        XCTAssertEqual(prefix.fact("servedBy"), "start_site")
+        let unique = try XCTUnwrap(findings.first { $0.id == "critical_indexes/recordings/options_differ/{uuid: 1}" })
         XCTAssertEqual(unique.severity, .high)
-        XCTAssertTrue(unique.title.contains("not the required options"), unique.title)
-        XCTAssertNotNil(unique.details["nameConflict"], "uuid_1 already exists, so creating it under that name would clash")
-        let missing = try XCTUnwrap(findings.first { $0.title.contains("end_time") })
+        XCTAssertNotNil(unique.fact("nameConflict"), "uuid_1 already exists, so creating it under that name would clash")
+        let missing = try XCTUnwrap(findings.first { $0.id == "critical_indexes/recordings/missing_index/{end_time: -1}" })
+        XCTAssertEqual(missing.indexToCreate, ["key": ["end_time": -1], "name": "end_time_-1"])
         XCTAssertEqual(
             missing.fix,
             "db.getSiblingDB(\"\(database.name)\").runCommand({ \"createIndexes\" : \"recordings\", \"indexes\" : [ { \"key\" : { \"end_time\" : -1 }, \"name\" : \"end_time_-1\" } ] })")
@@ -69,7 +73,7 @@ final class CheckExampleTests: XCTestCase {
         let fixCommand = try Document(json: #"{"createIndexes": "recordings", "indexes": [{"key": {"end_time": -1}, "name": "end_time_-1"}]}"#)
         try database.runCommand(fixCommand)
         let after = try Auditor(spec: spec).run(on: client, database: database.name, failOn: .high)
-        XCTAssertFalse(after.allFindings.contains { $0.title.contains("end_time") })
-        XCTAssertEqual(report.exitCode, AuditExitCode.findings.rawValue)
+        XCTAssertFalse(after.allFindings.contains { $0.subject == "{end_time: -1}" })
+        XCTAssertEqual(report.outcome, .failed)
     }
 }

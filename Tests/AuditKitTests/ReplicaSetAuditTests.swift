@@ -36,10 +36,10 @@ final class ReplicaSetAuditTests: XCTestCase {
         try recordings.find(["site": "s1"], options: FindOptions(hint: .string("site_1"), readPreference: .primary)) { cursor in
             _ = try cursor.all()
         }
-        let findings = try check.run(in: AuditContext(database: database, maxTimeMS: 10_000), severity: .low)
-        let unused = findings.filter { $0.title.contains("has not been used since") }
-        XCTAssertEqual(unused.map(\.title).map { $0.prefix(18) }, ["index 'channel_1' "], "\(findings.map(\.title))")
-        XCTAssertEqual(unused.first?.details["members"]?.split(separator: ",").count, 3)
-        XCTAssertFalse(findings.contains { $0.title.contains("'_id_'") }, "the _id index is never suggested for dropping")
+        let findings = try check.run(in: AuditContext(database: database, maxTimeMS: 10_000), severity: .low).findings
+        let unused = findings.filter { $0.kind == "unused_index" }
+        XCTAssertEqual(unused.map(\.subject), ["channel_1"], "\(findings.map(\.id))")
+        XCTAssertEqual(unused.first?.metrics["members"], .count(3))
+        XCTAssertFalse(findings.contains { $0.subject == "_id_" }, "the _id index is never suggested for dropping")
     }
 }

@@ -33,31 +33,32 @@ final class SampleAuditTests: XCTestCase {
 
     func findings(_ check: String) -> [Finding] { Self.report.allFindings.filter { $0.check == check } }
 
-    /// The whole number a finding's title starts with.
-    func leadingCount(_ check: String, containing text: String) -> Int? {
-        guard let title = findings(check).first(where: { $0.title.contains(text) })?.title else { return nil }
-        return Int(title.prefix { $0.isNumber })
+    /// A figure of the finding with this id (a proportion gives its count); nil when there is no such finding.
+    func figure(_ id: String, _ metric: String, in report: AuditReport = SampleAuditTests.report) -> Double? {
+        report.allFindings.first { $0.id == id }?.metrics[metric]?.number
     }
 
     func testLiveHistoricCountsMatchTheGenerator() throws {
         let m = Self.manifest
-        let summary = try XCTUnwrap(findings("live_historic").first { $0.severity == .info })
-        XCTAssertEqual(summary.title, "\(m.live) live and \(m.historic) historic recordings")
-        XCTAssertEqual(leadingCount("live_historic", containing: "end before they start"), m.endBeforeStart)
-        XCTAssertEqual(leadingCount("live_historic", containing: "start in the future"), m.startInFuture)
-        XCTAssertEqual(leadingCount("live_historic", containing: "started more than 30 days ago"), m.liveStartedLongAgo)
-        XCTAssertEqual(leadingCount("live_historic", containing: "deleted recording(s) are still live"), m.deletedButLive)
+        XCTAssertEqual(figure("live_historic/recordings/live_historic", "live"), Double(m.live))
+        XCTAssertEqual(figure("live_historic/recordings/live_historic", "historic"), Double(m.historic))
+        XCTAssertEqual(figure("live_historic/recordings/end_before_start", "count"), Double(m.endBeforeStart))
+        XCTAssertEqual(figure("live_historic/recordings/start_in_future", "count"), Double(m.startInFuture))
+        XCTAssertEqual(figure("live_historic/recordings/live_too_long", "count"), Double(m.liveStartedLongAgo))
+        XCTAssertEqual(figure("live_historic/recordings/deleted_live", "count"), Double(m.deletedButLive))
     }
 
     func testValueRulesUniqueValuesAndReferencesMatchTheGenerator() {
         let m = Self.manifest
-        XCTAssertEqual(leadingCount("value_rules", containing: "'channels.min'"), m.channelMinZero)
-        XCTAssertEqual(leadingCount("value_rules", containing: "'num_samples_per_trace'"), m.numSamplesNotPowerOfTwo)
-        XCTAssertEqual(leadingCount("value_rules", containing: "start time not in the future"), m.startInFuture)
-        XCTAssertNil(leadingCount("value_rules", containing: "'dtype'"), "null dtypes are completeness findings, not rule violations")
-        XCTAssertEqual(leadingCount("unique_values", containing: "'uuid'"), m.duplicatedUUIDs)
-        XCTAssertEqual(findings("unique_values").first?.details["extraDocuments"], String(m.duplicateRecordings))
-        XCTAssertEqual(leadingCount("references", containing: "reference a recordings.uuid"), m.orphanMetadata)
+        XCTAssertEqual(figure("value_rules/recordings/rule_violated/channels.min >= 1", "violations"), Double(m.channelMinZero))
+        let powers = "num_samples_per_trace in {128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536}"
+        XCTAssertEqual(figure("value_rules/recordings/rule_violated/\(powers)", "violations"), Double(m.numSamplesNotPowerOfTwo))
+        XCTAssertEqual(figure("value_rules/recordings/rule_violated/start time not in the future", "violations"), Double(m.startInFuture))
+        XCTAssertFalse(findings("value_rules").contains { $0.subject?.hasPrefix("dtype") == true }, "null dtypes are completeness findings, not rule violations")
+        XCTAssertEqual(figure("unique_values/recordings/duplicate_values/uuid", "duplicatedValues"), Double(m.duplicatedUUIDs))
+        XCTAssertEqual(figure("unique_values/recordings/duplicate_values/uuid", "extraDocuments"), Double(m.duplicateRecordings))
+        XCTAssertEqual(
+            figure("references/metadata/orphan_references/recording_uuid->recordings.uuid", "orphanDocuments"), Double(m.orphanMetadata))
     }
 
     /// Above its memory budget, unique_values keeps a Bloom filter and verifies candidates with a query: the
@@ -66,40 +67,54 @@ final class SampleAuditTests: XCTestCase {
         let spec = try AuditSpec(text: "version: 1\nchecks:\n  - check: unique_values\n    collection: recordings\n    field: uuid\n", file: "t.yml")
         var check = try XCTUnwrap(spec.checks.first?.check as? UniqueValuesCheck)
         let context = AuditContext(database: Self.client.database(Self.databaseName), maxTimeMS: 10_000)
-        let exact = try XCTUnwrap(try check.run(in: context, severity: .high).first)
+        let exact = try XCTUnwrap(try check.run(in: context, severity: .high).findings.first)
         check.exactTableBytes = 0
-        let bloom = try XCTUnwrap(try check.run(in: context, severity: .high).first)
-        XCTAssertEqual(exact.details["method"], "hash table")
-        XCTAssertEqual(bloom.details["method"], "Bloom filter and a query")
-        XCTAssertEqual(bloom.title, exact.title)
-        XCTAssertEqual(bloom.details["extraDocuments"], String(Self.manifest.duplicateRecordings))
+        let bloom = try XCTUnwrap(try check.run(in: context, severity: .high).findings.first)
+        XCTAssertEqual(exact.fact("method"), "hash table")
+        XCTAssertEqual(bloom.fact("method"), "Bloom filter and a query")
+        XCTAssertEqual(bloom.id, exact.id)
+        XCTAssertEqual(bloom.metrics, exact.metrics)
+        XCTAssertEqual(bloom.metrics["extraDocuments"]?.number, Double(Self.manifest.duplicateRecordings))
     }
 
     func testFieldCompletenessCountsMatchTheGenerator() throws {
         let m = Self.manifest
-        let numSamples = try XCTUnwrap(findings("field_completeness").first { $0.title.contains("'num_samples_per_trace'") })
-        XCTAssertEqual(numSamples.details["missing"]?.hasPrefix("\(m.numSamplesMissing) of \(m.recordings)"), true, numSamples.details.description)
-        XCTAssertEqual(numSamples.details["null"]?.hasPrefix("\(m.numSamplesNull) of "), true)
-        let sampleRate = try XCTUnwrap(findings("field_completeness").first { $0.title.contains("'sample_rate'") })
-        XCTAssertEqual(sampleRate.details["missing"]?.hasPrefix("\(m.sampleRateMissing) of "), true)
-        let dtype = try XCTUnwrap(findings("field_completeness").first { $0.title.contains("'dtype'") })
-        XCTAssertEqual(dtype.details["null"]?.hasPrefix("\(m.dtypeNull) of "), true)
-        XCTAssertFalse(findings("field_completeness").contains { $0.title.contains("'end_time'") }, "end_time allows 5% incomplete")
-        let undeclared = try XCTUnwrap(findings("field_completeness").first { $0.title.contains("not declared") })
+        let id = "field_completeness/recordings/incomplete_field/"
+        XCTAssertEqual(figure(id + "num_samples_per_trace", "missing"), Double(m.numSamplesMissing))
+        XCTAssertEqual(figure(id + "num_samples_per_trace", "null"), Double(m.numSamplesNull))
+        XCTAssertEqual(figure(id + "sample_rate", "missing"), Double(m.sampleRateMissing))
+        XCTAssertEqual(figure(id + "dtype", "null"), Double(m.dtypeNull))
+        XCTAssertNil(figure(id + "end_time", "missing"), "end_time allows 5% incomplete")
+        let undeclared = try XCTUnwrap(findings("field_completeness").first { $0.kind == "undeclared_fields" })
         for field in ["name", "site", "gauge_length", "created_at", "tags"] {
-            XCTAssertTrue(undeclared.details["mostFrequent"]?.contains(field) ?? false, field)
+            XCTAssertNotNil(undeclared.metrics[field], field)
         }
     }
 
     func testIndexChecksAndQueryPlansSeeTheMissingIndexes() {
-        let missing = findings("critical_indexes").filter { $0.title.contains("is missing") }.compactMap(\.indexToCreate)
+        let missing = findings("critical_indexes").filter { $0.kind == "missing_index" }.compactMap(\.indexToCreate)
         XCTAssertEqual(missing.count, 3)
-        XCTAssertTrue(findings("query_plans").contains { $0.title == "query 'by uuid' scans the whole collection (COLLSCAN)" })
-        XCTAssertFalse(findings("query_plans").contains { $0.title.contains("'by time range' scans") }, "start_time_1 serves it")
+        XCTAssertTrue(findings("query_plans").contains { $0.id == "query_plans/recordings/collection_scan/by uuid" })
+        XCTAssertFalse(findings("query_plans").contains { $0.id == "query_plans/recordings/collection_scan/by time range" }, "start_time_1 serves it")
         XCTAssertEqual(Self.report.checks.filter { $0.status == .notRun }.map(\.check), [])
-        XCTAssertEqual(Self.report.exitCode, AuditExitCode.findings.rawValue)
+        XCTAssertEqual(Self.report.outcome, .failed)
     }
 
+    /// Ids come from what a finding is about, never from its figures: more defects, same ids.
+    func testFindingIDsStayTheSameWhenCountsChange() throws {
+        let database = Self.client.database(Self.databaseName + "_drift")
+        defer { try? database.drop() }
+        try SampleDatabase(recordingCount: 2_000).create(in: database)
+        let spec = try AuditSpec.load(path: repositoryRoot.appendingPathComponent("Checks/mongo-audit.yml").path)
+        let before = try Auditor(spec: spec).run(on: Self.client, database: database.name, failOn: .high)
+        try database.runCommand(["delete": "recordings", "deletes": [["q": ["channels.min": 0], "limit": 1]]])
+        let after = try Auditor(spec: spec).run(on: Self.client, database: database.name, failOn: .high)
+        let ids = { (report: AuditReport) in report.allFindings.filter { $0.kind != "ping_latency" && $0.kind != "query_latency" }.map(\.id) }
+        XCTAssertEqual(Set(ids(before)), Set(ids(after)))
+        XCTAssertEqual(Set(ids(before)).count, ids(before).count, "ids are unique within a report")
+        let rule = "value_rules/recordings/rule_violated/channels.min >= 1"
+        XCTAssertEqual(figure(rule, "violations", in: after), figure(rule, "violations", in: before).map { $0 - 1 })
+    }
     func testOnePassPerCollectionReadsOnlyTheFieldsItNeeds() throws {
         let spec = try AuditSpec.load(path: repositoryRoot.appendingPathComponent("Checks/mongo-audit.yml").path)
         let context = AuditContext(database: Self.client.database(Self.databaseName), maxTimeMS: 10_000)
@@ -119,14 +134,16 @@ final class SampleAuditTests: XCTestCase {
         XCTAssertFalse(sampled.exact)
         XCTAssertEqual(sampled.sampleSize, 1_000)
         let live = try XCTUnwrap(sampled.allFindings.first { $0.check == "live_historic" && $0.severity == .info })
-        let text = try XCTUnwrap(live.details["live"])
-        XCTAssertTrue(text.hasPrefix("~"), text)
-        XCTAssertTrue(text.contains("95% CI") && text.contains("sample of 1000"), text)
-        // The interval must hold the true share (a 95% interval misses now and then; the generator's share
-        // is 3.3%, and the test widens nothing: it checks the interval the report prints).
-        let summary = ScanSummary(scanned: 1_000, total: Self.manifest.recordings, sampled: true)
-        let (low, high) = summary.wilsonInterval(33)
-        XCTAssertLessThan(low, 0.033)
-        XCTAssertGreaterThan(high, 0.033)
+        guard case .proportion(let estimate)? = live.metrics["live"] else { return XCTFail("live is a proportion") }
+        XCTAssertFalse(estimate.exact)
+        XCTAssertEqual(estimate.of, 1_000)
+        XCTAssertEqual(estimate.total, Self.manifest.recordings)
+        XCTAssertEqual(estimate.estimate, Int((estimate.share * Double(Self.manifest.recordings)).rounded()))
+        let (low, high) = (try XCTUnwrap(estimate.low), try XCTUnwrap(estimate.high))
+        XCTAssertTrue(low <= estimate.share && estimate.share <= high, "\(low) \(estimate.share) \(high)")
+        // The interval of a 3.3% share in a sample of 1000 holds it (Wilson score interval, computed apart).
+        let (knownLow, knownHigh) = Proportion.wilsonInterval(count: 33, of: 1_000)
+        XCTAssertEqual(knownLow, 0.02359, accuracy: 0.0001)
+        XCTAssertEqual(knownHigh, 0.04598, accuracy: 0.0001)
     }
 }

@@ -30,7 +30,7 @@ final class SpecTests: XCTestCase {
                 "required_collections", "critical_indexes", "critical_indexes", "field_completeness", "live_historic",
                 "value_rules", "unique_values", "references", "query_plans", "index_hygiene",
             ])
-        XCTAssertEqual(Set(spec.checks.map(\.identifier)), Set(builtInChecks.map { $0.description.identifier }), "the sample spec covers every check")
+        XCTAssertEqual(Set(spec.checks.map(\.identifier)), Set(CheckRegistry.builtIn.identifiers), "the sample spec covers every check")
         XCTAssertEqual(spec.checks[2].severity, .medium, "the spec overrides the default severity")
         XCTAssertEqual(spec.checks[1].severity, .high)
         XCTAssertEqual(spec.sha256.count, 64)
@@ -143,6 +143,8 @@ final class CheckOptionTests: XCTestCase {
             "check: unique_values\ncollection: r\nfield: 'a..b'", line: 5, field: "checks[0].field", contains: "not a field path")
         assertRejected(
             "check: required_collections\ncollections: [a]\ntime_limit_ms: 0", line: 5, field: "checks[0].time_limit_ms",
-            contains: "positive")
+            contains: "must be between 1 and")
+        assertRejected(
+            "check: live_historic\ncollection: r\nmax_live_days: .inf", line: 5, field: "checks[0].max_live_days", contains: "must be a number between")
     }
 }

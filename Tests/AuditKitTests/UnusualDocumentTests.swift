@@ -53,11 +53,11 @@ final class UnusualDocumentTests: XCTestCase {
                 """, file: "unusual.yml")
         let report = try Auditor(spec: spec).run(on: client, database: database.name, failOn: .high)
         XCTAssertEqual(report.checks.map(\.status).filter { $0 == .notRun }, [])
-        let completeness = try XCTUnwrap(report.allFindings.first { $0.title.contains("field 'uuid'") })
+        let completeness = try XCTUnwrap(report.allFindings.first { $0.id == "field_completeness/recordings/incomplete_field/uuid" })
         // Present in all 23 documents; null in one; string in "text", "deep" and "big".
-        XCTAssertEqual(completeness.details["missing"], "0 of 23 (0.00%)")
-        XCTAssertEqual(completeness.details["null"], "1 of 23 (4.35%)")
-        XCTAssertEqual(completeness.details["wrongType"], "19 of 23 (82.61%)")
-        XCTAssertTrue(report.allFindings.contains { $0.check == "value_rules" && $0.title.contains("'channels.min'") })
+        XCTAssertEqual(completeness.metrics["missing"], .proportion(Proportion(count: 0, of: 23)))
+        XCTAssertEqual(completeness.metrics["null"], .proportion(Proportion(count: 1, of: 23)))
+        XCTAssertEqual(completeness.metrics["wrongType"], .proportion(Proportion(count: 19, of: 23)))
+        XCTAssertTrue(report.allFindings.contains { $0.id == "value_rules/recordings/rule_violated/channels.min >= 1" })
     }
 }

@@ -50,7 +50,7 @@ final class AuditCommandTests: XCTestCase {
         XCTAssertFalse(result.stdout.contains("{start_time: 1} is missing"), "start_time_1 exists")
         XCTAssertTrue(result.stdout.contains("HIGH (3)"), result.stdout)
         XCTAssertTrue(result.stdout.contains("fix: db.getSiblingDB(\"\(databaseName)\").runCommand({ \"createIndexes\" : \"recordings\""))
-        XCTAssertTrue(result.stdout.contains("Result: FAILED, 3 finding(s) at or above high (exit 1)"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("Result: FAILED, 3 finding(s) at or above high"), result.stdout)
         XCTAssertFalse(result.stdout.contains("\u{1B}["), "no colour codes when stdout is not a terminal")
 
         // The gate moves with --fail-on.
@@ -118,9 +118,8 @@ final class AuditCommandTests: XCTestCase {
         XCTAssertEqual(result.status, 1)
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         XCTAssertEqual(json["schema"] as? String, "mongo-audit/report")
-        XCTAssertEqual(json["schemaVersion"] as? Int, 1)
+        XCTAssertEqual(json["schemaVersion"] as? Int, 2)
         XCTAssertEqual(json["database"] as? String, databaseName)
-        XCTAssertEqual(json["exitCode"] as? Int, 1)
         XCTAssertEqual(json["outcome"] as? String, "failed")
         XCTAssertEqual((json["specSHA256"] as? String)?.count, 64)
         let checks = try XCTUnwrap(json["checks"] as? [[String: Any]])
@@ -140,7 +139,7 @@ final class AuditCommandTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("\(bad.path):7:9: checks[0].indexes[0].uniqe: unknown field"), result.stderr)
         let usage = try runProcess(try mongoAuditBinary(), ["audit", "--format", "xml"])
         XCTAssertEqual(usage.status, 2)
-        XCTAssertTrue(usage.stderr.contains("unknown --format 'xml'"), usage.stderr)
+        XCTAssertTrue(usage.stderr.contains("The value 'xml' is invalid for '--format <format>'"), usage.stderr)
     }
 
     func testUnreachableServerExitsThreeWithoutThePassword() throws {

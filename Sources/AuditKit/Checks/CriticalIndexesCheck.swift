@@ -12,47 +12,61 @@ public struct CriticalIndexesCheck: Check {
             + "required options (unique, sparse, partial filter, TTL, collation), and is not hidden.",
         defaultSeverity: .high,
         needs: "listIndexes on the collection (the read role)",
-        options: [
-            CheckOption("collection", "name", "the collection whose indexes are checked", required: true),
-            CheckOption(
-                "indexes", "list", "required indexes: keys (ordered mapping field: 1, -1, text, hashed, 2dsphere), "
-                    + "and optionally name, unique, sparse, partial_filter, expire_after_seconds, collation",
-                required: true),
-        ])
+        options: [Options.collection, Options.indexes])
+
+    enum Options {
+        static let collection = TypedOption<String>.collection("the collection whose indexes are checked")
+        static let indexes = TypedOption<[IndexSpec]>(
+            "indexes", type: "list",
+            "required indexes: keys (ordered mapping field: 1, -1, text, hashed, 2dsphere), "
+                + "and optionally name, unique, sparse, partial_filter, expire_after_seconds, collation",
+            required: true
+        ) { node in
+            try node.nonEmptyList { entry in
+                let spec = try entry.indexSpec()
+                if spec.hidden {
+                    throw try entry.fields(allowed: SpecNode.indexFields).required("hidden").error("a required index cannot be hidden")
+                }
+                return spec
+            }
+        }
+    }
 
     public static let examples = [
         CheckExample(
             "all four indexes exist",
             setup: [Self.createIndexes(["start_time", "end_time", "uuid", "deleted"])],
             entry: "collection: recordings\nindexes: [{keys: {start_time: 1}}, {keys: {end_time: 1}}, {keys: {uuid: 1}}, {keys: {deleted: 1}}]",
-            passes: true),
+            expect: []),
         CheckExample(
             "end_time and uuid are missing", setup: [Self.createIndexes(["start_time", "deleted"])],
             entry: "collection: recordings\nindexes: [{keys: {start_time: 1}}, {keys: {end_time: 1}}, {keys: {uuid: 1}}]",
-            passes: false),
+            expect: [ExpectedFinding("recordings/missing_index/{end_time: 1}"), ExpectedFinding("recordings/missing_index/{uuid: 1}")]),
         CheckExample(
             "a compound index serves its prefix",
             setup: [["createIndexes": "recordings", "indexes": [["key": ["start_time": 1, "site": 1], "name": "st_site"]]]],
-            entry: "collection: recordings\nindexes: [{keys: {start_time: 1}}]", passes: true),
+            entry: "collection: recordings\nindexes: [{keys: {start_time: 1}}]",
+            expect: [ExpectedFinding("recordings/served_by_prefix/{start_time: 1}", .info)]),
         CheckExample(
             "the direction differs",
             setup: [["createIndexes": "recordings", "indexes": [["key": ["start_time": -1, "site": 1], "name": "st_site"]]]],
-            entry: "collection: recordings\nindexes: [{keys: {start_time: 1, site: 1}}]", passes: false),
+            entry: "collection: recordings\nindexes: [{keys: {start_time: 1, site: 1}}]",
+            expect: [ExpectedFinding("recordings/missing_index/{start_time: 1, site: 1}")]),
         CheckExample(
             "unique is required but the index is not unique", setup: [Self.createIndexes(["uuid"])],
-            entry: "collection: recordings\nindexes: [{keys: {uuid: 1}, unique: true}]", passes: false),
+            entry: "collection: recordings\nindexes: [{keys: {uuid: 1}, unique: true}]",
+            expect: [ExpectedFinding("recordings/options_differ/{uuid: 1}")]),
         CheckExample(
             "the index is hidden",
             setup: [["createIndexes": "recordings", "indexes": [["key": ["uuid": 1], "name": "uuid_1", "hidden": true]]]],
-            entry: "collection: recordings\nindexes: [{keys: {uuid: 1}}]", passes: false),
+            entry: "collection: recordings\nindexes: [{keys: {uuid: 1}}]", expect: [ExpectedFinding("recordings/hidden_index/{uuid: 1}")]),
         CheckExample(
             "TTL and partial filter match",
             setup: [[
                 "createIndexes": "sessions",
                 "indexes": [["key": ["expires_at": 1], "name": "ttl", "expireAfterSeconds": 3600, "partialFilterExpression": ["deleted": false]]],
             ]],
-            entry: "collection: sessions\nindexes: [{keys: {expires_at: 1}, expire_after_seconds: 3600, partial_filter: {deleted: false}}]",
-            passes: true),
+            entry: "collection: sessions\nindexes: [{keys: {expires_at: 1}, expire_after_seconds: 3600, partial_filter: {deleted: false}}]"),
     ]
 
     static func createIndexes(_ fields: [String]) -> Document {
@@ -64,63 +78,62 @@ public struct CriticalIndexesCheck: Check {
     public var collection: String? { collectionName }
 
     public init(options: SpecFields) throws {
-        collectionName = try options.required("collection").string()
-        let indexesNode = try options.required("indexes")
-        let entries = try indexesNode.array()
-        guard !entries.isEmpty else { throw indexesNode.error("the list must not be empty") }
-        required = try entries.map { entry in
-            let spec = try entry.indexSpec()
-            if spec.hidden {
-                throw try entry.fields(allowed: SpecNode.indexFields).required("hidden").error("a required index cannot be hidden")
-            }
-            return spec
-        }
+        collectionName = try options.required(Options.collection)
+        required = try options.required(Options.indexes)
     }
 
-    public func run(in context: AuditContext, severity: Severity) throws -> [Finding] {
+    public func run(in context: AuditContext, severity: Severity) throws -> CheckOutput {
         let existing = try context.indexes(of: collectionName)
-        return required.compactMap { finding(for: $0, existing: existing, context: context, severity: severity) }
+        let findings = required.compactMap { finding(for: $0, existing: existing, context: context, severity: severity) }
+        return CheckOutput(
+            findings: findings,
+            metrics: [
+                "indexesRequired": .count(required.count), "indexesExisting": .count(existing.count),
+                "indexesMissing": .count(findings.filter { $0.severity > .info }.count),
+            ])
     }
 
     private func finding(for wanted: IndexSpec, existing: [IndexSpec], context: AuditContext, severity: Severity)
         -> Finding?
     {
-        let id = Self.description.identifier
         let keyText = wanted.keys.map(\.description).joined(separator: ", ")
+        let subject = "{\(keyText)}"
         if let match = existing.first(where: { $0.keys == wanted.keys && Self.serves($0, wanted) }) {
             guard match.hidden else { return nil }
-            return Finding(
-                check: id, collection: collectionName, severity: severity,
+            return finding(
+                "hidden_index", subject: subject, severity: severity,
                 title: "index '\(match.name)' on {\(keyText)} exists but is hidden",
                 impact: "The query planner ignores hidden indexes, so queries on these keys scan the collection.",
                 fix: context.shellCommand(["collMod": .string(collectionName), "index": ["name": .string(match.name), "hidden": false]]),
-                details: ["index": match.name])
+                facts: [("index", match.name)])
         }
         if let prefix = existing.first(where: {
             !$0.hidden && $0.keys.count > wanted.keys.count && Array($0.keys.prefix(wanted.keys.count)) == wanted.keys
                 && Self.prefixServes($0, wanted)
         }) {
-            return Finding(
-                check: id, collection: collectionName, severity: .info,
+            return finding(
+                "served_by_prefix", subject: subject, severity: .info,
                 title: "required index {\(keyText)} is served by the prefix of '\(prefix.name)'",
                 impact: "Queries on these keys use '\(prefix.name)'; dropping that index would leave them unindexed.",
-                details: ["servedBy": prefix.name])
+                facts: [("servedBy", prefix.name)])
         }
-        var details: [String: String] = [:]
+        var facts: [(name: String, text: String)] = []
+        var kind = "missing_index"
         var title = "required index {\(keyText)} is missing"
         if let sameKeys = existing.first(where: { $0.keys == wanted.keys }) {
+            kind = "options_differ"
             title = "index '\(sameKeys.name)' has the required keys {\(keyText)} but not the required options"
-            details["existing"] = sameKeys.document.relaxedJSON
+            facts.append(("existing", sameKeys.document.relaxedJSON))
         }
         if let sameName = existing.first(where: { $0.name == wanted.name }) {
-            details["nameConflict"] = "an index named '\(wanted.name)' already exists with \(sameName.document.relaxedJSON)"
+            facts.append(("nameConflict", "an index named '\(wanted.name)' already exists with \(sameName.document.relaxedJSON)"))
         }
-        return Finding(
-            check: id, collection: collectionName, severity: severity, title: title,
+        return finding(
+            kind, subject: subject, severity: severity, title: title,
             impact: "Queries that filter or sort on \(wanted.keys.map(\.field).joined(separator: ", ")) scan the whole "
                 + "collection; on millions of documents that takes seconds and loads the server.",
             fix: context.shellCommand(["createIndexes": .string(collectionName), "indexes": [.document(wanted.document)]]),
-            details: details, indexToCreate: wanted.document.canonicalJSON)
+            facts: facts, indexToCreate: wanted.document)
     }
 
     /// Whether an index with the same keys gives everything the required one asks for.

@@ -13,30 +13,46 @@ public struct FieldCompletenessCheck: DocumentCheck {
             + "top-level fields the spec does not declare.",
         defaultSeverity: .medium,
         needs: "find on the collection (the read role); one shared pass",
-        options: [
-            CheckOption("collection", "name", "the collection to scan", required: true),
-            CheckOption(
-                "fields", "mapping", "field path -> {types: [string, date, int, long, double, number, ...], "
-                    + "min_complete: share 0..1 of documents where it is present, not null and of those types (default 1)}",
-                required: true),
-            CheckOption("undeclared_top", "int", "report the N most frequent undeclared top-level fields (default 10, 0 = off)"),
-        ])
+        options: [Options.collection, Options.fields, Options.undeclaredTop])
+
+    enum Options {
+        static let collection = TypedOption<String>.collection("the collection to scan")
+        static let fields = TypedOption<[FieldRule]>(
+            "fields", type: "mapping",
+            "field path -> {types: [string, date, int, long, double, number, ...], "
+                + "min_complete: share 0..1 of documents where it is present, not null and of those types (default 1)}",
+            required: true
+        ) { node in
+            let entries = try node.mapping()
+            guard !entries.isEmpty else { throw node.error("declare at least one field") }
+            return try entries.map { entry in
+                try entry.value.validateFieldPath(entry.key)
+                let fields = try entry.value.fields(allowed: ["types", "min_complete"])
+                return FieldRule(
+                    path: entry.key, types: try fields["types"].map(FieldCompletenessCheck.readTypes),
+                    minComplete: try fields["min_complete"].map { try $0.share() } ?? 1)
+            }
+        }
+        static let undeclaredTop = TypedOption<Int>.integer(
+            "undeclared_top", "report the N most frequent undeclared top-level fields (default 10, 0 = off)", in: 0...10_000)
+    }
 
     public static let examples = [
         CheckExample(
             "every document has a string uuid", setup: [["insert": "recordings", "documents": [["uuid": "a"], ["uuid": "b"]]]],
-            entry: "collection: recordings\nfields: {uuid: {types: [string]}}\nundeclared_top: 0", passes: true),
+            entry: "collection: recordings\nfields: {uuid: {types: [string]}}\nundeclared_top: 0"),
         CheckExample(
             "one uuid is null and one is a number",
             setup: [["insert": "recordings", "documents": [["uuid": "a"], ["uuid": .null], ["uuid": 7], ["uuid": "d"]]]],
-            entry: "collection: recordings\nfields: {uuid: {types: [string], min_complete: 0.9}}", passes: false),
+            entry: "collection: recordings\nfields: {uuid: {types: [string], min_complete: 0.9}}",
+            expect: [ExpectedFinding("recordings/incomplete_field/uuid", .medium, ["complete": 2, "null": 1, "wrongType": 1, "missing": 0])]),
         CheckExample(
             "a 99% threshold tolerates one missing value in two hundred",
             setup: [["insert": "recordings", "documents": .array((0..<200).map { $0 == 0 ? ["x": 1] : ["n": .int32(Int32($0))] })]],
-            entry: "collection: recordings\nfields: {n: {types: [int], min_complete: 0.99}}\nundeclared_top: 0", passes: true),
+            entry: "collection: recordings\nfields: {n: {types: [int], min_complete: 0.99}}\nundeclared_top: 0"),
     ]
 
-    struct FieldRule {
+    struct FieldRule: Sendable {
         let path: String
         let types: Set<BSONType>?
         let minComplete: Double
@@ -50,22 +66,9 @@ public struct FieldCompletenessCheck: DocumentCheck {
     public var readsWholeDocuments: Bool { undeclaredTop > 0 }
 
     public init(options: SpecFields) throws {
-        collectionName = try options.required("collection").string()
-        let fieldsNode = try options.required("fields")
-        let entries = try fieldsNode.mapping()
-        guard !entries.isEmpty else { throw fieldsNode.error("declare at least one field") }
-        rules = try entries.map { entry in
-            try entry.value.validateFieldPath(entry.key)
-            let fields = try entry.value.fields(allowed: ["types", "min_complete"])
-            return FieldRule(
-                path: entry.key, types: try fields["types"].map(Self.readTypes),
-                minComplete: try fields["min_complete"].map { try $0.share() } ?? 1)
-        }
-        undeclaredTop = try options["undeclared_top"].map { node in
-            let value = try node.int()
-            guard value >= 0 else { throw node.error("must be zero or more") }
-            return value
-        } ?? 10
+        collectionName = try options.required(Options.collection)
+        rules = try options.required(Options.fields)
+        undeclaredTop = try options.value(Options.undeclaredTop, default: 10)
     }
 
     /// BSON type aliases as `$type` takes them, plus `number` for every numeric type.
@@ -138,50 +141,51 @@ public struct FieldCompletenessCheck: DocumentCheck {
             }
         }
 
-        func findings(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> [Finding] {
-            let id = FieldCompletenessCheck.description.identifier
-            let collection = check.collectionName
+        func output(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> CheckOutput {
             var findings: [Finding] = []
-            var table: [String] = []
+            var completeness: Metrics = [:]
             for (rule, count) in zip(check.rules, counts) {
                 let complete = count.present - count.null - count.wrongType
                 let share = scan.share(complete)
-                table.append("\(rule.path) \(percent(share))")
+                completeness[rule.path] = scan.proportion(complete)
                 guard share < rule.minComplete else { continue }
-                var details = [
-                    "complete": scan.describe(complete), "missing": scan.describe(scan.scanned - count.present),
-                    "null": scan.describe(count.null), "examples": count.examples.text,
+                var metrics: Metrics = [
+                    "complete": scan.proportion(complete), "missing": scan.proportion(scan.scanned - count.present),
+                    "null": scan.proportion(count.null),
                 ]
+                var facts: [(name: String, text: String)] = []
                 if let types = rule.types {
-                    details["wrongType"] = scan.describe(count.wrongType)
-                    details["expectedTypes"] = types.map(\.alias).sorted().joined(separator: ", ")
+                    metrics["wrongType"] = scan.proportion(count.wrongType)
+                    facts.append(("expectedTypes", types.map(\.alias).sorted().joined(separator: ", ")))
                 }
+                metrics["minComplete"] = .value(rule.minComplete)
                 findings.append(
-                    Finding(
-                        check: id, collection: collection, severity: severity,
+                    check.finding(
+                        "incomplete_field", subject: rule.path, severity: severity,
                         title: "field '\(rule.path)' is complete in \(percent(share)) of documents (required \(percent(rule.minComplete)))",
                         impact: "Code and reports that rely on '\(rule.path)' skip or mishandle the incomplete documents.",
-                        details: details))
+                        metrics: metrics, examples: count.examples.ids, facts: facts))
             }
             findings.append(
-                Finding(
-                    check: id, collection: collection, severity: .info,
+                check.finding(
+                    "completeness", severity: .info,
                     title: "completeness of declared fields over \(scan.scanned) documents\(scan.sampled ? " (sample)" : "")",
                     impact: "For reference: the share of documents where each field is present, not null and of the expected type.",
-                    details: ["fields": table.joined(separator: "; ")]))
+                    metrics: completeness))
             let declared = Set(check.rules.map { $0.path.split(separator: ".").first.map(String.init) ?? $0.path } + ["_id"])
             let undeclared = keyTotals.indices.filter { keyTotals[$0] > 0 }.map { (key: reader.keyName($0), value: keyTotals[$0]) }
                 .filter { !declared.contains($0.key) }.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
             if check.undeclaredTop > 0 && !undeclared.isEmpty {
-                let top = undeclared.prefix(check.undeclaredTop).map { "\($0.key) \(percent(scan.share($0.value)))" }
+                var present: Metrics = [:]
+                for entry in undeclared.prefix(check.undeclaredTop) { present[entry.key] = scan.proportion(entry.value) }
                 findings.append(
-                    Finding(
-                        check: id, collection: collection, severity: .info,
+                    check.finding(
+                        "undeclared_fields", severity: .info,
                         title: "\(undeclared.count) top-level field(s) not declared in the spec",
                         impact: "Undeclared fields are not checked for completeness; declare the ones that matter.",
-                        details: ["mostFrequent": top.joined(separator: "; ")]))
+                        metrics: present))
             }
-            return findings
+            return CheckOutput(findings: findings, metrics: ["fieldsDeclared": .count(check.rules.count)])
         }
     }
 }

@@ -14,26 +14,29 @@ public struct IndexHygieneCheck: Check {
             + "than a limit. _id, unique and TTL indexes are never proposed for dropping.",
         defaultSeverity: .low,
         needs: "$indexStats and listIndexes on the collection (the read role covers both), on each member",
-        options: [
-            CheckOption("collection", "name", "the collection", required: true),
-            CheckOption("max_indexes", "int", "more indexes than this is a finding (default 20)"),
-            CheckOption("warmup_days", "number", "an index counts as unused only if its statistics cover at least this many days (default 7)"),
-        ])
+        options: [Options.collection, Options.maxIndexes, Options.warmupDays])
+
+    enum Options {
+        static let collection = TypedOption<String>.collection("the collection")
+        static let maxIndexes = TypedOption<Int>.integer("max_indexes", "more indexes than this is a finding (default 20)", in: 1...1000)
+        static let warmupDays = TypedOption<Double>.number(
+            "warmup_days", "an index counts as unused only if its statistics cover at least this many days (default 7)", in: 0...36_500)
+    }
 
     public static let examples = [
         CheckExample(
             "two distinct indexes", setup: [CriticalIndexesCheck.createIndexes(["uuid", "start_time"])],
-            entry: "collection: recordings", passes: true),
+            entry: "collection: recordings"),
         CheckExample(
             "an index that is a prefix of another",
             setup: [[
                 "createIndexes": "recordings",
                 "indexes": [["key": ["start_time": 1], "name": "st"], ["key": ["start_time": 1, "site": 1], "name": "st_site"]],
             ]],
-            entry: "collection: recordings", passes: false),
+            entry: "collection: recordings", expect: [ExpectedFinding("recordings/redundant_prefix/st", .low)]),
         CheckExample(
             "more indexes than allowed", setup: [CriticalIndexesCheck.createIndexes(["a", "b", "c"])],
-            entry: "collection: recordings\nmax_indexes: 3", passes: false),
+            entry: "collection: recordings\nmax_indexes: 3", expect: [ExpectedFinding("recordings/too_many_indexes", .low, ["indexes": 4])]),
     ]
 
     let collectionName: String
@@ -42,17 +45,9 @@ public struct IndexHygieneCheck: Check {
     public var collection: String? { collectionName }
 
     public init(options: SpecFields) throws {
-        collectionName = try options.required("collection").string()
-        maxIndexes = try options["max_indexes"].map { node in
-            let value = try node.int()
-            guard value >= 1 else { throw node.error("must be at least 1") }
-            return value
-        } ?? 20
-        warmupDays = try options["warmup_days"].map { node in
-            let value = try node.double()
-            guard value >= 0 else { throw node.error("must be zero or more days") }
-            return value
-        } ?? 7
+        collectionName = try options.required(Options.collection)
+        maxIndexes = try options.value(Options.maxIndexes, default: 20)
+        warmupDays = try options.value(Options.warmupDays, default: 7)
     }
 
     /// Usage of one index summed over the members that reported it.
@@ -62,8 +57,7 @@ public struct IndexHygieneCheck: Check {
         var members: [String] = []
     }
 
-    public func run(in context: AuditContext, severity: Severity) throws -> [Finding] {
-        let id = Self.description.identifier
+    public func run(in context: AuditContext, severity: Severity) throws -> CheckOutput {
         let indexes = try context.indexes(of: collectionName)
         var findings: [Finding] = []
         let dropCommand = { (name: String) in
@@ -78,11 +72,12 @@ public struct IndexHygieneCheck: Check {
                 continue
             }
             findings.append(
-                Finding(
-                    check: id, collection: collectionName, severity: severity,
+                finding(
+                    "unused_index", subject: index.name, severity: severity,
                     title: "index '\(index.name)' has not been used since \(ISO8601DateFormatter().string(from: since))",
                     impact: "An unused index slows every write and takes memory; drop it if no rare query needs it.",
-                    fix: dropCommand(index.name), details: ["members": used.members.joined(separator: ", ")]))
+                    fix: dropCommand(index.name), metrics: ["operations": .count(used.operations), "members": .count(used.members.count)],
+                    facts: [("members", used.members.joined(separator: ", "))]))
         }
 
         for index in indexes where droppable(index) && index.partialFilterExpression == nil && !index.sparse {
@@ -92,17 +87,17 @@ public struct IndexHygieneCheck: Check {
                     && !other.sparse && !other.hidden && IndexSpec.collation(other.collation, satisfies: index.collation)
             }) else { continue }
             findings.append(
-                Finding(
-                    check: id, collection: collectionName, severity: severity,
+                finding(
+                    "redundant_prefix", subject: index.name, severity: severity,
                     title: "index '\(index.name)' is a prefix of '\(wider.name)' and redundant",
                     impact: "'\(wider.name)' serves every query '\(index.name)' serves; the extra index costs writes and memory.",
-                    fix: dropCommand(index.name), details: ["servedBy": wider.name]))
+                    fix: dropCommand(index.name), facts: [("servedBy", wider.name)]))
         }
 
         for index in indexes where index.hidden {
             findings.append(
-                Finding(
-                    check: id, collection: collectionName, severity: severity,
+                finding(
+                    "hidden_index", subject: index.name, severity: severity,
                     title: "index '\(index.name)' is hidden",
                     impact: "A hidden index is still maintained on every write but never used; unhide it or drop it.",
                     fix: context.shellCommand(["collMod": .string(collectionName), "index": ["name": .string(index.name), "hidden": false]])))
@@ -110,13 +105,14 @@ public struct IndexHygieneCheck: Check {
 
         if indexes.count > maxIndexes {
             findings.append(
-                Finding(
-                    check: id, collection: collectionName, severity: severity,
+                finding(
+                    "too_many_indexes", severity: severity,
                     title: "\(indexes.count) indexes, more than the limit of \(maxIndexes)",
                     impact: "Every index slows inserts and updates and competes for cache.",
-                    details: ["indexes": indexes.map(\.name).joined(separator: ", ")]))
+                    metrics: ["indexes": .count(indexes.count), "maxIndexes": .count(maxIndexes)],
+                    facts: [("indexes", indexes.map(\.name).joined(separator: ", "))]))
         }
-        return findings
+        return CheckOutput(findings: findings, metrics: ["indexes": .count(indexes.count)])
     }
 
     /// `$indexStats` read on every data-bearing member, since each member counts only its own accesses.

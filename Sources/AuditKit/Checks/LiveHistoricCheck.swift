@@ -12,14 +12,28 @@ public struct LiveHistoricCheck: DocumentCheck {
             + "that started too long ago to still be running, and deleted recordings still live.",
         defaultSeverity: .high,
         needs: "find on the collection (the read role); one shared pass",
-        options: [
-            CheckOption("collection", "name", "the collection of recordings", required: true),
-            CheckOption("start_field", "path", "the start time field (default start_time)"),
-            CheckOption("end_field", "path", "the end time field (default end_time)"),
-            CheckOption("deleted_field", "path", "a boolean field marking deleted recordings (optional)"),
-            CheckOption("live_when", "list", "any of end_missing, end_null, end_in_future (default all three)"),
-            CheckOption("max_live_days", "number", "a live recording older than this is flagged (default 30)"),
-        ])
+        options: [Options.collection, Options.startField, Options.endField, Options.deletedField, Options.liveWhen, Options.maxLiveDays])
+
+    enum Options {
+        static let collection = TypedOption<String>.collection("the collection of recordings")
+        static let startField = TypedOption<String>.path("start_field", "the start time field (default start_time)")
+        static let endField = TypedOption<String>.path("end_field", "the end time field (default end_time)")
+        static let deletedField = TypedOption<String>.path("deleted_field", "a boolean field marking deleted recordings (optional)")
+        static let liveWhen = TypedOption<Set<LiveRule>>(
+            "live_when", type: "list", "any of end_missing, end_null, end_in_future (default all three)"
+        ) { node in
+            Set(
+                try node.nonEmptyList { item in
+                    let text = try item.string()
+                    guard let rule = LiveRule(rawValue: text) else {
+                        throw item.error("expected one of \(LiveRule.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    return rule
+                })
+        }
+        static let maxLiveDays = TypedOption<Double>.number(
+            "max_live_days", "a live recording older than this is flagged (default 30)", in: 0.001...36_500)
+    }
 
     public static let examples = [
         CheckExample(
@@ -31,29 +45,29 @@ public struct LiveHistoricCheck: DocumentCheck {
                     ["start_time": .datetime(Date().addingTimeInterval(-7200)), "end_time": .datetime(Date().addingTimeInterval(-3600))],
                 ],
             ]],
-            entry: "collection: recordings", passes: true),
+            entry: "collection: recordings", expect: [ExpectedFinding("recordings/live_historic", .info, ["live": 1, "historic": 1])]),
         CheckExample(
             "an end before its start",
             setup: [[
                 "insert": "recordings",
                 "documents": [["start_time": .datetime(Date().addingTimeInterval(-3600)), "end_time": .datetime(Date().addingTimeInterval(-7200))]],
             ]],
-            entry: "collection: recordings", passes: false),
+            entry: "collection: recordings", expect: [ExpectedFinding("recordings/end_before_start", .high, ["count": 1])]),
         CheckExample(
             "a start in the future",
             setup: [["insert": "recordings", "documents": [["start_time": .datetime(Date().addingTimeInterval(86_400))]]]],
-            entry: "collection: recordings", passes: false),
+            entry: "collection: recordings", expect: [ExpectedFinding("recordings/start_in_future", .high, ["count": 1])]),
         CheckExample(
             "a deleted recording still live",
             setup: [["insert": "recordings", "documents": [["start_time": .datetime(Date().addingTimeInterval(-60)), "deleted": true]]]],
-            entry: "collection: recordings\ndeleted_field: deleted", passes: false),
+            entry: "collection: recordings\ndeleted_field: deleted", expect: [ExpectedFinding("recordings/deleted_live", .high, ["count": 1])]),
         CheckExample(
             "live for a year",
             setup: [["insert": "recordings", "documents": [["start_time": .datetime(Date().addingTimeInterval(-365 * 86_400))]]]],
-            entry: "collection: recordings\nmax_live_days: 30", passes: false),
+            entry: "collection: recordings\nmax_live_days: 30", expect: [ExpectedFinding("recordings/live_too_long", .high, ["count": 1])]),
     ]
 
-    enum LiveRule: String, CaseIterable {
+    enum LiveRule: String, CaseIterable, Sendable {
         case endMissing = "end_missing", endNull = "end_null", endInFuture = "end_in_future"
     }
 
@@ -67,34 +81,12 @@ public struct LiveHistoricCheck: DocumentCheck {
     public var fieldsRead: [String] { [startField, endField] + (deletedField.map { [$0] } ?? []) }
 
     public init(options: SpecFields) throws {
-        collectionName = try options.required("collection").string()
-        func path(_ name: String, _ fallback: String?) throws -> String? {
-            guard let node = options[name] else { return fallback }
-            let value = try node.string()
-            try node.validateFieldPath(value)
-            return value
-        }
-        startField = try path("start_field", "start_time")!
-        endField = try path("end_field", "end_time")!
-        deletedField = try path("deleted_field", nil)
-        if let node = options["live_when"] {
-            liveWhen = Set(
-                try node.array().map { item in
-                    let text = try item.string()
-                    guard let rule = LiveRule(rawValue: text) else {
-                        throw item.error("expected one of \(LiveRule.allCases.map(\.rawValue).joined(separator: ", "))")
-                    }
-                    return rule
-                })
-            guard !liveWhen.isEmpty else { throw node.error("the list must not be empty") }
-        } else {
-            liveWhen = Set(LiveRule.allCases)
-        }
-        maxLiveDays = try options["max_live_days"].map { node in
-            let days = try node.double()
-            guard days > 0 else { throw node.error("must be a positive number of days") }
-            return days
-        } ?? 30
+        collectionName = try options.required(Options.collection)
+        startField = try options.value(Options.startField, default: "start_time")
+        endField = try options.value(Options.endField, default: "end_time")
+        deletedField = try options.value(Options.deletedField)
+        liveWhen = try options.value(Options.liveWhen, default: Set(LiveRule.allCases))
+        maxLiveDays = try options.value(Options.maxLiveDays, default: 30)
     }
 
     public func makeAccumulator(context: AuditContext, fields: FieldReader, expectedDocuments: Int) -> any DocumentAccumulator {
@@ -165,46 +157,46 @@ public struct LiveHistoricCheck: DocumentCheck {
             }
         }
 
-        func findings(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> [Finding] {
-            let id = LiveHistoricCheck.description.identifier
+        func output(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> CheckOutput {
             let collection = check.collectionName
             let start = check.startField
             let end = check.endField
+            let counts: Metrics = ["live": scan.proportion(live), "historic": scan.proportion(historic)]
             var findings = [
-                Finding(
-                    check: id, collection: collection, severity: .info,
+                check.finding(
+                    "live_historic", severity: .info,
                     title: "\(live) live and \(historic) historic recordings\(scan.sampled ? " in the sample" : "")",
                     impact: "Live: \(check.liveWhen.map(\.rawValue).sorted().joined(separator: ", ")) (\(end) against now).",
-                    details: ["live": scan.describe(live), "historic": scan.describe(historic)])
+                    metrics: counts)
             ]
-            func flag(_ count: Int, _ examples: Examples, _ title: String, _ impact: String, _ filter: String) {
+            func flag(_ kind: String, _ count: Int, _ examples: Examples, _ title: String, _ impact: String, _ filter: String) {
                 guard count > 0 else { return }
                 findings.append(
-                    Finding(
-                        check: id, collection: collection, severity: severity, title: title, impact: impact,
+                    check.finding(
+                        kind, severity: severity, title: title, impact: impact,
                         fix: "find them: db.getSiblingDB(\"\(context.database.name)\").\(collection).find(\(filter))",
-                        details: ["count": scan.describe(count), "examples": examples.text]))
+                        metrics: ["count": scan.proportion(count)], examples: examples.ids))
             }
             flag(
-                endBeforeStartCount, endBeforeStart, "\(endBeforeStartCount) recording(s) end before they start",
+                "end_before_start", endBeforeStartCount, endBeforeStart, "\(endBeforeStartCount) recording(s) end before they start",
                 "Durations come out negative and time-range queries miss or double-count these recordings.",
                 "{$expr: {$lt: [\"$\(end)\", \"$\(start)\"]}, \(end): {$type: \"date\"}}")
             flag(
-                startInFutureCount, startInFuture, "\(startInFutureCount) recording(s) start in the future",
+                "start_in_future", startInFutureCount, startInFuture, "\(startInFutureCount) recording(s) start in the future",
                 "A start time later than now means a clock or timezone error upstream; such recordings count as live.",
                 "{\(start): {$gt: new Date()}}")
             flag(
-                liveTooLongCount, liveTooLong,
+                "live_too_long", liveTooLongCount, liveTooLong,
                 "\(liveTooLongCount) live recording(s) started more than \(Int(check.maxLiveDays)) days ago",
                 "A recording that old is unlikely to still run: its end time was probably never written.",
                 "{\(end): null, \(start): {$lt: new Date(Date.now() - \(Int(check.maxLiveDays)) * 86400000)}}")
             if let deleted = check.deletedField {
                 flag(
-                    deletedLiveCount, deletedLive, "\(deletedLiveCount) deleted recording(s) are still live",
+                    "deleted_live", deletedLiveCount, deletedLive, "\(deletedLiveCount) deleted recording(s) are still live",
                     "A deleted recording should have ended; consumers that list live recordings show deleted ones.",
                     "{\(deleted): true, \(end): null}")
             }
-            return findings
+            return CheckOutput(findings: findings, metrics: counts)
         }
     }
 }

@@ -12,26 +12,38 @@ public struct QueryPlansCheck: Check {
             + "documents) and of ping must stay under the limit (and is reported above the target).",
         defaultSeverity: .high,
         needs: "find and explain on the collection (the read role)",
-        options: [
-            CheckOption("collection", "name", "the collection queried", required: true),
-            CheckOption(
-                "queries", "list", "each {name, filter: Extended JSON mapping, sort?: mapping}", required: true),
-            CheckOption("target_ms", "number", "round trip above this is reported at low severity (default 50)"),
-            CheckOption("limit_ms", "number", "round trip above this fails at the check's severity (default 100)"),
-            CheckOption("runs", "int", "measured runs per query after one warm-up run (default 10)"),
-        ])
+        options: [Options.collection, Options.queries, Options.targetMS, Options.limitMS, Options.runs])
+
+    enum Options {
+        static let collection = TypedOption<String>.collection("the collection queried")
+        static let queries = TypedOption<[Query]>("queries", type: "list", "each {name, filter: Extended JSON mapping, sort?: mapping}", required: true) {
+            node in
+            try node.nonEmptyList { entry in
+                let fields = try entry.fields(allowed: ["name", "filter", "sort"])
+                return Query(
+                    name: try fields.required("name").string(), filter: try fields.required("filter").extendedJSONDocument(),
+                    sort: try fields["sort"]?.extendedJSONDocument())
+            }
+        }
+        static let targetMS = TypedOption<Double>.number(
+            "target_ms", "round trip above this is reported at low severity (default 50)", in: 0.001...3_600_000)
+        static let limitMS = TypedOption<Double>.number(
+            "limit_ms", "round trip above this fails at the check's severity (default 100)", in: 0.001...3_600_000)
+        static let runs = TypedOption<Int>.integer("runs", "measured runs per query after one warm-up run (default 10)", in: 1...1000)
+    }
 
     public static let examples = [
         CheckExample(
             "a query by an indexed field",
             setup: [CriticalIndexesCheck.createIndexes(["uuid"]), ["insert": "recordings", "documents": [["uuid": "a"]]]],
-            entry: "collection: recordings\nqueries: [{name: by uuid, filter: {uuid: a}}]\nlimit_ms: 10000", passes: true),
+            entry: "collection: recordings\nqueries: [{name: by uuid, filter: {uuid: a}}]\nlimit_ms: 10000"),
         CheckExample(
             "a query that scans the collection", setup: [["insert": "recordings", "documents": [["uuid": "a"]]]],
-            entry: "collection: recordings\nqueries: [{name: by uuid, filter: {uuid: a}}]\nlimit_ms: 10000", passes: false),
+            entry: "collection: recordings\nqueries: [{name: by uuid, filter: {uuid: a}}]\nlimit_ms: 10000",
+            expect: [ExpectedFinding("recordings/collection_scan/by uuid")]),
     ]
 
-    struct Query {
+    struct Query: Sendable {
         let name: String
         let filter: Document
         let sort: Document?
@@ -45,34 +57,15 @@ public struct QueryPlansCheck: Check {
     public var collection: String? { collectionName }
 
     public init(options: SpecFields) throws {
-        collectionName = try options.required("collection").string()
-        let queriesNode = try options.required("queries")
-        let entries = try queriesNode.array()
-        guard !entries.isEmpty else { throw queriesNode.error("the list must not be empty") }
-        queries = try entries.map { entry in
-            let fields = try entry.fields(allowed: ["name", "filter", "sort"])
-            return Query(
-                name: try fields.required("name").string(), filter: try fields.required("filter").extendedJSONDocument(),
-                sort: try fields["sort"]?.extendedJSONDocument())
-        }
-        func milliseconds(_ name: String, _ fallback: Double) throws -> Double {
-            guard let node = options[name] else { return fallback }
-            let value = try node.double()
-            guard value > 0 else { throw node.error("must be a positive number of milliseconds") }
-            return value
-        }
-        targetMS = try milliseconds("target_ms", 50)
-        limitMS = try milliseconds("limit_ms", 100)
+        collectionName = try options.required(Options.collection)
+        queries = try options.required(Options.queries)
+        targetMS = try options.value(Options.targetMS, default: 50)
+        limitMS = try options.value(Options.limitMS, default: 100)
         guard targetMS <= limitMS else { throw try options.required("target_ms").error("must not exceed limit_ms (\(limitMS))") }
-        runs = try options["runs"].map { node in
-            let value = try node.int()
-            guard (1...1000).contains(value) else { throw node.error("must be between 1 and 1000") }
-            return value
-        } ?? 10
+        runs = try options.value(Options.runs, default: 10)
     }
 
-    public func run(in context: AuditContext, severity: Severity) throws -> [Finding] {
-        let id = Self.description.identifier
+    public func run(in context: AuditContext, severity: Severity) throws -> CheckOutput {
         let collection = context.database.collection(collectionName)
         var findings: [Finding] = []
         for query in queries {
@@ -86,12 +79,12 @@ public struct QueryPlansCheck: Check {
             let indexes = Self.planValues("indexName", in: .document(winningPlan))
             if stages.contains("COLLSCAN") {
                 findings.append(
-                    Finding(
-                        check: id, collection: collectionName, severity: severity,
+                    finding(
+                        "collection_scan", subject: query.name, severity: severity,
                         title: "query '\(query.name)' scans the whole collection (COLLSCAN)",
                         impact: "Every run reads every document; the query slows down as the collection grows.",
                         fix: "create an index on the filtered fields: db.getSiblingDB(\"\(context.database.name)\").\(collectionName).createIndex(\(Document(query.filter.keys.filter { !$0.hasPrefix("$") }.map { ($0, BSONValue.int32(1)) }).relaxedJSON))",
-                        details: ["filter": query.filter.relaxedJSON, "plan": stages.joined(separator: " > ")]))
+                        facts: [("filter", query.filter.relaxedJSON), ("plan", stages.joined(separator: " > "))]))
             }
             let timings = try Self.measure(runs: runs) {
                 try collection.find(
@@ -101,30 +94,30 @@ public struct QueryPlansCheck: Check {
                 ) { cursor in while try cursor.next() != nil {} }
             }
             findings += latencyFindings(
-                "query '\(query.name)'", timings, severity: severity, context: context,
+                "query", query.name, timings, severity: severity, context: context,
                 plan: indexes.isEmpty ? stages.joined(separator: " > ") : "index \(indexes.joined(separator: ", "))")
         }
         let ping = try Self.measure(runs: runs) { try context.database.client.ping() }
-        findings += latencyFindings("ping", ping, severity: severity, context: context, plan: nil)
-        return findings
+        findings += latencyFindings("ping", nil, ping, severity: severity, context: context, plan: nil)
+        return CheckOutput(findings: findings, metrics: ["queries": .count(queries.count), "runsPerQuery": .count(runs)])
     }
 
+    /// The round-trip finding of a query (named) or of ping (no name).
     private func latencyFindings(
-        _ what: String, _ timings: Percentiles, severity: Severity, context: AuditContext, plan: String?
+        _ what: String, _ name: String?, _ timings: Percentiles, severity: Severity, context: AuditContext, plan: String?
     ) -> [Finding] {
-        var details = [
-            "p50": String(format: "%.1f ms", timings.p50), "p95": String(format: "%.1f ms", timings.p95),
-            "max": String(format: "%.1f ms", timings.max), "runs": String(runs),
-            "targetMs": String(format: "%g", targetMS), "limitMs": String(format: "%g", limitMS),
+        let metrics: Metrics = [
+            "p50Ms": .value(timings.p50), "p95Ms": .value(timings.p95), "maxMs": .value(timings.max), "runs": .count(runs),
+            "targetMs": .value(targetMS), "limitMs": .value(limitMS),
         ]
-        if let plan { details["plan"] = plan }
         let level: Severity = timings.p95 > limitMS ? severity : timings.p95 > targetMS ? .low : .info
         let verdict = timings.p95 > limitMS ? "over the \(Int(limitMS)) ms limit" : timings.p95 > targetMS ? "over the \(Int(targetMS)) ms target" : "within target"
         return [
-            Finding(
-                check: Self.description.identifier, collection: collectionName, severity: level,
-                title: String(format: "%@ round trip p95 %.1f ms, %@", what, timings.p95, verdict),
-                impact: "Slow round trips add up in every request that makes them.", details: details)
+            finding(
+                name == nil ? "ping_latency" : "query_latency", subject: name, severity: level,
+                title: String(format: "%@ round trip p95 %.1f ms, %@", name.map { "\(what) '\($0)'" } ?? what, timings.p95, verdict),
+                impact: "Slow round trips add up in every request that makes them.", metrics: metrics,
+                facts: plan.map { [("plan", $0)] } ?? [])
         ]
     }
 

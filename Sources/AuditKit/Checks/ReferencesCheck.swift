@@ -13,12 +13,16 @@ public struct ReferencesCheck: Check {
             + "target collection (e.g. recordings.uuid). Missing and null references are not counted.",
         defaultSeverity: .medium,
         needs: "find on both collections (the read role)",
-        options: [
-            CheckOption("collection", "name", "the collection holding the references", required: true),
-            CheckOption("field", "path", "the reference field", required: true),
-            CheckOption("to_collection", "name", "the referenced collection", required: true),
-            CheckOption("to_field", "path", "the referenced field (default _id)"),
-        ])
+        options: [Options.collection, Options.field, Options.toCollection, Options.toField])
+
+    enum Options {
+        static let collection = TypedOption<String>.collection("the collection holding the references")
+        static let field = TypedOption<String>.path("field", "the reference field", required: true)
+        static let toCollection = TypedOption<String>("to_collection", type: "name", "the referenced collection", required: true) {
+            try $0.string()
+        }
+        static let toField = TypedOption<String>.path("to_field", "the referenced field (default _id)")
+    }
 
     public static let examples = [
         CheckExample(
@@ -27,14 +31,15 @@ public struct ReferencesCheck: Check {
                 ["insert": "recordings", "documents": [["uuid": "a"], ["uuid": "b"]]],
                 ["insert": "metadata", "documents": [["recording_uuid": "a"], ["recording_uuid": "b"], ["other": 1]]],
             ],
-            entry: "collection: metadata\nfield: recording_uuid\nto_collection: recordings\nto_field: uuid", passes: true),
+            entry: "collection: metadata\nfield: recording_uuid\nto_collection: recordings\nto_field: uuid"),
         CheckExample(
             "a reference to a recording that does not exist",
             setup: [
                 ["insert": "recordings", "documents": [["uuid": "a"]]],
                 ["insert": "metadata", "documents": [["recording_uuid": "a"], ["recording_uuid": "zzz"]]],
             ],
-            entry: "collection: metadata\nfield: recording_uuid\nto_collection: recordings\nto_field: uuid", passes: false),
+            entry: "collection: metadata\nfield: recording_uuid\nto_collection: recordings\nto_field: uuid",
+            expect: [ExpectedFinding("metadata/orphan_references/recording_uuid->recordings.uuid", .medium, ["orphanDocuments": 1, "orphanValues": 1])]),
     ]
 
     let collectionName: String
@@ -44,24 +49,22 @@ public struct ReferencesCheck: Check {
     public var collection: String? { collectionName }
 
     public init(options: SpecFields) throws {
-        collectionName = try options.required("collection").string()
-        targetCollection = try options.required("to_collection").string()
-        func path(_ node: SpecNode) throws -> String {
-            let value = try node.string()
-            try node.validateFieldPath(value)
-            return value
-        }
-        field = try path(try options.required("field"))
-        targetField = try options["to_field"].map(path) ?? "_id"
+        collectionName = try options.required(Options.collection)
+        targetCollection = try options.required(Options.toCollection)
+        field = try options.required(Options.field)
+        targetField = try options.value(Options.toField, default: "_id")
     }
 
-    public func run(in context: AuditContext, severity: Severity) throws -> [Finding] {
+    public func run(in context: AuditContext, severity: Severity) throws -> CheckOutput {
         // Pass 1: how many documents hold each reference value (by 64-bit hash; values stay on the server).
         var unresolved: [UInt64: Int] = [:]
+        var referencingDocuments = 0
         try scan(context.database.collection(collectionName), field: field, context: context) { hash, _ in
             unresolved[hash, default: 0] += 1
+            referencingDocuments += 1
             return true
         }
+        let referencedValues = unresolved.count
         // Pass 2: strike every value the target collection holds; stop early once all are found.
         if !unresolved.isEmpty {
             try scan(context.database.collection(targetCollection), field: targetField, context: context) { hash, _ in
@@ -72,23 +75,27 @@ public struct ReferencesCheck: Check {
         let orphanValues = unresolved.count
         let orphanDocuments = unresolved.values.reduce(0, +)
         // Pass 3, only when there are orphans: a few of their values as examples.
-        var examples: [String] = []
+        var examples: [BSONValue] = []
         if orphanDocuments > 0 {
             try scan(context.database.collection(collectionName), field: field, context: context) { hash, reader in
-                if unresolved.removeValue(forKey: hash) != nil, let value = reader.value(0) { examples.append(value.relaxedJSON) }
+                if unresolved.removeValue(forKey: hash) != nil, let value = reader.value(0) { examples.append(value) }
                 return examples.count < 5
             }
         }
-        guard orphanDocuments > 0 else { return [] }
-        return [
-            Finding(
-                check: Self.description.identifier, collection: collectionName, severity: severity,
+        let metrics: Metrics = [
+            "referencingDocuments": .count(referencingDocuments), "referencedValues": .count(referencedValues),
+            "orphanDocuments": .proportion(Proportion(count: orphanDocuments, of: referencingDocuments)), "orphanValues": .count(orphanValues),
+        ]
+        guard orphanDocuments > 0 else { return CheckOutput(metrics: metrics) }
+        return CheckOutput(findings: [
+            finding(
+                "orphan_references", subject: "\(field)->\(targetCollection).\(targetField)", severity: severity,
                 title: "\(orphanDocuments) document(s) reference a \(targetCollection).\(targetField) that does not exist (\(orphanValues) distinct value(s))",
                 impact: "Joins from \(collectionName) to \(targetCollection) silently drop these documents; they are orphans "
                     + "left by deletes or written with wrong references.",
                 fix: "find them: db.getSiblingDB(\"\(context.database.name)\").\(collectionName).aggregate([{$lookup: {from: \"\(targetCollection)\", localField: \"\(field)\", foreignField: \"\(targetField)\", as: \"target\"}}, {$match: {target: {$size: 0}}}])",
-                details: ["orphanDocuments": String(orphanDocuments), "orphanValues": String(orphanValues), "examples": examples.joined(separator: ", ")])
-        ]
+                metrics: metrics, examples: examples)
+        ], metrics: metrics)
     }
 
     /// Reads one field of every document (projected), calling `visit` with the value's hash and the reader

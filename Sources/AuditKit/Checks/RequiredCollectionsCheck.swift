@@ -12,32 +12,34 @@ public struct RequiredCollectionsCheck: Check {
             + "and has a validator when one is required.",
         defaultSeverity: .critical,
         needs: "listCollections on the database (the read role)",
-        options: [
-            CheckOption("collections", "list of names", "collections that must exist", required: true),
-            CheckOption("allow_views", "bool", "accept a view of that name (default false)"),
-            CheckOption("require_validator", "bool", "each collection must have a validator (default false)"),
-        ])
+        options: [Options.collections, Options.allowViews, Options.requireValidator])
+
+    enum Options {
+        static let collections = TypedOption<[String]>.names("collections", "collections that must exist", required: true)
+        static let allowViews = TypedOption<Bool>.flag("allow_views", "accept a view of that name (default false)")
+        static let requireValidator = TypedOption<Bool>.flag("require_validator", "each collection must have a validator (default false)")
+    }
 
     public static let examples = [
         CheckExample(
             "both collections exist", setup: [["create": "recordings"], ["create": "metadata"]],
-            entry: "collections: [recordings, metadata]", passes: true),
+            entry: "collections: [recordings, metadata]"),
         CheckExample(
             "metadata is missing", setup: [["create": "recordings"]],
-            entry: "collections: [recordings, metadata]", passes: false),
+            entry: "collections: [recordings, metadata]", expect: [ExpectedFinding("metadata/missing_collection", .critical)]),
         CheckExample(
             "recordings is a view", setup: [["create": "raw"], ["create": "recordings", "viewOn": "raw", "pipeline": []]],
-            entry: "collections: [recordings]", passes: false),
+            entry: "collections: [recordings]", expect: [ExpectedFinding("recordings/view_not_collection", .critical)]),
         CheckExample(
             "a view is allowed", setup: [["create": "raw"], ["create": "recordings", "viewOn": "raw", "pipeline": []]],
-            entry: "collections: [recordings]\nallow_views: true", passes: true),
+            entry: "collections: [recordings]\nallow_views: true"),
         CheckExample(
             "a validator is required but missing", setup: [["create": "recordings"]],
-            entry: "collections: [recordings]\nrequire_validator: true", passes: false),
+            entry: "collections: [recordings]\nrequire_validator: true", expect: [ExpectedFinding("recordings/no_validator", .critical)]),
         CheckExample(
             "a validator is required and present",
             setup: [["create": "recordings", "validator": ["$jsonSchema": ["required": ["uuid"]]]]],
-            entry: "collections: [recordings]\nrequire_validator: true", passes: true),
+            entry: "collections: [recordings]\nrequire_validator: true"),
     ]
 
     let names: [String]
@@ -46,20 +48,19 @@ public struct RequiredCollectionsCheck: Check {
     public var collection: String? { nil }
 
     public init(options: SpecFields) throws {
-        names = try options.required("collections").stringArray()
-        allowViews = try options["allow_views"]?.bool() ?? false
-        requireValidator = try options["require_validator"]?.bool() ?? false
+        names = try options.required(Options.collections)
+        allowViews = try options.value(Options.allowViews, default: false)
+        requireValidator = try options.value(Options.requireValidator, default: false)
     }
 
-    public func run(in context: AuditContext, severity: Severity) throws -> [Finding] {
+    public func run(in context: AuditContext, severity: Severity) throws -> CheckOutput {
         let infos = try context.collections()
-        let id = Self.description.identifier
         var findings: [Finding] = []
         for name in names {
             guard let info = infos.first(where: { $0.name == name }) else {
                 findings.append(
-                    Finding(
-                        check: id, collection: name, severity: severity,
+                    finding(
+                        "missing_collection", in: name, severity: severity,
                         title: "collection '\(name)' does not exist",
                         impact: "Code that reads or writes '\(name)' finds nothing, or creates it implicitly "
                             + "without its indexes and validator.",
@@ -68,16 +69,16 @@ public struct RequiredCollectionsCheck: Check {
             }
             if info.kind == .view && !allowViews {
                 findings.append(
-                    Finding(
-                        check: id, collection: name, severity: severity,
+                    finding(
+                        "view_not_collection", in: name, severity: severity,
                         title: "'\(name)' is a view on '\(info.viewOn ?? "?")', not a collection",
                         impact: "Views are read-only and cannot carry indexes of their own; writes to it fail.",
-                        details: ["viewOn": info.viewOn ?? ""]))
+                        facts: [("viewOn", info.viewOn ?? "")]))
             }
             if requireValidator && info.kind != .view && info.validator == nil {
                 findings.append(
-                    Finding(
-                        check: id, collection: name, severity: severity,
+                    finding(
+                        "no_validator", in: name, severity: severity,
                         title: "collection '\(name)' has no validator",
                         impact: "The server accepts documents of any shape, so malformed documents go unnoticed.",
                         fix: context.shellCommand([
@@ -86,6 +87,6 @@ public struct RequiredCollectionsCheck: Check {
                         ])))
             }
         }
-        return findings
+        return CheckOutput(findings: findings, metrics: ["collectionsRequired": .count(names.count), "collectionsInDatabase": .count(infos.count)])
     }
 }

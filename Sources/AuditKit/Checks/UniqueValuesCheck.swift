@@ -16,19 +16,22 @@ public struct UniqueValuesCheck: DocumentCheck {
             + "with the number of duplicated values, the documents beyond the first, and examples.",
         defaultSeverity: .high,
         needs: "find and aggregate on the collection (the read role); one shared pass plus one query",
-        options: [
-            CheckOption("collection", "name", "the collection", required: true),
-            CheckOption("field", "path", "the field whose values must be unique", required: true),
-        ])
+        options: [Options.collection, Options.field])
+
+    enum Options {
+        static let collection = TypedOption<String>.collection("the collection")
+        static let field = TypedOption<String>.path("field", "the field whose values must be unique", required: true)
+    }
 
     public static let examples = [
         CheckExample(
             "all uuids differ", setup: [["insert": "recordings", "documents": [["uuid": "a"], ["uuid": "b"], ["x": 1], ["uuid": .null], ["uuid": .null]]]],
-            entry: "collection: recordings\nfield: uuid", passes: true),
+            entry: "collection: recordings\nfield: uuid"),
         CheckExample(
             "a uuid appears three times",
             setup: [["insert": "recordings", "documents": [["uuid": "a"], ["uuid": "a"], ["uuid": "a"], ["uuid": "b"]]]],
-            entry: "collection: recordings\nfield: uuid", passes: false),
+            entry: "collection: recordings\nfield: uuid",
+            expect: [ExpectedFinding("recordings/duplicate_values/uuid", .high, ["duplicatedValues": 1, "extraDocuments": 2])]),
     ]
 
     /// Beyond this many candidate values the check stops collecting them and says so.
@@ -42,10 +45,8 @@ public struct UniqueValuesCheck: DocumentCheck {
     public var fieldsRead: [String] { [field] }
 
     public init(options: SpecFields) throws {
-        collectionName = try options.required("collection").string()
-        let fieldNode = try options.required("field")
-        field = try fieldNode.string()
-        try fieldNode.validateFieldPath(field)
+        collectionName = try options.required(Options.collection)
+        field = try options.required(Options.field)
     }
 
     public func makeAccumulator(context: AuditContext, fields: FieldReader, expectedDocuments: Int) -> any DocumentAccumulator {
@@ -101,29 +102,27 @@ public struct UniqueValuesCheck: DocumentCheck {
             return result
         }
 
-        func findings(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> [Finding] {
-            guard !candidates.isEmpty else { return [] }
-            let field = check.field
-            let found = try duplicates(context: context)
+        func output(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> CheckOutput {
+            let method = seen.isExact ? "hash table" : "Bloom filter and a query"
+            let found = candidates.isEmpty ? [] : try duplicates(context: context)
             let duplicatedValues = found.count
             let extraDocuments = found.reduce(0) { $0 + $1.count - 1 }
-            let examples = found.prefix(5).map { "\($0.value.relaxedJSON) ×\($0.count)" }
-            guard duplicatedValues > 0 else { return [] }
+            let metrics: Metrics = ["duplicatedValues": .count(duplicatedValues), "extraDocuments": scan.proportion(extraDocuments)]
+            guard duplicatedValues > 0 else { return CheckOutput(metrics: metrics) }
+            let field = check.field
             let sampleNote = scan.sampled ? " in a sample of \(scan.scanned)" : ""
-            var details = [
-                "duplicatedValues": String(duplicatedValues), "extraDocuments": String(extraDocuments),
-                "examples": examples.joined(separator: ", "), "method": seen.isExact ? "hash table" : "Bloom filter and a query",
-            ]
-            if candidatesTruncated { details["note"] = "more than \(UniqueValuesCheck.candidateLimit) repeated values; counts cover the first ones" }
-            return [
-                Finding(
-                    check: UniqueValuesCheck.description.identifier, collection: check.collectionName, severity: severity,
-                    title: "\(duplicatedValues) value(s) of '\(field)' are shared by more than one document (\(extraDocuments) extra document(s))\(sampleNote)",
-                    impact: "Lookups by \(field) return several documents where code expects one, and a unique index on "
-                        + "\(field) cannot be built until the duplicates are resolved.",
-                    fix: "list them: db.getSiblingDB(\"\(context.database.name)\").\(check.collectionName).aggregate([{$group: {_id: \"$\(field)\", ids: {$push: \"$_id\"}, n: {$sum: 1}}}, {$match: {n: {$gt: 1}}}], {allowDiskUse: true})",
-                    details: details)
-            ]
+            var facts: [(name: String, text: String)] = [("method", method)]
+            if candidatesTruncated {
+                facts.append(("note", "more than \(UniqueValuesCheck.candidateLimit) repeated values; counts cover the first ones"))
+            }
+            let finding = check.finding(
+                "duplicate_values", subject: field, severity: severity,
+                title: "\(duplicatedValues) value(s) of '\(field)' are shared by more than one document (\(extraDocuments) extra document(s))\(sampleNote)",
+                impact: "Lookups by \(field) return several documents where code expects one, and a unique index on "
+                    + "\(field) cannot be built until the duplicates are resolved.",
+                fix: "list them: db.getSiblingDB(\"\(context.database.name)\").\(check.collectionName).aggregate([{$group: {_id: \"$\(field)\", ids: {$push: \"$_id\"}, n: {$sum: 1}}}, {$match: {n: {$gt: 1}}}], {allowDiskUse: true})",
+                metrics: metrics, examples: found.prefix(5).map(\.value), facts: facts)
+            return CheckOutput(findings: [finding], metrics: metrics)
         }
     }
 }

@@ -11,37 +11,42 @@ public struct ValueRulesCheck: DocumentCheck {
             + "an allowed set (in), or a regular expression (pattern). Violations are counted with example _ids.",
         defaultSeverity: .high,
         needs: "find on the collection (the read role); one shared pass",
-        options: [
-            CheckOption("collection", "name", "the collection to scan", required: true),
-            CheckOption(
-                "rules", "list", "each {field: path, min?, max?, in?: [values], pattern?: regex, name?: label}",
-                required: true),
-        ])
+        options: [Options.collection, Options.rules])
+
+    enum Options {
+        static let collection = TypedOption<String>.collection("the collection to scan")
+        static let rules = TypedOption<[Rule]>(
+            "rules", type: "list", "each {field: path, min?, max?, in?: [values], pattern?: regex, name?: label}", required: true
+        ) { try $0.nonEmptyList(ValueRulesCheck.readRule) }
+    }
 
     public static let examples = [
         CheckExample(
             "channels start at 1", setup: [["insert": "recordings", "documents": [["channels": ["min": 1]], ["channels": ["min": 3]]]]],
-            entry: "collection: recordings\nrules: [{field: channels.min, min: 1}]", passes: true),
+            entry: "collection: recordings\nrules: [{field: channels.min, min: 1}]"),
         CheckExample(
             "channel 0", setup: [["insert": "recordings", "documents": [["channels": ["min": 0]], ["channels": ["min": 1]]]]],
-            entry: "collection: recordings\nrules: [{field: channels.min, min: 1}]", passes: false),
+            entry: "collection: recordings\nrules: [{field: channels.min, min: 1}]",
+            expect: [ExpectedFinding("recordings/rule_violated/channels.min >= 1", .high, ["violations": 1, "checkedValues": 2])]),
         CheckExample(
             "a sample count outside the allowed set",
             setup: [["insert": "recordings", "documents": [["n": 128], ["n": 1000]]]],
-            entry: "collection: recordings\nrules: [{field: n, in: [128, 256, 512]}]", passes: false),
+            entry: "collection: recordings\nrules: [{field: n, in: [128, 256, 512]}]",
+            expect: [ExpectedFinding("recordings/rule_violated/n in {128, 256, 512}", .high, ["violations": 1])]),
         CheckExample(
             "a timestamp later than now",
             setup: [["insert": "recordings", "documents": [["t": .datetime(Date().addingTimeInterval(3600))]]]],
-            entry: "collection: recordings\nrules: [{field: t, max: now}]", passes: false),
+            entry: "collection: recordings\nrules: [{field: t, max: now, name: not in the future}]",
+            expect: [ExpectedFinding("recordings/rule_violated/not in the future", .high, ["violations": 1])]),
         CheckExample(
             "uuids match their pattern",
             setup: [["insert": "recordings", "documents": [["uuid": "0a1b2c3d-0000-4000-8000-000000000000"]]]],
             entry: "collection: recordings\nrules: [{field: uuid, pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'}]",
-            passes: true),
+            expect: []),
     ]
 
     /// A bound: a number, a fixed time, or the time of the audit.
-    enum Bound {
+    enum Bound: Sendable {
         case number(Double)
         case date(Date)
         case now
@@ -68,7 +73,8 @@ public struct ValueRulesCheck: DocumentCheck {
         }
     }
 
-    struct Rule {
+    struct Rule: @unchecked Sendable {
+        /// The rule's name, or its field and constraint: what the finding is about.
         let label: String
         let field: String
         let min: Bound?
@@ -78,6 +84,15 @@ public struct ValueRulesCheck: DocumentCheck {
         let hasAllowedSet: Bool
         let pattern: NSRegularExpression?
         let patternText: String?
+
+        /// Whether the spec named the rule.
+        var hasName: Bool { label != "\(field) \(describeConstraint)" }
+
+        func named(_ name: String) -> Rule {
+            Rule(
+                label: name, field: field, min: min, max: max, allowedNumbers: allowedNumbers, allowedStrings: allowedStrings,
+                hasAllowedSet: hasAllowedSet, pattern: pattern, patternText: patternText)
+        }
 
         var describeConstraint: String {
             var parts: [String] = []
@@ -155,11 +170,8 @@ public struct ValueRulesCheck: DocumentCheck {
     public var fieldsRead: [String] { rules.map(\.field) }
 
     public init(options: SpecFields) throws {
-        collectionName = try options.required("collection").string()
-        let rulesNode = try options.required("rules")
-        let entries = try rulesNode.array()
-        guard !entries.isEmpty else { throw rulesNode.error("the list must not be empty") }
-        rules = try entries.map(Self.readRule)
+        collectionName = try options.required(Options.collection)
+        rules = try options.required(Options.rules)
     }
 
     static func readRule(_ node: SpecNode) throws -> Rule {
@@ -196,9 +208,10 @@ public struct ValueRulesCheck: DocumentCheck {
         }
         let min = try fields["min"].map(readBound)
         let max = try fields["max"].map(readBound)
-        return Rule(
-            label: try fields["name"]?.string() ?? field, field: field, min: min, max: max, allowedNumbers: numbers,
-            allowedStrings: strings, hasAllowedSet: fields["in"] != nil, pattern: pattern, patternText: patternText)
+        let rule = Rule(
+            label: field, field: field, min: min, max: max, allowedNumbers: numbers, allowedStrings: strings,
+            hasAllowedSet: fields["in"] != nil, pattern: pattern, patternText: patternText)
+        return rule.named(try fields["name"]?.string() ?? "\(field) \(rule.describeConstraint)")
     }
 
     static func readBound(_ node: SpecNode) throws -> Bound {
@@ -244,19 +257,19 @@ public struct ValueRulesCheck: DocumentCheck {
             }
         }
 
-        func findings(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> [Finding] {
-            check.rules.indices.compactMap { index in
+        func output(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> CheckOutput {
+            let findings = check.rules.indices.compactMap { index -> Finding? in
                 let rule = check.rules[index]
                 guard violations[index] > 0 else { return nil }
-                return Finding(
-                    check: ValueRulesCheck.description.identifier, collection: check.collectionName, severity: severity,
-                    title: "\(violations[index]) value(s) of '\(rule.label)' break the rule: \(rule.field) \(rule.describeConstraint)",
+                return check.finding(
+                    "rule_violated", subject: rule.label, severity: severity,
+                    title: "\(violations[index]) value(s) of '\(rule.field)' break the rule\(rule.hasName ? " '\(rule.label)'" : ""): "
+                        + "\(rule.field) \(rule.describeConstraint)",
                     impact: "Values outside what is physically or logically possible corrupt calculations and reports downstream.",
-                    details: [
-                        "violations": scan.describe(violations[index]), "checkedValues": String(checked[index]),
-                        "examples": examples[index].text,
-                    ])
+                    metrics: ["violations": scan.proportion(violations[index]), "checkedValues": .count(checked[index])],
+                    examples: examples[index].ids)
             }
+            return CheckOutput(findings: findings, metrics: ["rules": .count(check.rules.count), "valuesChecked": .count(checked.reduce(0, +))])
         }
     }
 }

@@ -3,19 +3,27 @@ import SpecSupport
 import Foundation
 
 /// A check as a spec configures it.
-public struct ConfiguredCheck {
+public struct ConfiguredCheck: Sendable {
     public let check: any Check
     public let severity: Severity
     /// The spec's `time_limit_ms`, if it sets one.
     public let timeLimitMS: Int?
+    /// The line of its entry in the spec file.
     public let line: Int?
+
+    public init(check: any Check, severity: Severity? = nil, timeLimitMS: Int? = nil, line: Int? = nil) {
+        self.check = check
+        self.severity = severity ?? type(of: check).description.defaultSeverity
+        self.timeLimitMS = timeLimitMS
+        self.line = line
+    }
 
     public var identifier: String { type(of: check).description.identifier }
 }
 
 /// A parsed, validated spec file: what a database must look like. Parsing fails closed: an unknown check,
 /// an unknown option or a wrongly typed value is an error naming file, line and field.
-public struct AuditSpec {
+public struct AuditSpec: Sendable {
     public static let currentVersion = 1
     static let topLevelFields = ["version", "database", "description", "checks"]
 
@@ -26,17 +34,27 @@ public struct AuditSpec {
     /// SHA-256 of the file's bytes, so a report says exactly which spec it applied.
     public let sha256: String
 
-    public static func load(path: String) throws -> AuditSpec {
+    /// A spec built in code: the checks configured, and a name standing for the file in reports.
+    public init(checks: [ConfiguredCheck], database: String? = nil, description: String? = nil, name: String = "(spec built in code)") {
+        file = name
+        self.database = database
+        self.description = description
+        self.checks = checks
+        sha256 = SHA256.hash(data: Data(name.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    public static func load(path: String, registry: CheckRegistry = .builtIn) throws -> AuditSpec {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SpecError(file: path, line: nil, column: nil, field: "", message: "cannot read the spec file")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw SpecError(file: path, line: nil, column: nil, field: "", message: "the spec is not UTF-8 text")
         }
-        return try AuditSpec(text: text, file: path, sha256: SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined())
+        return try AuditSpec(
+            text: text, file: path, sha256: SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined(), registry: registry)
     }
 
-    public init(text: String, file: String, sha256: String? = nil) throws {
+    public init(text: String, file: String, sha256: String? = nil, registry: CheckRegistry = .builtIn) throws {
         self.file = file
         self.sha256 = sha256 ?? SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
         let root = try SpecNode.parse(text, file: file)
@@ -49,33 +67,21 @@ public struct AuditSpec {
         description = try fields["description"]?.string()
         let entries = try fields.required("checks").array()
         guard !entries.isEmpty else { throw try fields.required("checks").error("the spec names no checks") }
-        checks = try entries.map(Self.configure)
+        checks = try entries.map { try Self.configure($0, registry: registry) }
     }
 
-    static func configure(_ entry: SpecNode) throws -> ConfiguredCheck {
+    static func configure(_ entry: SpecNode, registry: CheckRegistry) throws -> ConfiguredCheck {
         let identifierNode = try entry.fields(allowed: allFieldNames(entry)).required("check")
         let identifier = try identifierNode.string()
-        guard let type = checkType(identifier: identifier) else {
-            let known = builtInChecks.map { $0.description.identifier }.joined(separator: ", ")
-            throw identifierNode.error("unknown check '\(identifier)'; known checks: \(known)")
+        guard let type = registry.check(identifier: identifier) else {
+            throw identifierNode.error("unknown check '\(identifier)'; known checks: \(registry.identifiers.joined(separator: ", "))")
         }
         let fields = try entry.fields(allowed: type.description.allowedFields)
-        var severity = type.description.defaultSeverity
-        if let severityNode = fields["severity"] {
-            let text = try severityNode.string()
-            guard let parsed = Severity(rawValue: text) else {
-                throw severityNode.error("expected one of critical, high, medium, low, info; got \"\(text)\"")
-            }
-            severity = parsed
-        }
-        var timeLimitMS: Int?
-        if let limitNode = fields["time_limit_ms"] {
-            let limit = try limitNode.int()
-            guard limit > 0 else { throw limitNode.error("must be a positive number of milliseconds") }
-            timeLimitMS = limit
-        }
+        // Required options are enforced here from their declarations, before the check reads any.
+        for option in type.description.options where option.required { _ = try fields.required(option.name) }
         return ConfiguredCheck(
-            check: try type.init(options: fields), severity: severity, timeLimitMS: timeLimitMS, line: entry.line)
+            check: try type.init(options: fields), severity: try fields.value(CheckDescription.severityOption),
+            timeLimitMS: try fields.value(CheckDescription.timeLimitOption), line: entry.line)
     }
 
     /// Every key of a mapping, to read `check` before knowing which options are allowed.

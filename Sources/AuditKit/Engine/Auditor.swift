@@ -2,15 +2,18 @@ import Foundation
 import MongoKit
 
 /// Runs the checks of a spec against one database, read-only.
-public struct Auditor {
+public struct Auditor: Sendable {
     public let spec: AuditSpec
     public let maxTimeMS: Int
     public let scanOptions: ScanOptions
+    /// How the report names the program that made it (`mongo-audit 0.2.0`, or an embedding application).
+    public let tool: String
 
-    public init(spec: AuditSpec, maxTimeMS: Int = 60_000, scanOptions: ScanOptions = ScanOptions()) {
+    public init(spec: AuditSpec, maxTimeMS: Int = 60_000, scanOptions: ScanOptions = ScanOptions(), tool: String = "AuditKit") {
         self.spec = spec
         self.maxTimeMS = maxTimeMS
         self.scanOptions = scanOptions
+        self.tool = tool
     }
 
     /// Audits `database`. Connection-level failures (unreachable, authentication, timeout, network) end the
@@ -31,13 +34,17 @@ public struct Auditor {
             let checks = entries.map { $0.element.check as! any DocumentCheck }
             let scanStarted = Date()
             context.maxTimeMS = entries.map { $0.element.timeLimitMS ?? maxTimeMS }.max() ?? maxTimeMS
-            let outcome = try Self.refusalAsNotRun { () -> [Result<[Finding], Error>] in
+            let outcome = try Self.refusalAsNotRun { () -> [Result<CheckOutput, Error>] in
                 let scan = try CollectionScan(
                     collection: context.database.collection(collection), checks: checks, context: context,
                     options: scanOptions, maxTimeMS: context.maxTimeMS)
                 let summary = try scan.run()
                 return zip(entries, scan.accumulators).map { entry, accumulator in
-                    Result { try accumulator.findings(severity: entry.element.severity, scan: summary, context: context) }
+                    Result {
+                        var output = try accumulator.output(severity: entry.element.severity, scan: summary, context: context)
+                        output.metrics["documentsScanned"] = .count(summary.scanned)
+                        return output
+                    }
                 }
             }
             let duration = Date().timeIntervalSince(scanStarted)
@@ -61,19 +68,16 @@ public struct Auditor {
             results[offset] = result
         }
 
-        var report = AuditReport(
-            database: name, target: client.redactedURI, serverVersion: serverVersion, specFile: spec.file,
+        return AuditReport(
+            tool: tool, database: name, target: client.redactedURI, serverVersion: serverVersion, specFile: spec.file,
             specSHA256: spec.sha256, startedAt: started, durationSeconds: Date().timeIntervalSince(started),
-            failOn: failOn, checks: spec.checks.indices.map { results[$0]! })
-        report.exact = scanOptions.sampleSize == nil
-        report.sampleSize = scanOptions.sampleSize
-        return report
+            sampleSize: scanOptions.sampleSize, failOn: failOn, checks: spec.checks.indices.map { results[$0]! })
     }
 
     static func emptyResult(_ configured: ConfiguredCheck) -> CheckResult {
         CheckResult(
             check: configured.identifier, collection: configured.check.collection, severity: configured.severity,
-            status: .passed, reason: nil, durationSeconds: 0, findings: [])
+            status: .passed, specLine: configured.line)
     }
 
 
@@ -89,12 +93,13 @@ public struct Auditor {
 }
 
 extension CheckResult {
-    /// Takes the findings of a check that ran (failed when any is above info), or why it did not.
-    mutating func record(_ outcome: CheckOutcome<[Finding]>) {
+    /// Takes the output of a check that ran (failed when any finding is above info), or why it did not.
+    mutating func record(_ outcome: CheckOutcome<CheckOutput>) {
         switch outcome {
-        case .ran(let found):
-            findings = found
-            status = found.contains { $0.severity > .info } ? .failed : .passed
+        case .ran(let output):
+            findings = output.findings
+            metrics = output.metrics
+            status = output.findings.contains { $0.severity > .info } ? .failed : .passed
         case .refused(let why):
             status = .notRun
             reason = why

@@ -2,21 +2,6 @@ import Foundation
 import MongoKit
 import SpecSupport
 
-/// One option a check accepts in a spec.
-public struct CheckOption: Sendable {
-    public let name: String
-    public let type: String
-    public let summary: String
-    public let required: Bool
-
-    public init(_ name: String, _ type: String, _ summary: String, required: Bool = false) {
-        self.name = name
-        self.type = type
-        self.summary = summary
-        self.required = required
-    }
-}
-
 /// The static description of a check: what `mongo-audit checks` lists and what a spec is validated against.
 public struct CheckDescription: Sendable {
     /// Stable snake_case identifier used in specs and reports.
@@ -26,35 +11,67 @@ public struct CheckDescription: Sendable {
     public let defaultSeverity: Severity
     /// What the check needs from the server (commands and privileges), so a user can grant them.
     public let needs: String
-    /// Options beyond the common ones (`check`, `severity`).
+    /// Options beyond the common ones (`check`, `severity`, `time_limit_ms`).
     public let options: [CheckOption]
 
-    /// Field names every check accepts.
-    public static let commonOptions = [
-        CheckOption("check", "identifier", "which check to run", required: true),
-        CheckOption("severity", "critical|high|medium|low|info", "overrides the check's default severity"),
-        CheckOption("time_limit_ms", "int", "time limit of each server operation of the check (default --max-time-ms)"),
-    ]
+    public init(
+        identifier: String, name: String, summary: String, defaultSeverity: Severity, needs: String, options: [any DeclaresOption]
+    ) {
+        self.identifier = identifier
+        self.name = name
+        self.summary = summary
+        self.defaultSeverity = defaultSeverity
+        self.needs = needs
+        self.options = options.map(\.declaration)
+    }
+
+    static let checkOption = TypedOption<String>.text("check", "which check to run", required: true)
+    static let severityOption = TypedOption<Severity>("severity", type: "critical|high|medium|low|info", "overrides the check's default severity") {
+        node in
+        let text = try node.string()
+        guard let severity = Severity(rawValue: text) else {
+            throw node.error("expected one of critical, high, medium, low, info; got \"\(text)\"")
+        }
+        return severity
+    }
+    static let timeLimitOption = TypedOption<Int>.integer(
+        "time_limit_ms", "time limit of each server operation of the check (default --max-time-ms)", in: 1...86_400_000)
+
+    /// Options every check accepts.
+    public static let commonOptions = [checkOption.declaration, severityOption.declaration, timeLimitOption.declaration]
 
     public var allowedFields: [String] { (CheckDescription.commonOptions + options).map(\.name) }
 }
 
-/// A check of a database. Each conforming type validates its own options when it is made (failing
-/// closed on anything it does not know) and reports findings when it runs.
-public protocol Check {
+/// A check of a database. A conforming type declares its options once (as `TypedOption`s listed in its
+/// description), reads them when it is made (failing closed on anything invalid), and reports findings
+/// with their figures when it runs. Adding one is one file plus one line in `CheckRegistry.builtIn`.
+public protocol Check: Sendable {
     static var description: CheckDescription { get }
-    /// Database states on which the check passes and fails; they double as tests.
+    /// Database states with the findings the check must report on each; they double as tests.
     static var examples: [CheckExample] { get }
     /// Reads the check's options from its spec entry; throws `SpecError` for anything invalid.
     init(options: SpecFields) throws
     /// The collection the check is about, if it is about one (for reports).
     var collection: String? { get }
     /// Runs the check. `severity` is the one in force (the default or the spec's override).
-    func run(in context: AuditContext, severity: Severity) throws -> [Finding]
+    func run(in context: AuditContext, severity: Severity) throws -> CheckOutput
+}
+
+extension Check {
+    /// Builds a finding of this check, about its collection unless `place` names another.
+    func finding(
+        _ kind: String, in place: String? = nil, subject: String? = nil, severity: Severity, title: String, impact: String, fix: String? = nil,
+        metrics: Metrics = [:], examples: [BSONValue] = [], facts: [(name: String, text: String)] = [], indexToCreate: Document? = nil
+    ) -> Finding {
+        Finding(
+            check: Self.description.identifier, collection: place ?? collection, kind: kind, subject: subject, severity: severity, title: title,
+            impact: impact, fix: fix, metrics: metrics, examples: examples, facts: facts, indexToCreate: indexToCreate)
+    }
 }
 
 /// Everything a check may read while it runs. It holds only read operations: an audit never writes.
-public final class AuditContext {
+public final class AuditContext: @unchecked Sendable {
     public let database: MongoDatabase
     /// The time limit of each server operation of the check that runs now.
     public internal(set) var maxTimeMS: Int
@@ -93,19 +110,42 @@ public final class AuditContext {
     }
 }
 
-/// The built-in checks, keyed by identifier. Add a check here and nowhere else.
-public let builtInChecks: [any Check.Type] = [
-    RequiredCollectionsCheck.self,
-    CriticalIndexesCheck.self,
-    FieldCompletenessCheck.self,
-    LiveHistoricCheck.self,
-    ValueRulesCheck.self,
-    UniqueValuesCheck.self,
-    ReferencesCheck.self,
-    QueryPlansCheck.self,
-    IndexHygieneCheck.self,
-]
+/// The checks a spec can name, keyed by identifier. `builtIn` is the only list of built-in checks; an
+/// application adds its own with `registering(_:)`.
+public struct CheckRegistry: Sendable {
+    public private(set) var checks: [any Check.Type]
 
-public func checkType(identifier: String) -> (any Check.Type)? {
-    builtInChecks.first { $0.description.identifier == identifier }
+    public static let builtIn = CheckRegistry(checks: [
+        RequiredCollectionsCheck.self,
+        CriticalIndexesCheck.self,
+        FieldCompletenessCheck.self,
+        LiveHistoricCheck.self,
+        ValueRulesCheck.self,
+        UniqueValuesCheck.self,
+        ReferencesCheck.self,
+        QueryPlansCheck.self,
+        IndexHygieneCheck.self,
+    ])
+
+    public init(checks: [any Check.Type]) {
+        self.checks = checks
+    }
+
+    /// This registry plus `check`; a check whose identifier is already taken replaces nothing and is refused.
+    public func registering(_ check: any Check.Type) throws -> CheckRegistry {
+        guard self.check(identifier: check.description.identifier) == nil else {
+            throw CheckRegistryError.duplicateIdentifier(check.description.identifier)
+        }
+        return CheckRegistry(checks: checks + [check])
+    }
+
+    public func check(identifier: String) -> (any Check.Type)? {
+        checks.first { $0.description.identifier == identifier }
+    }
+
+    public var identifiers: [String] { checks.map { $0.description.identifier } }
+}
+
+public enum CheckRegistryError: Error, Equatable {
+    case duplicateIdentifier(String)
 }

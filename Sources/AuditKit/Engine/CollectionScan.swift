@@ -7,14 +7,24 @@ public struct ScanOptions: Sendable {
     public var sampleSize: Int?
     /// Where scans read; a secondary when one is available by default, to keep load off the primary.
     public var readPreference: ReadPreference
-    /// Show a progress line on stderr (only meaningful on an interactive terminal).
-    public var showProgress: Bool
+    /// Told how far each pass has come, about every thousand documents, from the thread that scans.
+    public var progress: (@Sendable (ScanProgress) -> Void)?
 
-    public init(sampleSize: Int? = nil, readPreference: ReadPreference = .secondaryPreferred, showProgress: Bool = false) {
+    public init(sampleSize: Int? = nil, readPreference: ReadPreference = .secondaryPreferred, progress: (@Sendable (ScanProgress) -> Void)? = nil) {
         self.sampleSize = sampleSize
         self.readPreference = readPreference
-        self.showProgress = showProgress
+        self.progress = progress
     }
+}
+
+/// How far a pass over a collection has come.
+public struct ScanProgress: Sendable {
+    public let collection: String
+    public let documentsDone: Int
+    /// The documents the pass expects to visit (the collection's estimated count, or the sample size).
+    public let documentsExpected: Int
+    /// True for the last report of a pass.
+    public let finished: Bool
 }
 
 /// One pass over a collection that feeds every document check on it. The projection is the union of
@@ -59,14 +69,20 @@ struct CollectionScan {
 
     func run() throws -> ScanSummary {
         let total = estimatedCount
-        let progress = options.showProgress ? ScanProgress(label: collection.name, total: options.sampleSize.map { min($0, total) } ?? total) : nil
+        let expected = options.sampleSize.map { min($0, total) } ?? total
+        let name = collection.name
+        let report = options.progress.map { report in
+            { (done: Int, finished: Bool) in
+                report(ScanProgress(collection: name, documentsDone: done, documentsExpected: expected, finished: finished))
+            }
+        }
         var scanned = 0
         let visit: (MongoCursor) throws -> Void = { cursor in
             try cursor.forEachViewPrefetched { view in
                 scanned += 1
                 reader.load(view)
                 for accumulator in accumulators { accumulator.visit(view, fields: reader) }
-                if scanned & 0x3FF == 0 { progress?.update(scanned) }
+                if scanned & 0x3FF == 0 { report?(scanned, false) }
                 return true
             }
         }
@@ -81,41 +97,7 @@ struct CollectionScan {
                     projection: projection, batchSize: Self.batchSize, maxTimeMS: maxTimeMS, readPreference: options.readPreference,
                     exhaust: true), visit)
         }
-        progress?.finish(scanned)
+        report?(scanned, true)
         return ScanSummary(scanned: scanned, total: options.sampleSize == nil ? scanned : total, sampled: options.sampleSize != nil)
-    }
-}
-
-/// A progress line with rate and time left, redrawn in place on stderr.
-final class ScanProgress {
-    let label: String
-    let total: Int
-    let started = Date()
-    var lastDrawn = Date.distantPast
-
-    init(label: String, total: Int) {
-        self.label = label
-        self.total = total
-    }
-
-    func update(_ done: Int) {
-        let now = Date()
-        guard now.timeIntervalSince(lastDrawn) >= 0.2 else { return }
-        lastDrawn = now
-        let elapsed = max(now.timeIntervalSince(started), 0.001)
-        let rate = Double(done) / elapsed
-        let left = rate > 0 ? Double(max(total - done, 0)) / rate : 0
-        let fraction = total > 0 ? min(Double(done) / Double(total), 1) : 0
-        let width = 24
-        let filled = Int(fraction * Double(width))
-        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-        let line = String(format: "\r%@ %@ %3.0f%%  %d/%d docs  %.0f docs/s  %.0fs left ", label, bar, fraction * 100, done, total, rate, left)
-        FileHandle.standardError.write(Data(line.utf8))
-    }
-
-    func finish(_ done: Int) {
-        lastDrawn = .distantPast
-        update(done)
-        FileHandle.standardError.write(Data("\n".utf8))
     }
 }

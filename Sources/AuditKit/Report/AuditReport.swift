@@ -1,69 +1,55 @@
 import Foundation
 import MongoKit
-import SpecSupport
 
-/// The exit codes of `mongo-audit`, documented in the README and in `mongo-audit --help`.
-public enum AuditExitCode: Int32, CaseIterable, Sendable {
-    case passed = 0
-    case findings = 1
-    case invalidInput = 2
-    case unreachable = 3
-    case authentication = 4
-    case timeout = 5
-    case commandFailed = 6
-    case internalError = 70
-
-    public var meaning: String {
-        switch self {
-        case .passed: return "audit passed: no finding at or above --fail-on"
-        case .findings: return "findings at or above --fail-on"
-        case .invalidInput: return "invalid arguments, spec or migration file"
-        case .unreachable: return "server unreachable (no server selected in time, or the connection broke)"
-        case .authentication: return "authentication failed"
-        case .timeout: return "an operation timed out (maxTimeMS or socket timeout)"
-        case .commandFailed: return "the server refused a command, or a check could not run"
-        case .internalError: return "internal error in mongo-audit"
-        }
-    }
+/// How an audit ended, for the gate.
+public enum AuditOutcome: String, Sendable, CaseIterable {
+    /// No finding at or above the gate's severity, and every check ran.
+    case passed
+    /// At least one finding at or above the gate's severity.
+    case failed
+    /// No finding at or above the gate, but some check could not run.
+    case incomplete
 }
 
-/// Everything an audit found, in the shape of the versioned JSON report (schema "mongo-audit/report", v1).
-public struct AuditReport: Codable, Sendable {
+/// Everything an audit found, in the shape of the versioned JSON report (`docs/report-schema.json`).
+public struct AuditReport: Sendable {
     public static let schemaName = "mongo-audit/report"
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
-    public struct Summary: Codable, Sendable {
-        public var findings: [String: Int]
+    public struct Summary: Sendable {
+        /// Findings per severity.
+        public var findings: [Severity: Int]
         public var checksPassed: Int
         public var checksFailed: Int
         public var checksNotRun: Int
     }
 
-    public var schema = AuditReport.schemaName
-    public var schemaVersion = AuditReport.schemaVersion
-    public var tool = "mongo-audit \(toolVersion)"
+    /// The program that made the report (name and version), as the embedding application names itself.
+    public var tool: String
     public var database: String
-    /// The connection string with the password hidden.
+    /// The connection string with its secrets hidden.
     public var target: String
     public var serverVersion: String
     public var specFile: String
     public var specSHA256: String
     public var startedAt: Date
     public var durationSeconds: Double
-    /// Whether figures are exact (full scans) or estimated from a sample.
-    public var exact = true
-    /// The sample size, when figures come from a random sample (`--sample`).
+    /// The sample size per collection, when figures are estimates from a random sample.
     public var sampleSize: Int?
     public var failOn: Severity
-    public var outcome: String
-    public var exitCode: Int32
+    public var outcome: AuditOutcome
     public var summary: Summary
     public var checks: [CheckResult]
 
+    /// Whether every figure is exact (full scans) rather than estimated from a sample.
+    public var exact: Bool { sampleSize == nil }
+
     public init(
-        database: String, target: String, serverVersion: String, specFile: String, specSHA256: String,
-        startedAt: Date, durationSeconds: Double, failOn: Severity, checks: [CheckResult]
+        tool: String = "AuditKit", database: String, target: String, serverVersion: String, specFile: String,
+        specSHA256: String, startedAt: Date, durationSeconds: Double, sampleSize: Int? = nil, failOn: Severity,
+        checks: [CheckResult]
     ) {
+        self.tool = tool
         self.database = database
         self.target = target
         self.serverVersion = serverVersion
@@ -71,35 +57,49 @@ public struct AuditReport: Codable, Sendable {
         self.specSHA256 = specSHA256
         self.startedAt = startedAt
         self.durationSeconds = durationSeconds
+        self.sampleSize = sampleSize
         self.failOn = failOn
         self.checks = checks
         let findings = checks.flatMap(\.findings)
-        var counts: [String: Int] = [:]
-        for severity in Severity.allCases { counts[severity.rawValue] = findings.filter { $0.severity == severity }.count }
         summary = Summary(
-            findings: counts, checksPassed: checks.filter { $0.status == .passed }.count,
+            findings: Dictionary(uniqueKeysWithValues: Severity.allCases.map { severity in (severity, findings.filter { $0.severity == severity }.count) }),
+            checksPassed: checks.filter { $0.status == .passed }.count,
             checksFailed: checks.filter { $0.status == .failed }.count,
             checksNotRun: checks.filter { $0.status == .notRun }.count)
-        let gate: AuditExitCode =
-            findings.contains { $0.severity >= failOn } ? .findings : summary.checksNotRun > 0 ? .commandFailed : .passed
-        exitCode = gate.rawValue
-        outcome = gate == .passed ? "passed" : gate == .findings ? "failed" : "incomplete"
+        outcome = findings.contains { $0.severity >= failOn } ? .failed : summary.checksNotRun > 0 ? .incomplete : .passed
     }
 
     public var allFindings: [Finding] { checks.flatMap(\.findings) }
+
+    /// The findings at or above the gate.
+    public var gatedFindings: [Finding] { allFindings.filter { $0.severity >= failOn } }
+
+    public var json: JSONValue {
+        var fields: [(String, JSONValue)] = [
+            ("schema", .string(Self.schemaName)), ("schemaVersion", .integer(Int64(Self.schemaVersion))), ("tool", .string(tool)),
+            ("database", .string(database)), ("target", .string(target)), ("serverVersion", .string(serverVersion)),
+            ("specFile", .string(specFile)), ("specSHA256", .string(specSHA256)), ("startedAt", .string(timestamp(startedAt))),
+            ("durationSeconds", .number(durationSeconds)), ("exact", .bool(exact)),
+        ]
+        if let sampleSize { fields.append(("sampleSize", .integer(Int64(sampleSize)))) }
+        fields += [
+            ("failOn", .string(failOn.rawValue)), ("outcome", .string(outcome.rawValue)),
+            (
+                "summary",
+                .object([
+                    ("findings", .object(Severity.descending.map { ($0.rawValue, .integer(Int64(summary.findings[$0] ?? 0))) })),
+                    ("checksPassed", .integer(Int64(summary.checksPassed))), ("checksFailed", .integer(Int64(summary.checksFailed))),
+                    ("checksNotRun", .integer(Int64(summary.checksNotRun))),
+                ])
+            ),
+            ("checks", .array(checks.map(\.json))),
+        ]
+        return .object(fields)
+    }
 }
 
-public let toolVersion = "0.1.0"
-
-extension AuditExitCode {
-    /// The exit code for a database error that stopped the command.
-    public init(_ error: MongoError) {
-        switch error {
-        case .serverSelection, .network: self = .unreachable
-        case .authentication: self = .authentication
-        case .timeout: self = .timeout
-        case .invalidURI: self = .invalidInput
-        case .command, .invalidDocument, .other: self = .commandFailed
-        }
-    }
+func timestamp(_ date: Date) -> String {
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return formatter.string(from: date)
 }

@@ -1,12 +1,24 @@
 import Foundation
+import MongoKit
 
-/// Whether a check ran.
-public enum CheckStatus: String, Codable, Sendable {
+/// Whether a check ran, and how it ended.
+public enum CheckStatus: String, Sendable, CaseIterable {
     case passed, failed, notRun = "not_run"
 }
 
+/// What a check produced when it ran: its findings and its own figures (documents scanned, values checked).
+public struct CheckOutput: Sendable {
+    public var findings: [Finding]
+    public var metrics: Metrics
+
+    public init(findings: [Finding] = [], metrics: Metrics = [:]) {
+        self.findings = findings
+        self.metrics = metrics
+    }
+}
+
 /// The outcome of one configured check.
-public struct CheckResult: Codable, Sendable {
+public struct CheckResult: Sendable {
     public var check: String
     public var collection: String?
     public var severity: Severity
@@ -15,4 +27,32 @@ public struct CheckResult: Codable, Sendable {
     public var reason: String?
     public var durationSeconds: Double
     public var findings: [Finding]
+    public var metrics: Metrics
+    /// The line of the spec entry that configured the check.
+    public var specLine: Int?
+
+    public init(
+        check: String, collection: String?, severity: Severity, status: CheckStatus, reason: String? = nil,
+        durationSeconds: Double = 0, findings: [Finding] = [], metrics: Metrics = [:], specLine: Int? = nil
+    ) {
+        self.check = check
+        self.collection = collection
+        self.severity = severity
+        self.status = status
+        self.reason = reason
+        self.durationSeconds = durationSeconds
+        self.findings = findings
+        self.metrics = metrics
+        self.specLine = specLine
+    }
+
+    public var json: JSONValue {
+        .object([
+            ("check", .string(check)), ("collection", collection.map(JSONValue.string) ?? .null),
+            ("severity", .string(severity.rawValue)), ("status", .string(status.rawValue)),
+            ("reason", reason.map(JSONValue.string) ?? .null), ("durationSeconds", .number(durationSeconds)),
+            ("specLine", specLine.map { .integer(Int64($0)) } ?? .null), ("metrics", metrics.json),
+            ("findings", .array(findings.map(\.json))),
+        ])
+    }
 }

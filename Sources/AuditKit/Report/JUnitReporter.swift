@@ -42,7 +42,7 @@ public struct JUnitReporter: Reporter {
         findings.map { finding in
             var lines = ["[\(finding.severity.rawValue)] \(finding.title)", "why: \(finding.impact)"]
             if let fix = finding.fix { lines.append("fix: \(fix)") }
-            lines += finding.details.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
+            lines += detailLines(finding)
             return lines.joined(separator: "\n")
         }.joined(separator: "\n\n")
     }
@@ -67,9 +67,3 @@ public struct JUnitReporter: Reporter {
 }
 
 func seconds(_ value: Double) -> String { String(format: "%.3f", value) }
-
-func timestamp(_ date: Date) -> String {
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime]
-    return formatter.string(from: date)
-}

@@ -6,11 +6,11 @@ public struct MarkdownReporter: Reporter {
     public init() {}
 
     public func render(_ report: AuditReport) throws -> String {
-        let icon = report.outcome == "passed" ? "✅" : report.outcome == "failed" ? "❌" : "⚠️"
+        let icon = report.outcome == .passed ? "✅" : report.outcome == .failed ? "❌" : "⚠️"
         var lines = [
-            "## \(icon) mongo-audit: `\(report.database)` \(report.outcome)",
+            "## \(icon) mongo-audit: `\(code(report.database))` \(report.outcome.rawValue)",
             "",
-            "MongoDB \(report.serverVersion) · spec `\(report.specFile)` (sha256 `\(report.specSHA256.prefix(12))`) · "
+            "MongoDB \(cell(report.serverVersion)) · spec `\(code(report.specFile))` (sha256 `\(report.specSHA256.prefix(12))`) · "
                 + String(format: "%.2f s", report.durationSeconds) + " · "
                 + (report.exact ? "exact figures" : "estimates from a sample of \(report.sampleSize ?? 0)")
                 + " · gate: \(report.failOn.rawValue) and above",
@@ -19,13 +19,13 @@ public struct MarkdownReporter: Reporter {
             "| --- | ---: |",
         ]
         for severity in Severity.descending {
-            lines.append("| \(severity.rawValue) | \(report.summary.findings[severity.rawValue] ?? 0) |")
+            lines.append("| \(severity.rawValue) | \(report.summary.findings[severity] ?? 0) |")
         }
         lines.append("")
         lines.append("| check | collection | status | findings |")
         lines.append("| --- | --- | --- | ---: |")
         for result in report.checks {
-            lines.append("| `\(result.check)` | \(result.collection ?? "") | \(result.status.rawValue) | \(result.findings.filter { $0.severity > .info }.count) |")
+            lines.append("| `\(result.check)` | \(cell(result.collection ?? "")) | \(result.status.rawValue) | \(result.findings.filter { $0.severity > .info }.count) |")
         }
         for severity in Severity.descending where severity > .info {
             let findings = report.allFindings.filter { $0.severity == severity }
@@ -36,8 +36,8 @@ public struct MarkdownReporter: Reporter {
                 lines.append("")
                 lines.append("- **\(cell(finding.collection.map { "\($0): " } ?? ""))\(cell(finding.title))** (`\(finding.check)`)")
                 lines.append("  - why: \(cell(finding.impact))")
-                if let fix = finding.fix { lines.append("  - fix: `\(fix.replacingOccurrences(of: "`", with: "'"))`") }
-                for (key, value) in finding.details.sorted(by: { $0.key < $1.key }) { lines.append("  - \(key): \(cell(value))") }
+                if let fix = finding.fix { lines.append("  - fix: `\(code(fix))`") }
+                for line in detailLines(finding) { lines.append("  - \(cell(line))") }
             }
         }
         for result in report.checks where result.status == .notRun {
@@ -47,8 +47,17 @@ public struct MarkdownReporter: Reporter {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Keeps text from breaking the Markdown structure (tables, emphasis).
+    /// Keeps untrusted text from breaking the Markdown structure or adding its own: control characters
+    /// shown, Markdown and HTML punctuation escaped.
     private func cell(_ text: String) -> String {
-        text.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+        var result = ""
+        for character in safe(text) {
+            if "\\`*_[]<>|~".contains(character) { result.append("\\") }
+            result.append(character)
+        }
+        return result
     }
+
+    /// Text inside a code span: backquotes cannot end it early.
+    private func code(_ text: String) -> String { safe(text).replacingOccurrences(of: "`", with: "'") }
 }

@@ -1,25 +1,28 @@
 import Foundation
-import Rainbow
+import MongoKit
 
 /// Renders a report in one format. Reporters are chosen by identifier.
-public protocol Reporter {
+public protocol Reporter: Sendable {
     static var identifier: String { get }
     func render(_ report: AuditReport) throws -> String
 }
 
-public let builtInReporters: [any Reporter.Type] = [TextReporter.self, JSONReporter.self, JUnitReporter.self, MarkdownReporter.self]
+/// The report formats, by identifier; the only list of them.
+public enum ReportFormat: String, CaseIterable, Sendable {
+    case text, json, junit, markdown
 
-public func reporter(identifier: String, colour: Bool = false) -> (any Reporter)? {
-    switch identifier {
-    case TextReporter.identifier: return TextReporter(colour: colour)
-    case JSONReporter.identifier: return JSONReporter()
-    case JUnitReporter.identifier: return JUnitReporter()
-    case MarkdownReporter.identifier: return MarkdownReporter()
-    default: return nil
+    /// The reporter of this format; `colour` applies to text only.
+    public func reporter(colour: Bool = false) -> any Reporter {
+        switch self {
+        case .text: return TextReporter(colour: colour)
+        case .json: return JSONReporter()
+        case .junit: return JUnitReporter()
+        case .markdown: return MarkdownReporter()
+        }
     }
 }
 
-/// The report for a person: grouped by severity, each finding with what, why and the fix.
+/// The report for a person: grouped by severity, each finding with what, why, the fix and its figures.
 public struct TextReporter: Reporter {
     public static let identifier = "text"
     public let colour: Bool
@@ -27,53 +30,111 @@ public struct TextReporter: Reporter {
     public init(colour: Bool) { self.colour = colour }
 
     public func render(_ report: AuditReport) throws -> String {
-        Rainbow.enabled = colour
+        let style = TerminalStyle(enabled: colour)
         var lines: [String] = []
-        lines.append("\(report.tool): database \"\(report.database)\" on MongoDB \(report.serverVersion) (\(report.target))".bold)
+        lines.append(
+            style.bold("\(safe(report.tool)): database \"\(safe(report.database))\" on MongoDB \(safe(report.serverVersion)) (\(safe(report.target)))"))
         let checksum = String(report.specSHA256.prefix(12))
         lines.append(
-            "spec \(report.specFile) (sha256 \(checksum)), \(report.checks.count) checks, "
+            "spec \(safe(report.specFile)) (sha256 \(checksum)), \(report.checks.count) checks, "
                 + String(format: "%.2f s", report.durationSeconds)
                 + (report.exact ? ", exact figures" : ", estimates from a random sample of \(report.sampleSize ?? 0) documents per collection"))
         for severity in Severity.descending {
             let findings = report.allFindings.filter { $0.severity == severity }
             guard !findings.isEmpty else { continue }
             lines.append("")
-            lines.append(paint("\(severity.rawValue.uppercased()) (\(findings.count))", severity).bold)
+            lines.append(style.bold(style.paint("\(severity.rawValue.uppercased()) (\(findings.count))", severity)))
             for finding in findings {
-                let place = finding.collection.map { "\($0): " } ?? ""
-                lines.append("  \(paint(severity >= report.failOn ? "✗" : "•", severity)) \(place)\(finding.title)  [\(finding.check)]")
-                lines.append("    why: \(finding.impact)")
-                if let fix = finding.fix { lines.append("    fix: \(fix)") }
-                for (key, value) in finding.details.sorted(by: { $0.key < $1.key }) { lines.append("    \(key): \(value)".dim) }
+                let place = finding.collection.map { "\(safe($0)): " } ?? ""
+                lines.append("  \(style.paint(severity >= report.failOn ? "✗" : "•", severity)) \(place)\(safe(finding.title))  [\(finding.check)]")
+                lines.append("    why: \(safe(finding.impact))")
+                if let fix = finding.fix { lines.append("    fix: \(safe(fix))") }
+                for line in detailLines(finding) { lines.append(style.dim("    \(line)")) }
             }
         }
         for result in report.checks where result.status == .notRun {
             lines.append("")
-            lines.append("NOT RUN: \(result.check)\(result.collection.map { " on \($0)" } ?? ""): \(result.reason ?? "")".yellow)
+            lines.append(style.yellow("NOT RUN: \(result.check)\(result.collection.map { " on \(safe($0))" } ?? ""): \(safe(result.reason ?? ""))"))
         }
         lines.append("")
         let s = report.summary
         lines.append("Checks: \(s.checksPassed) passed, \(s.checksFailed) failed, \(s.checksNotRun) not run")
-        let gated = report.allFindings.filter { $0.severity >= report.failOn }.count
         switch report.outcome {
-        case "passed":
-            lines.append("Result: PASSED, no finding at or above \(report.failOn.rawValue) (exit \(report.exitCode))".green.bold)
-        case "failed":
-            lines.append("Result: FAILED, \(gated) finding(s) at or above \(report.failOn.rawValue) (exit \(report.exitCode))".red.bold)
-        default:
-            lines.append("Result: INCOMPLETE, \(s.checksNotRun) check(s) could not run (exit \(report.exitCode))".yellow.bold)
+        case .passed:
+            lines.append(style.bold(style.green("Result: PASSED, no finding at or above \(report.failOn.rawValue)")))
+        case .failed:
+            lines.append(style.bold(style.red("Result: FAILED, \(report.gatedFindings.count) finding(s) at or above \(report.failOn.rawValue)")))
+        case .incomplete:
+            lines.append(style.bold(style.yellow("Result: INCOMPLETE, \(s.checksNotRun) check(s) could not run")))
         }
         return lines.joined(separator: "\n") + "\n"
     }
+}
 
-    private func paint(_ text: String, _ severity: Severity) -> String {
+/// A finding's figures, examples and facts as `name: text` lines, for the text, Markdown and JUnit reports.
+func detailLines(_ finding: Finding) -> [String] {
+    var lines = finding.metrics.entries.map { "\($0.name): \($0.metric.text(named: $0.name))" }
+    if !finding.examples.isEmpty { lines.append("examples: " + finding.examples.map(describeValue).joined(separator: ", ")) }
+    lines += finding.facts.map { "\($0.name): \(safe($0.text))" }
+    return lines
+}
+
+extension Metric {
+    /// The figure as people read it; the metric's name gives the unit.
+    func text(named name: String) -> String {
+        switch self {
+        case .count(let n): return String(n)
+        case .proportion(let p): return p.text
+        case .value(let v):
+            if name.hasSuffix("Ms") { return String(format: "%.1f ms", v) }
+            if name.hasSuffix("Seconds") { return String(format: "%.2f s", v) }
+            if name.hasSuffix("Share") || name == "minComplete" { return percent(v) }
+            return String(format: "%g", v)
+        }
+    }
+}
+
+/// A value as a person pastes it into a query: `ObjectId("…")`, `"text"`, `1234567`.
+func describeValue(_ value: BSONValue) -> String {
+    switch value {
+    case .objectId(let id): return "ObjectId(\"\(id.hex)\")"
+    default: return safe(value.relaxedJSON)
+    }
+}
+
+/// Text from the database or the spec, made safe to print on a terminal: control characters (escape
+/// sequences, carriage returns, newlines) are shown as `\u{…}` instead of acting on the terminal.
+func safe(_ text: String) -> String {
+    guard text.unicodeScalars.contains(where: isControl) else { return text }
+    var result = ""
+    for scalar in text.unicodeScalars {
+        if isControl(scalar) { result += "\\u{\(String(scalar.value, radix: 16))}" } else { result.unicodeScalars.append(scalar) }
+    }
+    return result
+}
+
+private func isControl(_ scalar: Unicode.Scalar) -> Bool {
+    scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029
+}
+
+/// ANSI colours for one report, on or off, without touching any process-wide setting.
+struct TerminalStyle {
+    let enabled: Bool
+
+    private func wrap(_ text: String, _ code: String) -> String { enabled ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
+    func bold(_ text: String) -> String { wrap(text, "1") }
+    func dim(_ text: String) -> String { wrap(text, "2") }
+    func red(_ text: String) -> String { wrap(text, "31") }
+    func green(_ text: String) -> String { wrap(text, "32") }
+    func yellow(_ text: String) -> String { wrap(text, "33") }
+
+    func paint(_ text: String, _ severity: Severity) -> String {
         switch severity {
-        case .critical: return text.red
-        case .high: return text.lightRed
-        case .medium: return text.yellow
-        case .low: return text.cyan
-        case .info: return text.lightBlack
+        case .critical: return red(text)
+        case .high: return wrap(text, "91")
+        case .medium: return yellow(text)
+        case .low: return wrap(text, "36")
+        case .info: return wrap(text, "90")
         }
     }
 }
@@ -83,10 +144,5 @@ public struct JSONReporter: Reporter {
     public static let identifier = "json"
     public init() {}
 
-    public func render(_ report: AuditReport) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return String(decoding: try encoder.encode(report), as: UTF8.self) + "\n"
-    }
+    public func render(_ report: AuditReport) throws -> String { report.json.text() + "\n" }
 }

@@ -22,7 +22,7 @@ struct LockOptions: ParsableArguments {
     }
 
     func runnerOptions() -> RunnerOptions {
-        var options = RunnerOptions(tool: "mongo-audit \(toolVersion)")
+        var options = RunnerOptions(tool: toolName)
         options.lockWait = wait
         options.lockTimeToLive = lockTtl
         options.retryFor = retryFor

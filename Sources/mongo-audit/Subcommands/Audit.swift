@@ -19,8 +19,8 @@ struct Audit: ParsableCommand {
     @Option(name: .long, help: "The spec file (YAML or JSON).")
     var spec = "Checks/mongo-audit.yml"
 
-    @Option(name: .long, help: "Report format: text, json, junit or markdown.")
-    var format = "text"
+    @Option(name: .long, help: "Report format: \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var format: ReportFormat = .text
 
     @Option(name: .long, help: "Also write the report to this file.")
     var output: String?
@@ -38,15 +38,9 @@ struct Audit: ParsableCommand {
     var readPreference: ReadPreference = .secondaryPreferred
 
     @Option(name: .long, help: "Colour in the text report: auto (on a terminal), always, never.")
-    var color = "auto"
+    var color: ColourChoice = .auto
 
     func validate() throws {
-        guard reporter(identifier: format) != nil else {
-            throw ValidationError("unknown --format '\(format)'; expected one of: \(builtInReporters.map { $0.identifier }.joined(separator: ", "))")
-        }
-        guard ["auto", "always", "never"].contains(color) else {
-            throw ValidationError("--color takes auto, always or never")
-        }
         guard maxTimeMS > 0 else { throw ValidationError("--max-time-ms must be positive") }
         if let sample, sample <= 0 { throw ValidationError("--sample must be a positive number of documents") }
     }
@@ -57,17 +51,22 @@ struct Audit: ParsableCommand {
             throw ValidationError("no database to audit: give --database, `database:` in the spec, or a path in the URI")
         }
         let client = try connection.connect()
-        let scanOptions = ScanOptions(
-            sampleSize: sample, readPreference: readPreference, showProgress: isatty(STDERR_FILENO) == 1)
-        let report = try Auditor(spec: auditSpec, maxTimeMS: maxTimeMS, scanOptions: scanOptions)
+        let progressLine = isatty(STDERR_FILENO) == 1 ? ProgressLine() : nil
+        let scanOptions = ScanOptions(sampleSize: sample, readPreference: readPreference, progress: progressLine.map { line in { line.show($0) } })
+        let report = try Auditor(spec: auditSpec, maxTimeMS: maxTimeMS, scanOptions: scanOptions, tool: toolName)
             .run(on: client, database: databaseName, failOn: failOn)
-        let colour = color == "always" || (color == "auto" && isatty(STDOUT_FILENO) == 1 && output == nil)
-        let rendered = try reporter(identifier: format, colour: colour)!.render(report)
-        print(rendered, terminator: "")
+        let colour = color == .always || (color == .auto && isatty(STDOUT_FILENO) == 1 && output == nil)
+        print(try format.reporter(colour: colour).render(report), terminator: "")
         if let output {
-            let plain = try reporter(identifier: format, colour: false)!.render(report)
-            try plain.write(toFile: output, atomically: true, encoding: .utf8)
+            try format.reporter(colour: false).render(report).write(toFile: output, atomically: true, encoding: .utf8)
         }
-        throw AuditExit(code: AuditExitCode(rawValue: report.exitCode) ?? .internalError)
+        throw AuditExit(code: AuditExitCode(report.outcome))
     }
 }
+
+/// When the text report is coloured.
+enum ColourChoice: String, CaseIterable, ExpressibleByArgument {
+    case auto, always, never
+}
+
+extension ReportFormat: ExpressibleByArgument {}

@@ -27,8 +27,8 @@ struct MigrateEmit: ParsableCommand {
         let report = try Auditor(spec: auditSpec).run(on: client, database: databaseName, failOn: .info)
         var groups: [(collection: String, indexes: [IndexSpec])] = []
         for finding in report.allFindings {
-            guard let json = finding.indexToCreate, let collection = finding.collection else { continue }
-            let index = IndexSpec(document: try Document(json: json))
+            guard let entry = finding.indexToCreate, let collection = finding.collection else { continue }
+            let index = IndexSpec(document: entry)
             if let position = groups.firstIndex(where: { $0.collection == collection }) {
                 if !groups[position].indexes.contains(where: { $0.name == index.name }) { groups[position].indexes.append(index) }
             } else {
