@@ -77,9 +77,13 @@ public struct CriticalIndexesCheck: Check {
     let required: [IndexSpec]
     public var collection: String? { collectionName }
 
+    public init(collection: String, indexes: [IndexSpec]) {
+        collectionName = collection
+        required = indexes
+    }
+
     public init(options: SpecFields) throws {
-        collectionName = try options.required(Options.collection)
-        required = try options.required(Options.indexes)
+        self.init(collection: try options.required(Options.collection), indexes: try options.required(Options.indexes))
     }
 
     public func run(in context: AuditContext, severity: Severity) throws -> CheckOutput {

@@ -44,10 +44,16 @@ public struct IndexHygieneCheck: Check {
     let warmupDays: Double
     public var collection: String? { collectionName }
 
+    public init(collection: String, maxIndexes: Int = 20, warmupDays: Double = 7) {
+        collectionName = collection
+        self.maxIndexes = maxIndexes
+        self.warmupDays = warmupDays
+    }
+
     public init(options: SpecFields) throws {
-        collectionName = try options.required(Options.collection)
-        maxIndexes = try options.value(Options.maxIndexes, default: 20)
-        warmupDays = try options.value(Options.warmupDays, default: 7)
+        self.init(
+            collection: try options.required(Options.collection), maxIndexes: try options.value(Options.maxIndexes, default: 20),
+            warmupDays: try options.value(Options.warmupDays, default: 7))
     }
 
     /// Usage of one index summed over the members that reported it.

@@ -48,11 +48,17 @@ public struct ReferencesCheck: Check {
     let targetField: String
     public var collection: String? { collectionName }
 
+    public init(collection: String, field: String, toCollection: String, toField: String = "_id") {
+        collectionName = collection
+        self.field = field
+        targetCollection = toCollection
+        targetField = toField
+    }
+
     public init(options: SpecFields) throws {
-        collectionName = try options.required(Options.collection)
-        targetCollection = try options.required(Options.toCollection)
-        field = try options.required(Options.field)
-        targetField = try options.value(Options.toField, default: "_id")
+        self.init(
+            collection: try options.required(Options.collection), field: try options.required(Options.field),
+            toCollection: try options.required(Options.toCollection), toField: try options.value(Options.toField, default: "_id"))
     }
 
     public func run(in context: AuditContext, severity: Severity) throws -> CheckOutput {

@@ -47,10 +47,16 @@ public struct RequiredCollectionsCheck: Check {
     let requireValidator: Bool
     public var collection: String? { nil }
 
+    public init(collections: [String], allowViews: Bool = false, requireValidator: Bool = false) {
+        names = collections
+        self.allowViews = allowViews
+        self.requireValidator = requireValidator
+    }
+
     public init(options: SpecFields) throws {
-        names = try options.required(Options.collections)
-        allowViews = try options.value(Options.allowViews, default: false)
-        requireValidator = try options.value(Options.requireValidator, default: false)
+        self.init(
+            collections: try options.required(Options.collections), allowViews: try options.value(Options.allowViews, default: false),
+            requireValidator: try options.value(Options.requireValidator, default: false))
     }
 
     public func run(in context: AuditContext, severity: Severity) throws -> CheckOutput {

@@ -44,9 +44,13 @@ public struct UniqueValuesCheck: DocumentCheck {
     public var collection: String? { collectionName }
     public var fieldsRead: [String] { [field] }
 
+    public init(collection: String, field: String) {
+        collectionName = collection
+        self.field = field
+    }
+
     public init(options: SpecFields) throws {
-        collectionName = try options.required(Options.collection)
-        field = try options.required(Options.field)
+        self.init(collection: try options.required(Options.collection), field: try options.required(Options.field))
     }
 
     public func makeAccumulator(context: AuditContext, fields: FieldReader, expectedDocuments: Int) -> any DocumentAccumulator {
