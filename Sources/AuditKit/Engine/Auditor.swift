@@ -82,8 +82,8 @@ public struct Auditor {
     static func refusalAsNotRun<T>(_ body: () throws -> T) throws -> CheckOutcome<T> {
         do {
             return .ran(try body())
-        } catch MongoError.command(let code, let codeName, let message) {
-            return .refused("the server refused a command: \(message) (code \(code) \(codeName))")
+        } catch MongoError.command(let error) {
+            return .refused("the server refused a command: \(error.message) (code \(error.code) \(error.codeName))")
         }
     }
 }
