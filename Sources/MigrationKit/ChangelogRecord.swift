@@ -32,6 +32,28 @@ public struct ChangelogRecord: Equatable, Sendable {
     /// the derived `down` drops only the indexes this migration created. Written before the step's command.
     public var preexisting: [String: [String]]
 
+    public init(
+        version: Int, title: String, file: String, checksum: String, state: State, dirty: Bool, startedAt: Date,
+        finishedAt: Date? = nil, durationSeconds: Double? = nil, host: String, pid: Int, tool: String, error: String? = nil,
+        outcome: [String] = [], preexisting: [String: [String]] = [:]
+    ) {
+        self.version = version
+        self.title = title
+        self.file = file
+        self.checksum = checksum
+        self.state = state
+        self.dirty = dirty
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.durationSeconds = durationSeconds
+        self.host = host
+        self.pid = pid
+        self.tool = tool
+        self.error = error
+        self.outcome = outcome
+        self.preexisting = preexisting
+    }
+
     init(document: Document) {
         version = document["_id"]?.intValue ?? 0
         title = document["title"]?.stringValue ?? ""

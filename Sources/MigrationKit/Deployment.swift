@@ -23,19 +23,3 @@ public struct Deployment: Sendable {
         return command
     }
 }
-
-/// Errors of the server that go away by themselves: a failover, a restart, a dropped connection.
-/// The runner retries those (its operations are idempotent) instead of recording a failure.
-func isTransient(_ error: Error) -> Bool {
-    guard let error = error as? MongoError else { return false }
-    switch error {
-    // A timeout here is the socket's (the runner sets no maxTimeMS): the build may go on on the server.
-    case .network, .serverSelection, .timeout: return true
-    case .command(let code, _, _):
-        // HostUnreachable, HostNotFound, NetworkTimeout, ShutdownInProgress, PrimarySteppedDown,
-        // InterruptedAtShutdown, InterruptedDueToReplStateChange, NotWritablePrimary, NotPrimaryNoSecondaryOk,
-        // NotPrimaryOrSecondary, SocketException.
-        return [6, 7, 89, 91, 189, 11600, 11602, 10107, 13435, 13436, 9001].contains(code)
-    default: return false
-    }
-}

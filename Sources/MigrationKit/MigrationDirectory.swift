@@ -11,7 +11,7 @@ public struct MigrationDirectory {
         self.path = path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw SpecError(file: path, line: nil, column: nil, field: "", message: "no migrations directory here (create it, or pass --dir)")
+            throw SpecError(file: path, line: nil, column: nil, field: "", message: "no migrations directory here")
         }
         let files = try FileManager.default.contentsOfDirectory(atPath: path)
             .filter { ["yml", "yaml"].contains(($0 as NSString).pathExtension) }

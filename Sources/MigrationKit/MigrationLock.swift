@@ -10,6 +10,15 @@ public struct LockHolder: Sendable, CustomStringConvertible {
     public let acquiredAt: Date?
     public let expiresAt: Date?
 
+    public init(host: String, pid: Int, tool: String, purpose: String, acquiredAt: Date?, expiresAt: Date?) {
+        self.host = host
+        self.pid = pid
+        self.tool = tool
+        self.purpose = purpose
+        self.acquiredAt = acquiredAt
+        self.expiresAt = expiresAt
+    }
+
     init(document: Document) {
         host = document["host"]?.stringValue ?? "?"
         pid = document["pid"]?.intValue ?? 0
@@ -93,7 +102,7 @@ public final class MigrationLock: @unchecked Sendable {
             do {
                 let current = try database.runWriteCommand(command)["value"]?.documentValue ?? Document()
                 return current["token"]?.stringValue == token ? nil : LockHolder(document: current)
-            } catch MongoError.command(code: 11000, _, _) {
+            } catch MongoError.command(let error) where error.code == 11000 {  // DuplicateKey
                 continue
             }
         }
@@ -101,7 +110,7 @@ public final class MigrationLock: @unchecked Sendable {
     }
 
     /// Pushes the expiry forward; records the loss when another runner took the lock after it expired.
-    func renew() {
+    public func renew() {
         do {
             let reply = try database.runWriteCommand(deployment.withWriteConcern([
                 "update": .string(Self.collectionName),

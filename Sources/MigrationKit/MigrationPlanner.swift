@@ -15,8 +15,7 @@ public struct MigrationPlanner {
     }
 
     public func statuses() throws -> [MigrationStatus] {
-        let deployment = try Deployment(client: database.client)
-        let records = try Changelog(database: database, deployment: deployment, tool: "").records()
+        let records = try MongoMigrationStore(database: database, tool: "").records()
         return MigrationStatus.all(migrations: migrations, records: records)
     }
 
@@ -25,7 +24,7 @@ public struct MigrationPlanner {
         let statuses = try statuses()
         var lines: [String] = []
         if let blocking = statuses.first(where: \.needsAttention) {
-            lines.append("apply would stop: migration \(blocking.version) is \(blocking.state.rawValue) (see `migrate status`)")
+            lines.append("apply would stop: migration \(blocking.version) is \(blocking.state.rawValue)")
         }
         let pending = statuses.filter { ($0.state == .pending || $0.state == .interrupted) && $0.version <= (target ?? .max) }
         guard !pending.isEmpty else { return (lines + ["nothing to apply"]).joined(separator: "\n") + "\n" }

@@ -17,7 +17,7 @@ public enum RunnerEvent: Sendable {
 }
 
 public struct RunnerOptions {
-    /// "mongo-audit 0.1.0", written to the changelog and the lock.
+    /// The tool and its version, e.g. "mongo-audit 0.1.0", written to the changelog and the lock.
     public var tool: String
     /// How long the lock lives without renewal; the holder renews it every third of that.
     public var lockTimeToLive: TimeInterval = 30
@@ -27,6 +27,8 @@ public struct RunnerOptions {
     public var commitQuorum: BSONValue?
     /// How long to keep retrying through a failover or restart before stopping with a dirty record.
     public var retryFor: TimeInterval = 30
+    /// The pause between two attempts while retrying.
+    public var retryInterval: TimeInterval = 1
     /// Lines for the user (stdout).
     public var log: (String) -> Void = { print($0) }
     /// Build progress for a terminal; nil when nobody watches. An empty line clears it.

@@ -217,7 +217,7 @@ public struct MongoCollection: Sendable {
     public func drop() throws {
         do {
             try database.runCommand(["drop": .string(name)])
-        } catch MongoError.command(code: 26, _, _) {  // NamespaceNotFound
+        } catch MongoError.command(let error) where error.code == 26 {  // NamespaceNotFound
         }
     }
 }

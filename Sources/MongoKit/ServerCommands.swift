@@ -3,21 +3,13 @@ import Foundation
 /// Server commands beyond CRUD that the migration runner needs: write commands whose write errors must
 /// throw, index builds still in progress, `$currentOp` and the deployment's `hello`.
 extension MongoDatabase {
-    /// Runs a write command (insert, update, delete) and throws its first write error or write-concern
-    /// error: the server reports those with `ok: 1`, which `runCommand` alone accepts.
+    /// Runs a write command (insert, update, delete, findAndModify) and throws its first write error or its
+    /// write-concern error as `MongoError.command`, of kind `.writeError` or `.writeConcernError`: the server
+    /// reports those with `ok: 1`, which `runCommand` alone accepts.
     @discardableResult
     public func runWriteCommand(_ command: Document) throws -> Document {
         let reply = try runCommand(command)
-        if let first = reply["writeErrors"]?.arrayValue?.first?.documentValue {
-            throw MongoError.command(
-                code: first["code"]?.intValue ?? 0, codeName: first["codeName"]?.stringValue ?? "",
-                message: first["errmsg"]?.stringValue ?? "write error")
-        }
-        if let concern = reply["writeConcernError"]?.documentValue {
-            throw MongoError.command(
-                code: concern["code"]?.intValue ?? 0, codeName: concern["codeName"]?.stringValue ?? "",
-                message: "write concern error: " + (concern["errmsg"]?.stringValue ?? ""))
-        }
+        if let failure = ServerError.firstWriteFailure(in: reply) { throw MongoError.command(failure) }
         return reply
     }
 
@@ -35,7 +27,7 @@ extension MongoCollection {
         let entries: [Document]
         do {
             entries = try database.firstBatch(of: ["listIndexes": .string(name), "includeBuildUUIDs": true, "cursor": [:]])
-        } catch MongoError.command(code: 26, _, _) {  // NamespaceNotFound
+        } catch MongoError.command(let error) where error.code == 26 {  // NamespaceNotFound
             return ([], [])
         }
         var ready: [IndexSpec] = []

@@ -110,6 +110,7 @@ final class MigrateCommandTests: XCTestCase {
                 for loser in outputs where loser.status != 0 {
                     XCTAssertEqual(loser.status, 6)
                     XCTAssertTrue(loser.stderr.contains("another runner holds the migration lock:"), loser.stderr)
+                    XCTAssertTrue(loser.stderr.contains("pass --wait SECONDS to wait for it"), loser.stderr)
                 }
             }
             let records = try client.database(database).collection("mongo_audit_migrations").find { try $0.all() }
@@ -161,7 +162,8 @@ final class MigrateCommandTests: XCTestCase {
         XCTAssertTrue(status.stdout.contains("1      changed"), status.stdout)
         let blocked = try migrate("down", "--to", "0")
         XCTAssertEqual(blocked.status, 6)
-        XCTAssertTrue(blocked.stderr.contains("migrate resolve 1"), blocked.stderr)
+        XCTAssertTrue(blocked.stderr.contains("changed since migration 1 was applied"), blocked.stderr)
+        XCTAssertTrue(blocked.stderr.contains("accept it with `mongo-audit migrate resolve 1`"), blocked.stderr)
         XCTAssertEqual(try migrate("resolve", "1").status, 0)
         XCTAssertEqual(try migrate("down", "--to", "0").status, 0)
         XCTAssertEqual(try indexNames(), ["_id_", "start_time_1", "site_1_start_time_-1"])

@@ -202,9 +202,10 @@ final class ClientIntegrationTests: XCTestCase {
 
     func testCommandErrorsCarryCodeAndCodeName() throws {
         XCTAssertThrowsError(try database.runCommand(["noSuchCommand": 1])) { error in
-            guard case MongoError.command(let code, let codeName, _) = error else { return XCTFail("\(error)") }
-            XCTAssertEqual(code, 59)
-            XCTAssertEqual(codeName, "CommandNotFound")
+            guard case MongoError.command(let server) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(server.code, 59)
+            XCTAssertEqual(server.codeName, "CommandNotFound")
+            XCTAssertEqual(server.kind, .command)
         }
     }
 

@@ -86,8 +86,8 @@ public struct Auditor: Sendable {
     static func refusalAsNotRun<T>(_ body: () throws -> T) throws -> CheckOutcome<T> {
         do {
             return .ran(try body())
-        } catch MongoError.command(let code, let codeName, let message) {
-            return .refused("the server refused a command: \(message) (code \(code) \(codeName))")
+        } catch MongoError.command(let error) {
+            return .refused("the server refused a command: \(error.message) (code \(error.code) \(error.codeName))")
         }
     }
 }

@@ -3,6 +3,7 @@ import AuditKit
 import Foundation
 import MigrationKit
 import MongoKit
+import SpecSupport
 
 /// The database and migration files every migrate subcommand works on.
 struct MigrationTarget: ParsableArguments {
@@ -21,7 +22,13 @@ struct MigrationTarget: ParsableArguments {
         return name
     }
 
-    func migrations() throws -> [Migration] { try MigrationDirectory(path: dir).migrations }
+    func migrations() throws -> [Migration] {
+        do {
+            return try MigrationDirectory(path: dir).loadMigrations()
+        } catch let error as SpecError where error.file == dir {
+            throw SpecError(file: error.file, line: error.line, column: error.column, field: error.field, message: error.message + " (create it, or pass --dir)")
+        }
+    }
 
     /// A client whose socket timeout outlasts an index build of hours (the default gives up after 5 minutes).
     func connect() throws -> MongoDatabase {

@@ -15,6 +15,14 @@ struct MigrateResolve: ParsableCommand {
     func run() throws {
         let migrations = try target.migrations()
         let runner = MigrationRunner(database: try target.connect(), migrations: migrations, options: lock.runnerOptions())
-        try reportingMigrationErrors { print(try runner.resolve(version: version)) }
+        try reportingMigrationErrors {
+            let resolution = try runner.resolve(version: version)
+            if case .forgotRecord(let version, let state) = resolution {
+                print("forgot the \(state.rawValue) record of migration \(version); `mongo-audit migrate apply` runs it again "
+                    + "(its operations skip what is already done)")
+            } else {
+                print(resolution)
+            }
+        }
     }
 }
