@@ -30,7 +30,6 @@ final class SpecTests: XCTestCase {
                 "required_collections", "critical_indexes", "critical_indexes", "field_completeness", "live_historic",
                 "value_rules", "unique_values", "references", "query_plans", "index_hygiene",
             ])
-        XCTAssertEqual(Set(spec.checks.map(\.identifier)), Set(CheckRegistry.builtIn.identifiers), "the sample spec covers every check")
         XCTAssertEqual(spec.checks[2].severity, .medium, "the spec overrides the default severity")
         XCTAssertEqual(spec.checks[1].severity, .high)
         XCTAssertEqual(spec.sha256.count, 64)

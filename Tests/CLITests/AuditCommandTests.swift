@@ -212,3 +212,18 @@ final class AuditServerFailureTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("timed out"), result.stderr)
     }
 }
+
+/// The README's table of checks is what `mongo-audit checks --format markdown` prints from the registry.
+final class ChecksListingTests: XCTestCase {
+    func testTheREADMETableIsTheRegistrysListing() throws {
+        let listing = try runProcess(try mongoAuditBinary(), ["checks", "--format", "markdown"])
+        XCTAssertEqual(listing.status, 0, listing.stderr)
+        let readme = try String(contentsOf: repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        XCTAssertTrue(readme.contains(listing.stdout), "README's check table is stale; paste `mongo-audit checks --format markdown`:\n\(listing.stdout)")
+        for identifier in ["required_collections", "critical_indexes", "index_hygiene"] {
+            XCTAssertTrue(listing.stdout.contains("| `\(identifier)` |"), identifier)
+        }
+        let text = try runProcess(try mongoAuditBinary(), ["checks"])
+        XCTAssertTrue(text.stdout.contains("time_limit_ms: int."), text.stdout)
+    }
+}

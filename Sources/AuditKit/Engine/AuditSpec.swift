@@ -40,7 +40,7 @@ public struct AuditSpec: Sendable {
         self.database = database
         self.description = description
         self.checks = checks
-        sha256 = SHA256.hash(data: Data(name.utf8)).map { String(format: "%02x", $0) }.joined()
+        sha256 = Self.hexDigest(Data(name.utf8))
     }
 
     public static func load(path: String, registry: CheckRegistry = .builtIn) throws -> AuditSpec {
@@ -51,12 +51,12 @@ public struct AuditSpec: Sendable {
             throw SpecError(file: path, line: nil, column: nil, field: "", message: "the spec is not UTF-8 text")
         }
         return try AuditSpec(
-            text: text, file: path, sha256: SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined(), registry: registry)
+            text: text, file: path, sha256: hexDigest(data), registry: registry)
     }
 
     public init(text: String, file: String, sha256: String? = nil, registry: CheckRegistry = .builtIn) throws {
         self.file = file
-        self.sha256 = sha256 ?? SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        self.sha256 = sha256 ?? Self.hexDigest(Data(text.utf8))
         let root = try SpecNode.parse(text, file: file)
         let fields = try root.fields(allowed: Self.topLevelFields)
         let versionNode = try fields.required("version")
@@ -83,6 +83,9 @@ public struct AuditSpec: Sendable {
             check: try type.init(options: fields), severity: try fields.value(CheckDescription.severityOption),
             timeLimitMS: try fields.value(CheckDescription.timeLimitOption), line: entry.line)
     }
+
+    /// SHA-256 in hex, as reports print it.
+    static func hexDigest(_ data: Data) -> String { SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined() }
 
     /// Every key of a mapping, to read `check` before knowing which options are allowed.
     private static func allFieldNames(_ entry: SpecNode) throws -> [String] {
