@@ -120,3 +120,4 @@ public struct CriticalIndexesCheck: Check {
             details: details, indexToCreate: wanted.document.canonicalJSON)
     }
 }
+
