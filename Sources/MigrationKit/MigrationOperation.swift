@@ -75,14 +75,13 @@ public enum MigrationOperation: Equatable, Sendable {
         }
     }
 
+    /// The options an index sets, by their names in migration files: ` (unique, partial_filter {...})`.
     static func options(of index: IndexSpec) -> String {
-        var options: [String] = []
-        if index.unique { options.append("unique") }
-        if index.sparse { options.append("sparse") }
-        if let filter = index.partialFilterExpression { options.append("partial \(filter.relaxedJSON)") }
-        if let ttl = index.expireAfterSeconds { options.append("TTL \(ttl) s") }
-        if let collation = index.collation { options.append("collation \(collation.relaxedJSON)") }
-        if index.hidden { options.append("hidden") }
+        let options = IndexSpec.options.compactMap { option -> String? in
+            guard option.value(in: index) != nil else { return nil }
+            if case .flag = option.value { return option.specName }
+            return "\(option.specName) \(option.text(in: index))"
+        }
         return options.isEmpty ? "" : " (" + options.joined(separator: ", ") + ")"
     }
 }

@@ -45,12 +45,9 @@ public enum MigrationTemplate {
         let keys = index.keys.map { "\(yamlScalar($0.field)): \($0.kind == "1" || $0.kind == "-1" ? $0.kind : yamlScalar($0.kind))" }
         var parts = ["keys: {\(keys.joined(separator: ", "))}"]
         if index.name != IndexSpec.defaultName(for: index.keys) { parts.append("name: \(yamlScalar(index.name))") }
-        if index.unique { parts.append("unique: true") }
-        if index.sparse { parts.append("sparse: true") }
-        if let filter = index.partialFilterExpression { parts.append("partial_filter: \(filter.relaxedJSON)") }
-        if let ttl = index.expireAfterSeconds { parts.append("expire_after_seconds: \(ttl)") }
-        if let collation = index.collation { parts.append("collation: \(collation.relaxedJSON)") }
-        if index.hidden { parts.append("hidden: true") }
+        for option in IndexSpec.options where option.value(in: index) != nil {
+            parts.append("\(option.specName): \(option.text(in: index))")
+        }
         return "{" + parts.joined(separator: ", ") + "}"
     }
 

@@ -1,9 +1,33 @@
 import Foundation
 
+/// Every comparison of indexes, driven by the rules of `IndexSpec.options`.
 extension IndexSpec {
+    /// Whether this (existing) index has the wanted keys and everything the wanted one asks for: unique and
+    /// TTL when wanted, the same sparse and partial filter, a collation that satisfies. Hidden is not compared.
+    public func satisfies(_ wanted: IndexSpec) -> Bool {
+        comparableKeys == wanted.comparableKeys && Self.options.allSatisfy { $0.holds($0.sameKeys, existing: self, wanted: wanted) }
+    }
+
+    /// Whether this (existing) index serves the wanted one with its leading keys: it has more keys, the
+    /// wanted ones first; the wanted index asks for no uniqueness or TTL (a prefix gives neither); neither is
+    /// sparse; the partial filters are equal; the collation satisfies; this index is not hidden.
+    public func servesAsPrefix(of wanted: IndexSpec) -> Bool {
+        let keys = comparableKeys
+        let wantedKeys = wanted.comparableKeys
+        return keys.count > wantedKeys.count && Array(keys.prefix(wantedKeys.count)) == wantedKeys
+            && Self.options.allSatisfy { $0.holds($0.prefix, existing: self, wanted: wanted) }
+    }
+
+    /// Whether this index can be dropped because `wider` serves it as a prefix. Partial indexes are never
+    /// proposed, even when the wider one has the same filter.
+    public func isRedundantPrefix(of wider: IndexSpec) -> Bool {
+        partialFilterExpression == nil && wider.servesAsPrefix(of: self)
+    }
+
     /// What differs between this index (as a server reports it) and a wanted one, one line per option;
-    /// empty when the server's index is the wanted one. Defaults the server fills in (collation fields,
-    /// text-index versions, weights) count as equal when the wanted spec leaves them out.
+    /// empty when the server's index is the wanted one. Every option must be equal (collation: satisfied).
+    /// Defaults the server fills in (collation fields, text-index versions, weights) count as equal when the
+    /// wanted spec leaves them out.
     public func differences(from wanted: IndexSpec) -> [String] {
         var result: [String] = []
         func note(_ option: String, _ existing: String, _ wanted: String) {
@@ -12,18 +36,9 @@ extension IndexSpec {
         if comparableKeys != wanted.comparableKeys {
             note("keys", "{\(keys.map(\.description).joined(separator: ", "))}", "{\(wanted.keys.map(\.description).joined(separator: ", "))}")
         }
-        if unique != wanted.unique { note("unique", "\(unique)", "\(wanted.unique)") }
-        if sparse != wanted.sparse { note("sparse", "\(sparse)", "\(wanted.sparse)") }
-        if partialFilterExpression != wanted.partialFilterExpression {
-            note("partialFilterExpression", partialFilterExpression?.relaxedJSON ?? "none", wanted.partialFilterExpression?.relaxedJSON ?? "none")
+        for option in Self.options where !option.holds(.equal, existing: self, wanted: wanted) {
+            note(option.serverName, option.text(in: self), option.text(in: wanted))
         }
-        if expireAfterSeconds != wanted.expireAfterSeconds {
-            note("expireAfterSeconds", expireAfterSeconds.map(String.init) ?? "none", wanted.expireAfterSeconds.map(String.init) ?? "none")
-        }
-        if !Self.collation(collation, satisfies: wanted.collation) {
-            note("collation", collation?.relaxedJSON ?? "none", wanted.collation?.relaxedJSON ?? "none")
-        }
-        if hidden != wanted.hidden { note("hidden", "\(hidden)", "\(wanted.hidden)") }
         for (key, value) in wanted.otherOptions.elements where !Self.sameValue(otherOptions[key], value) {
             note(key, otherOptions[key].map { Document([("v", $0)]).relaxedJSON } ?? "none", Document([("v", value)]).relaxedJSON)
         }
@@ -57,5 +72,27 @@ extension IndexSpec {
         guard let actual else { return false }
         if let a = actual.doubleValue, let b = wanted.doubleValue { return a == b }
         return actual == wanted
+    }
+}
+
+extension IndexOption {
+    /// Whether `rule` holds for this option between an existing and a wanted index.
+    public func holds(_ rule: Rule, existing: IndexSpec, wanted: IndexSpec) -> Bool {
+        let have = value(in: existing)
+        let want = value(in: wanted)
+        switch rule {
+        case .equal: return same(have, want)
+        case .equalWhenWanted: return want == nil || same(have, want)
+        case .unsetInWanted: return want == nil
+        case .unsetInBoth: return have == nil && want == nil
+        case .unsetInExisting: return have == nil
+        case .ignored: return true
+        }
+    }
+
+    private func same(_ have: BSONValue?, _ want: BSONValue?) -> Bool {
+        if case .collation = value { return IndexSpec.collation(have?.documentValue, satisfies: want?.documentValue) }
+        guard let want else { return have == nil }
+        return IndexSpec.sameValue(have, want)
     }
 }

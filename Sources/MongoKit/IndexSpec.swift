@@ -34,7 +34,7 @@ public struct IndexKey: Equatable, Hashable, Sendable, CustomStringConvertible {
 }
 
 /// An index as `listIndexes` reports it or as `createIndexes` takes it: keys in order plus the options an
-/// auditor compares. Options not modelled here are kept in `document`.
+/// auditor compares (`IndexSpec.options`). Options not modelled here are kept in `otherOptions`.
 public struct IndexSpec: Equatable, Sendable {
     public var name: String
     public var keys: [IndexKey]
@@ -46,6 +46,23 @@ public struct IndexSpec: Equatable, Sendable {
     public var hidden: Bool
     /// Options beyond the modelled ones (weights, 2dsphereIndexVersion, wildcardProjection, ...).
     public var otherOptions: Document
+
+    /// The modelled options: the one table that spec parsing, reading `listIndexes`, writing `createIndexes`
+    /// and the comparisons (IndexComparison.swift) go through. A new option is a stored property above and
+    /// one entry here.
+    public static let options: [IndexOption] = [
+        IndexOption("unique", server: "unique", .flag(\.unique), sameKeys: .equalWhenWanted, prefix: .unsetInWanted),
+        IndexOption("sparse", server: "sparse", .flag(\.sparse), sameKeys: .equal, prefix: .unsetInBoth),
+        IndexOption(
+            "partial_filter", server: "partialFilterExpression", .document(\.partialFilterExpression), sameKeys: .equal,
+            prefix: .equal),
+        IndexOption(
+            "expire_after_seconds", server: "expireAfterSeconds", .seconds(\.expireAfterSeconds),
+            sameKeys: .equalWhenWanted, prefix: .unsetInWanted),
+        IndexOption("collation", server: "collation", .collation(\.collation), sameKeys: .equal, prefix: .equal),
+        // A hidden index with the right keys is reported as hidden, not as missing.
+        IndexOption("hidden", server: "hidden", .flag(\.hidden), sameKeys: .ignored, prefix: .unsetInExisting),
+    ]
 
     public init(
         keys: [IndexKey], name: String? = nil, unique: Bool = false, sparse: Bool = false,
@@ -63,25 +80,13 @@ public struct IndexSpec: Equatable, Sendable {
         self.otherOptions = otherOptions
     }
 
-    /// Reads an entry of `listIndexes`.
+    /// Reads an entry of `listIndexes` (or of `createIndexes`).
     public init(document: Document) {
         let keyDocument = document["key"]?.documentValue ?? Document()
-        var other = Document()
-        let modelled: Set<String> = [
-            "v", "key", "name", "unique", "sparse", "partialFilterExpression", "expireAfterSeconds", "collation",
-            "hidden", "ns", "background",
-        ]
-        for (key, value) in document.elements where !modelled.contains(key) { other.append(key, value) }
-        self.init(
-            keys: keyDocument.elements.map { IndexKey(field: $0.0, value: $0.1) },
-            name: document["name"]?.stringValue,
-            unique: document["unique"]?.boolValue ?? false,
-            sparse: document["sparse"]?.boolValue ?? false,
-            partialFilterExpression: document["partialFilterExpression"]?.documentValue,
-            expireAfterSeconds: document["expireAfterSeconds"]?.intValue,
-            collation: document["collation"]?.documentValue,
-            hidden: document["hidden"]?.boolValue ?? false,
-            otherOptions: other)
+        self.init(keys: keyDocument.elements.map { IndexKey(field: $0.0, value: $0.1) }, name: document["name"]?.stringValue)
+        let modelled = Set(["v", "key", "name", "ns", "background"] + Self.options.map(\.serverName))
+        for (key, value) in document.elements where !modelled.contains(key) { otherOptions.append(key, value) }
+        for option in Self.options { option.set(document[option.serverName], in: &self) }
     }
 
     /// The key pattern as a document, in order.
@@ -90,12 +95,9 @@ public struct IndexSpec: Equatable, Sendable {
     /// The entry for a `createIndexes` command. Only options that are set are written; `background` never is.
     public var document: Document {
         var document: Document = ["key": .document(keyDocument), "name": .string(name)]
-        if unique { document.append("unique", true) }
-        if sparse { document.append("sparse", true) }
-        if let partialFilterExpression { document.append("partialFilterExpression", .document(partialFilterExpression)) }
-        if let expireAfterSeconds { document.append("expireAfterSeconds", .int64(Int64(expireAfterSeconds))) }
-        if let collation { document.append("collation", .document(collation)) }
-        if hidden { document.append("hidden", true) }
+        for option in Self.options {
+            if let value = option.value(in: self) { document.append(option.serverName, value) }
+        }
         for (key, value) in otherOptions.elements { document.append(key, value) }
         return document
     }
@@ -106,4 +108,81 @@ public struct IndexSpec: Equatable, Sendable {
     }
 
     public var isIDIndex: Bool { keys == [IndexKey(field: "_id", direction: 1)] }
+}
+
+/// One index option: its name in spec and migration files, its name on the server, its type, and how
+/// the comparisons treat it.
+public struct IndexOption: Sendable {
+    /// The option's type and where `IndexSpec` keeps it.
+    public enum Value: Sendable {
+        /// true or false; false is not written.
+        case flag(WritableKeyPath<IndexSpec, Bool> & Sendable)
+        /// A whole number of seconds, zero or more.
+        case seconds(WritableKeyPath<IndexSpec, Int?> & Sendable)
+        case document(WritableKeyPath<IndexSpec, Document?> & Sendable)
+        /// A document compared by `IndexSpec.collation(_:satisfies:)`: the server fills in defaults.
+        case collation(WritableKeyPath<IndexSpec, Document?> & Sendable)
+    }
+
+    /// How an existing index must stand to a wanted one on this option (see IndexComparison.swift).
+    public enum Rule: Sendable {
+        /// The same on both (collation: the existing one satisfies the wanted one).
+        case equal
+        /// The same when the wanted index sets it; an existing one may set it when not wanted.
+        case equalWhenWanted
+        /// The wanted index must not set it.
+        case unsetInWanted
+        /// Neither index may set it.
+        case unsetInBoth
+        /// The existing index must not set it.
+        case unsetInExisting
+        /// Not compared.
+        case ignored
+    }
+
+    /// The field name in spec and migration files (snake_case).
+    public let specName: String
+    /// The field name in `createIndexes` and `listIndexes`.
+    public let serverName: String
+    public let value: Value
+    /// How an existing index with the same keys must match a wanted one (`IndexSpec.satisfies`).
+    public let sameKeys: Rule
+    /// How a longer index must match a wanted one to serve it with its leading keys (`IndexSpec.servesAsPrefix`).
+    public let prefix: Rule
+
+    init(_ specName: String, server serverName: String, _ value: Value, sameKeys: Rule, prefix: Rule) {
+        self.specName = specName
+        self.serverName = serverName
+        self.value = value
+        self.sameKeys = sameKeys
+        self.prefix = prefix
+    }
+
+    /// The option's value as `createIndexes` takes it; nil when unset.
+    public func value(in spec: IndexSpec) -> BSONValue? {
+        switch value {
+        case .flag(let path): return spec[keyPath: path] ? .bool(true) : nil
+        case .seconds(let path): return spec[keyPath: path].map { .int64(Int64($0)) }
+        case .document(let path), .collation(let path): return spec[keyPath: path].map(BSONValue.document)
+        }
+    }
+
+    /// Sets the option from a server or spec value; nil (or a value of another type) unsets it.
+    public func set(_ bson: BSONValue?, in spec: inout IndexSpec) {
+        switch value {
+        case .flag(let path): spec[keyPath: path] = bson?.boolValue ?? bson?.doubleValue.map { $0 != 0 } ?? false
+        case .seconds(let path): spec[keyPath: path] = bson?.intValue
+        case .document(let path), .collation(let path): spec[keyPath: path] = bson?.documentValue
+        }
+    }
+
+    /// The value for messages: true/false for flags, "none" for unset values.
+    public func text(in spec: IndexSpec) -> String {
+        switch (value, value(in: spec)) {
+        case (.flag(let path), _): return "\(spec[keyPath: path])"
+        case (_, nil): return "none"
+        case (_, .document(let document)?): return document.relaxedJSON
+        case (_, let other?): return other.intValue.map(String.init) ?? "\(other)"
+        }
+    }
 }

@@ -200,13 +200,11 @@ extension SpecNode {
     }
 
     /// The field names an index entry may have in a spec or migration file.
-    public static let indexFields = [
-        "keys", "name", "unique", "sparse", "partial_filter", "expire_after_seconds", "collation", "hidden",
-    ]
+    public static let indexFields = ["keys", "name"] + IndexSpec.options.map(\.specName)
     static let keyKinds: Set<String> = ["1", "-1", "text", "hashed", "2d", "2dsphere"]
 
-    /// Reads an index as specs and migrations write it:
-    /// `{keys: {field: 1, other: -1}, name, unique, sparse, partial_filter, expire_after_seconds, collation, hidden}`.
+    /// Reads an index as specs and migrations write it: `{keys: {field: 1, other: -1}, name}` plus the
+    /// options of `IndexSpec.options` by their spec names (unique, sparse, partial_filter, ...).
     public func indexSpec() throws -> IndexSpec {
         let fields = try self.fields(allowed: Self.indexFields)
         let keysNode = try fields.required("keys")
@@ -224,18 +222,23 @@ extension SpecNode {
             return IndexKey(field: entry.key, kind: kind)
         }
         guard !keys.isEmpty else { throw keysNode.error("an index needs at least one key") }
-        var expireAfterSeconds: Int?
-        if let ttl = fields["expire_after_seconds"] {
-            let seconds = try ttl.int()
-            guard seconds >= 0 else { throw ttl.error("must be zero or more seconds") }
-            expireAfterSeconds = seconds
+        var spec = IndexSpec(keys: keys, name: try fields["name"]?.string())
+        for option in IndexSpec.options {
+            guard let node = fields[option.specName] else { continue }
+            option.set(try node.indexOptionValue(option.value), in: &spec)
         }
-        return IndexSpec(
-            keys: keys, name: try fields["name"]?.string(), unique: try fields["unique"]?.bool() ?? false,
-            sparse: try fields["sparse"]?.bool() ?? false,
-            partialFilterExpression: try fields["partial_filter"]?.document(),
-            expireAfterSeconds: expireAfterSeconds, collation: try fields["collation"]?.document(),
-            hidden: try fields["hidden"]?.bool() ?? false)
+        return spec
+    }
+
+    private func indexOptionValue(_ kind: IndexOption.Value) throws -> BSONValue {
+        switch kind {
+        case .flag: return .bool(try bool())
+        case .seconds:
+            let seconds = try int()
+            guard seconds >= 0 else { throw error("must be zero or more seconds") }
+            return .int64(Int64(seconds))
+        case .document, .collation: return .document(try document())
+        }
     }
 }
 

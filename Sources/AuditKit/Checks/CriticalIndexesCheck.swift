@@ -102,7 +102,7 @@ public struct CriticalIndexesCheck: Check {
     {
         let keyText = wanted.keys.map(\.description).joined(separator: ", ")
         let subject = "{\(keyText)}"
-        if let match = existing.first(where: { $0.keys == wanted.keys && Self.serves($0, wanted) }) {
+        if let match = existing.first(where: { $0.satisfies(wanted) }) {
             guard match.hidden else { return nil }
             return finding(
                 "hidden_index", subject: subject, severity: severity,
@@ -111,10 +111,7 @@ public struct CriticalIndexesCheck: Check {
                 fix: context.shellCommand(["collMod": .string(collectionName), "index": ["name": .string(match.name), "hidden": false]]),
                 facts: [("index", match.name)])
         }
-        if let prefix = existing.first(where: {
-            !$0.hidden && $0.keys.count > wanted.keys.count && Array($0.keys.prefix(wanted.keys.count)) == wanted.keys
-                && Self.prefixServes($0, wanted)
-        }) {
+        if let prefix = existing.first(where: { $0.servesAsPrefix(of: wanted) }) {
             return finding(
                 "served_by_prefix", subject: subject, severity: .info,
                 title: "required index {\(keyText)} is served by the prefix of '\(prefix.name)'",
@@ -138,22 +135,6 @@ public struct CriticalIndexesCheck: Check {
                 + "collection; on millions of documents that takes seconds and loads the server.",
             fix: context.shellCommand(["createIndexes": .string(collectionName), "indexes": [.document(wanted.document)]]),
             facts: facts, indexToCreate: wanted.document)
-    }
-
-    /// Whether an index with the same keys gives everything the required one asks for.
-    static func serves(_ index: IndexSpec, _ wanted: IndexSpec) -> Bool {
-        if wanted.unique && !index.unique { return false }
-        if index.sparse != wanted.sparse { return false }
-        if index.partialFilterExpression != wanted.partialFilterExpression { return false }
-        if let ttl = wanted.expireAfterSeconds, index.expireAfterSeconds != ttl { return false }
-        return IndexSpec.collation(index.collation, satisfies: wanted.collation)
-    }
-
-    /// A compound index serves queries on its leading keys, but not the uniqueness or TTL of them.
-    static func prefixServes(_ index: IndexSpec, _ wanted: IndexSpec) -> Bool {
-        !wanted.unique && wanted.expireAfterSeconds == nil && !index.sparse && !wanted.sparse
-            && index.partialFilterExpression == wanted.partialFilterExpression
-            && IndexSpec.collation(index.collation, satisfies: wanted.collation)
     }
 }
 

@@ -86,12 +86,8 @@ public struct IndexHygieneCheck: Check {
                     facts: [("members", used.members.joined(separator: ", "))]))
         }
 
-        for index in indexes where droppable(index) && index.partialFilterExpression == nil && !index.sparse {
-            guard let wider = indexes.first(where: { other in
-                other.name != index.name && other.keys.count > index.keys.count
-                    && Array(other.keys.prefix(index.keys.count)) == index.keys && other.partialFilterExpression == nil
-                    && !other.sparse && !other.hidden && IndexSpec.collation(other.collation, satisfies: index.collation)
-            }) else { continue }
+        for index in indexes where droppable(index) {
+            guard let wider = indexes.first(where: { index.isRedundantPrefix(of: $0) }) else { continue }
             findings.append(
                 finding(
                     "redundant_prefix", subject: index.name, severity: severity,

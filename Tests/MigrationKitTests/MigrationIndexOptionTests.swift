@@ -1,0 +1,30 @@
+import MongoKit
+import XCTest
+
+@testable import MigrationKit
+
+/// Every index option written by `migrate emit`'s template reads back the same, and shows in the plan.
+final class MigrationIndexOptionTests: XCTestCase {
+    func testTheTemplateWritesEveryOptionSoTheMigrationReadsItBack() throws {
+        let indexes = [
+            IndexSpec(
+                keys: [IndexKey(field: "site", direction: 1), IndexKey(field: "start_time", direction: -1)], name: "site start",
+                unique: true, sparse: true, partialFilterExpression: ["deleted": false],
+                collation: ["locale": "en", "strength": 2], hidden: true),
+            IndexSpec(keys: [IndexKey(field: "expires_at", direction: 1)], expireAfterSeconds: 3600),
+            IndexSpec(keys: [IndexKey(field: "title", kind: "text")]),
+        ]
+        for option in IndexSpec.options {
+            XCTAssertTrue(indexes.contains { option.value(in: $0) != nil }, option.specName)
+        }
+        let text = MigrationTemplate.createIndexes([("recordings", indexes)], description: "all options")
+        let migration = try Migration(text: text, file: "0001_all.yml", version: 1, title: "all", checksum: "x")
+        XCTAssertEqual(migration.up.map(\.operation), [.createIndexes(collection: "recordings", indexes: indexes)], text)
+
+        let summary = migration.up[0].operation.summary
+        for option in IndexSpec.options { XCTAssertTrue(summary.contains(option.specName), "\(option.specName): \(summary)") }
+        XCTAssertEqual(
+            migration.up[0].operation.command(),
+            ["createIndexes": "recordings", "indexes": .array(indexes.map { .document($0.document) })])
+    }
+}
