@@ -5,7 +5,7 @@ extension IndexSpec {
     /// Whether this (existing) index has the wanted keys and everything the wanted one asks for: unique and
     /// TTL when wanted, the same sparse and partial filter, a collation that satisfies. Hidden is not compared.
     public func satisfies(_ wanted: IndexSpec) -> Bool {
-        comparableKeys == wanted.comparableKeys && Self.options.allSatisfy { $0.holds($0.sameKeys, existing: self, wanted: wanted) }
+        hasSameKeys(as: wanted) && Self.options.allSatisfy { $0.holds($0.sameKeys, existing: self, wanted: wanted) }
     }
 
     /// Whether this (existing) index serves the wanted one with its leading keys: it has more keys, the
@@ -17,6 +17,10 @@ extension IndexSpec {
         return keys.count > wantedKeys.count && Array(keys.prefix(wantedKeys.count)) == wantedKeys
             && Self.options.allSatisfy { $0.holds($0.prefix, existing: self, wanted: wanted) }
     }
+
+    /// Whether both indexes have the same keys in the same order and direction, as the server compares
+    /// them (a text index's `_fts`/`_ftsx` entry stands for its fields).
+    public func hasSameKeys(as other: IndexSpec) -> Bool { comparableKeys == other.comparableKeys }
 
     /// Whether this index can be dropped because `wider` serves it as a prefix. Partial indexes are never
     /// proposed, even when the wider one has the same filter.

@@ -121,7 +121,7 @@ public struct CriticalIndexesCheck: Check {
         var facts: [(name: String, text: String)] = []
         var kind = "missing_index"
         var title = "required index {\(keyText)} is missing"
-        if let sameKeys = existing.first(where: { $0.keys == wanted.keys }) {
+        if let sameKeys = existing.first(where: { $0.hasSameKeys(as: wanted) }) {
             kind = "options_differ"
             title = "index '\(sameKeys.name)' has the required keys {\(keyText)} but not the required options"
             facts.append(("existing", sameKeys.document.relaxedJSON))
