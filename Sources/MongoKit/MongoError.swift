@@ -165,34 +165,66 @@ public enum MongoError: Error, Equatable, CustomStringConvertible {
 
 /// Removes the password of a connection string (as written and percent-decoded) from any text.
 public struct Redactor: Sendable {
-    let secrets: [String]
+    /// Fragments of the connection string that hold secrets, each with its redacted form: the whole string,
+    /// `user:password@`, and every `option=value` whose option is secret. Messages are redacted by these
+    /// fragments only, never by the secret's bare text (a password `x` must not turn "expired" into "e*****pired").
+    let fragments: [(secret: String, redacted: String)]
+    /// The connection string with every secret replaced by `*****`, safe to print.
+    public let redactedURI: String
+
+    /// Options libmongoc treats as secret, beyond any whose name holds password, secret, token or key.
+    static let secretOptions: Set<String> = ["authmechanismproperties", "tlscertificatekeyfilepassword", "sslclientcertificatekeypassword"]
 
     public init(uri: String) {
-        var secrets: [String] = []
-        if let password = Redactor.password(in: uri), !password.isEmpty {
-            secrets.append(password)
-            if let decoded = password.removingPercentEncoding, decoded != password { secrets.append(decoded) }
+        var fragments: [(String, String)] = []
+        var redacted = uri
+        if let (userInfo, user) = Redactor.userInfo(in: uri) {
+            let safeUserInfo = user + ":*****@"
+            fragments.append((userInfo, safeUserInfo))
+            redacted = redacted.replacingOccurrences(of: userInfo, with: safeUserInfo)
         }
-        self.secrets = secrets
+        if let query = uri.firstIndex(of: "?") {
+            for pair in uri[uri.index(after: query)...].split(whereSeparator: { $0 == "&" || $0 == ";" }) {
+                guard let equals = pair.firstIndex(of: "=") else { continue }
+                let name = pair[..<equals]
+                guard Redactor.isSecret(option: String(name)), pair.index(after: equals) < pair.endIndex else { continue }
+                let safePair = name + "=*****"
+                fragments.append((String(pair), String(safePair)))
+                redacted = redacted.replacingOccurrences(of: String(pair), with: String(safePair))
+            }
+        }
+        if redacted != uri { fragments.insert((uri, redacted), at: 0) }
+        // Percent-decoded forms too: libmongoc may print the decoded text.
+        for (secret, safe) in fragments {
+            if let decoded = secret.removingPercentEncoding, decoded != secret { fragments.append((decoded, safe)) }
+        }
+        self.fragments = fragments
+        redactedURI = redacted
     }
 
+    static func isSecret(option: String) -> Bool {
+        let name = option.lowercased()
+        return secretOptions.contains(name) || ["password", "secret", "token", "key"].contains { name.contains($0) }
+    }
+
+    /// `text` with every secret-bearing fragment of the connection string replaced by its redacted form.
     public func redact(_ text: String) -> String {
-        secrets.reduce(text) { $0.replacingOccurrences(of: $1, with: "*****") }
+        fragments.reduce(text) { $0.replacingOccurrences(of: $1.secret, with: $1.redacted) }
     }
 
-    /// The connection string with its password replaced, safe to print.
-    public static func redactedURI(_ uri: String) -> String { Redactor(uri: uri).redact(uri) }
+    /// The connection string with its secrets replaced, safe to print.
+    public static func redactedURI(_ uri: String) -> String { Redactor(uri: uri).redactedURI }
 
-    /// The raw password between "user:" and the last "@" of the authority, found without libmongoc so that
-    /// it can be hidden even in a string libmongoc refuses to parse.
-    static func password(in uri: String) -> String? {
+    /// The `user:password@` part of the authority and the user, found without libmongoc so that it can be
+    /// hidden even in a string libmongoc refuses to parse.
+    static func userInfo(in uri: String) -> (userInfo: String, user: String)? {
         guard let schemeEnd = uri.range(of: "://") else { return nil }
         let rest = uri[schemeEnd.upperBound...]
         // The user info ends at the last "@" before the query, so an unencoded "@" in a password still counts.
         let beforeQuery = rest[..<(rest.firstIndex(of: "?") ?? rest.endIndex)]
         guard let at = beforeQuery.lastIndex(of: "@") else { return nil }
         let userInfo = beforeQuery[..<at]
-        guard let colon = userInfo.firstIndex(of: ":") else { return nil }
-        return String(userInfo[userInfo.index(after: colon)...])
+        guard let colon = userInfo.firstIndex(of: ":"), userInfo.index(after: colon) < userInfo.endIndex else { return nil }
+        return (String(beforeQuery[...at]), String(userInfo[..<colon]))
     }
 }

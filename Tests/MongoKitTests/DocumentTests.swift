@@ -92,12 +92,24 @@ final class DocumentTests: XCTestCase {
 
     func testRedactorHidesPasswordsAsWrittenAndDecoded() {
         let uri = "mongodb://auditor:p%40ss:w0rd@db1:27017,db2/?replicaSet=rs0"
-        XCTAssertEqual(Redactor.password(in: uri), "p%40ss:w0rd")
         let redactor = Redactor(uri: uri)
-        XCTAssertEqual(redactor.redact("login p%40ss:w0rd and p@ss:w0rd"), "login ***** and *****")
+        XCTAssertEqual(redactor.redact("failed for \(uri)"), "failed for mongodb://auditor:*****@db1:27017,db2/?replicaSet=rs0")
+        XCTAssertEqual(redactor.redact("user auditor:p@ss:w0rd@db1"), "user auditor:*****@db1", "the decoded user info too")
         XCTAssertEqual(Redactor.redactedURI(uri), "mongodb://auditor:*****@db1:27017,db2/?replicaSet=rs0")
-        XCTAssertNil(Redactor.password(in: "mongodb://db1/?authSource=admin"))
-        XCTAssertEqual(Redactor.password(in: "mongodb://u:raw@pass@host/db"), "raw@pass")
+        XCTAssertEqual(Redactor.redactedURI("mongodb://db1/?authSource=admin"), "mongodb://db1/?authSource=admin")
+        XCTAssertEqual(Redactor.redactedURI("mongodb://u:raw@pass@host/db"), "mongodb://u:*****@host/db")
+    }
+
+    /// Every option libmongoc treats as secret, and any whose name says password, secret, token or key, is
+    /// hidden; the redaction is of URI fragments, so a one-letter password leaves ordinary words alone.
+    func testRedactorHidesSecretOptionsStructurally() {
+        let uri = "mongodb://u:x@h/?tls=true&tlsCertificateKeyFilePassword=S3cr3t&authMechanism=MONGODB-AWS"
+            + "&authMechanismProperties=AWS_SESSION_TOKEN:T0k3n&appName=app&myApiKey=K3y"
+        let redacted = Redactor.redactedURI(uri)
+        for secret in ["S3cr3t", "T0k3n", "K3y", ":x@"] { XCTAssertFalse(redacted.contains(secret), "\(secret) in \(redacted)") }
+        XCTAssertTrue(redacted.contains("appName=app&"), redacted)
+        XCTAssertTrue(redacted.contains("authMechanism=MONGODB-AWS"), redacted)
+        XCTAssertEqual(Redactor(uri: uri).redact("the password expired"), "the password expired")
     }
 }
 
