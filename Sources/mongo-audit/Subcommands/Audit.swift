@@ -46,6 +46,13 @@ struct Audit: ParsableCommand {
     }
 
     func run() throws {
+        let reportFile: ReportFile?
+        do {
+            reportFile = try output.map { try ReportFile(path: $0, protecting: [spec]) }
+        } catch {
+            printError("\(error)")
+            throw AuditExit(code: .invalidInput)
+        }
         let auditSpec = try AuditSpec.load(path: spec)
         guard let databaseName = database ?? auditSpec.database ?? connection.databaseInURI else {
             throw ValidationError("no database to audit: give --database, `database:` in the spec, or a path in the URI")
@@ -57,10 +64,18 @@ struct Audit: ParsableCommand {
             .run(on: client, database: databaseName, failOn: failOn)
         let colour = color == .always || (color == .auto && isatty(STDOUT_FILENO) == 1 && output == nil)
         print(try format.reporter(colour: colour).render(report), terminator: "")
-        if let output {
-            try format.reporter(colour: false).render(report).write(toFile: output, atomically: true, encoding: .utf8)
+        let code = AuditExitCode(report.outcome)
+        if let reportFile {
+            do {
+                try reportFile.write(try format.reporter(colour: false).render(report))
+            } catch {
+                // The audit ran; its own failure still decides the exit code, and a passing audit whose
+                // report is lost does not pass.
+                printError("\(error)")
+                throw AuditExit(code: code == .passed ? .invalidInput : code)
+            }
         }
-        throw AuditExit(code: AuditExitCode(report.outcome))
+        throw AuditExit(code: code)
     }
 }
 
