@@ -38,15 +38,55 @@ public struct SpecNode {
         self.path = path
     }
 
-    /// Parses YAML or JSON text. Syntax errors carry the line the parser stopped at.
+    /// The most text a spec or migration file may hold.
+    public static let maxTextBytes = 4 << 20
+    /// The most nodes a file may expand to, aliases counted at every use: a YAML alias bomb ("billion
+    /// laughs") is a few lines that expand exponentially, and is refused at this bound.
+    public static let maxNodes = 200_000
+    /// The deepest nesting of mappings and lists a file may have.
+    public static let maxDepth = 64
+
+    /// Parses YAML or JSON text. Syntax errors carry the line the parser stopped at; text over the size,
+    /// node or depth bounds is refused before any of it is read as a spec.
     public static func parse(_ text: String, file: String) throws -> SpecNode {
+        guard text.utf8.count <= maxTextBytes else {
+            throw SpecError(file: file, line: nil, column: nil, field: "", message: "the file is larger than \(maxTextBytes >> 20) MiB")
+        }
         do {
             guard let node = try Yams.compose(yaml: text) else {
                 throw SpecError(file: file, line: 1, column: nil, field: "", message: "the spec is empty")
             }
+            var budget = maxNodes
+            try checkBounds(node, depth: 0, budget: &budget, file: file)
             return SpecNode(node: node, file: file)
         } catch let error as YamlError {
             throw SpecNode.specError(from: error, file: file)
+        }
+    }
+
+    /// Walks the tree as a reader would see it (aliases expanded) and stops at the first bound it passes.
+    /// Aliases share storage in the composed tree, so composing costs little; this walk is what bounds the rest.
+    private static func checkBounds(_ node: Node, depth: Int, budget: inout Int, file: String) throws {
+        budget -= 1
+        guard budget >= 0 else {
+            throw SpecError(
+                file: file, line: node.mark?.line, column: node.mark?.column, field: "",
+                message: "the file expands to more than \(maxNodes) values (YAML aliases?); refusing to read it")
+        }
+        guard depth <= maxDepth else {
+            throw SpecError(
+                file: file, line: node.mark?.line, column: node.mark?.column, field: "", message: "nested deeper than \(maxDepth) levels")
+        }
+        switch node {
+        case .mapping(let mapping):
+            for (key, value) in mapping {
+                try checkBounds(key, depth: depth + 1, budget: &budget, file: file)
+                try checkBounds(value, depth: depth + 1, budget: &budget, file: file)
+            }
+        case .sequence(let sequence):
+            for item in sequence { try checkBounds(item, depth: depth + 1, budget: &budget, file: file) }
+        case .scalar, .alias:
+            break
         }
     }
 

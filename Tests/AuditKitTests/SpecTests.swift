@@ -113,6 +113,24 @@ final class CheckOptionTests: XCTestCase {
         assertSpecError(text, line: line, field: field, contains: fragment, file: file, sourceLine: sourceLine)
     }
 
+    /// A YAML alias bomb is a few lines that expand to billions of values; it is refused at a bound, as is
+    /// nesting deeper than any spec needs and a file larger than any spec needs.
+    func testAliasBombsDeepNestingAndHugeFilesAreRefused() {
+        var bomb = ["version: 1", "x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+        for level in 1...12 { bomb.append("x\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 9).joined(separator: ", ") + "]") }
+        bomb.append("checks: [*a12]")
+        assertSpecError(bomb.joined(separator: "\n"), line: 2, field: "", contains: "expands to more than")
+        let deep = "version: 1\nchecks: " + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "\n"
+        assertSpecError(deep, line: 2, field: "", contains: "nested deeper than")
+        let huge = "version: 1\n#" + String(repeating: "x", count: SpecNode.maxTextBytes) + "\nchecks: []\n"
+        assertSpecError(huge, line: nil, field: "", contains: "larger than")
+        // A small alias stays allowed.
+        XCTAssertNoThrow(
+            try AuditSpec(
+                text: "version: 1\nchecks:\n  - check: required_collections\n    collections: &c [recordings]\n"
+                    + "  - check: required_collections\n    collections: *c\n", file: "Checks/test.yml"))
+    }
+
     func testThresholdsTypesAndRulesAreValidated() {
         assertRejected(
             "check: field_completeness\ncollection: r\nfields: {uuid: {min_complete: 1.5}}", line: 5,
