@@ -40,12 +40,12 @@ enum AuditExitCode: Int32, CaseIterable, Sendable {
         }
     }
 
-    /// The exit code of an audit's outcome.
-    init(_ outcome: AuditOutcome) {
-        switch outcome {
+    /// The exit code of an audit: by its outcome; an incomplete audit whose checks timed out exits as a timeout.
+    init(_ report: AuditReport) {
+        switch report.outcome {
         case .passed: self = .passed
         case .failed: self = .findings
-        case .incomplete: self = .commandFailed
+        case .incomplete: self = report.checks.contains { $0.notRunCause == .timedOut } ? .timeout : .commandFailed
         }
     }
 }

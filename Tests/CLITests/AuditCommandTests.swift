@@ -209,7 +209,9 @@ final class AuditServerFailureTests: XCTestCase {
             try mongoAuditBinary(),
             ["audit", "--spec", repositoryRoot.appendingPathComponent("Checks/mongo-audit.yml").path, "--uri", server.uri])
         XCTAssertEqual(result.status, 5, result.stdout + result.stderr)
-        XCTAssertTrue(result.stderr.contains("timed out"), result.stderr)
+        // Each check that timed out is reported as not run, and the audit still writes its report.
+        XCTAssertTrue(result.stdout.contains("NOT RUN: critical_indexes on recordings: timed out"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("Result: INCOMPLETE"), result.stdout)
     }
 }
 

@@ -53,7 +53,7 @@ public struct Auditor: Sendable {
                 result.durationSeconds = duration
                 switch outcome {
                 case .ran(let perCheck): result.record(try Self.refusalAsNotRun { try perCheck[position].get() })
-                case .refused(let reason): result.record(.refused(reason))
+                case .refused(let cause, let reason): result.record(.refused(cause, reason))
                 }
                 results[entry.offset] = result
             }
@@ -81,13 +81,16 @@ public struct Auditor: Sendable {
     }
 
 
-    /// A check the server cannot answer (missing privilege, unknown command, old server) did not run;
-    /// connection-level errors still end the audit.
+    /// A check the server cannot answer (missing privilege, unknown command, old server) or that ran out of
+    /// its time limit did not run, and the audit goes on; connection-level errors (unreachable,
+    /// authentication) still end the audit.
     static func refusalAsNotRun<T>(_ body: () throws -> T) throws -> CheckOutcome<T> {
         do {
             return .ran(try body())
         } catch MongoError.command(let error) {
-            return .refused("the server refused a command: \(error.message) (code \(error.code) \(error.codeName))")
+            return .refused(.refused, "the server refused a command: \(error.message) (code \(error.code) \(error.codeName))")
+        } catch MongoError.timeout(let message) {
+            return .refused(.timedOut, "timed out: \(message)")
         }
     }
 }
@@ -100,15 +103,16 @@ extension CheckResult {
             findings = output.findings
             metrics = output.metrics
             status = output.findings.contains { $0.severity > .info } ? .failed : .passed
-        case .refused(let why):
+        case .refused(let why, let text):
             status = .notRun
-            reason = why
+            notRunCause = why
+            reason = text
         }
     }
 }
 
-/// Whether a check's server work ran, or why the server refused it.
+/// Whether a check's server work ran, or why not.
 enum CheckOutcome<T> {
     case ran(T)
-    case refused(String)
+    case refused(NotRunCause, String)
 }

@@ -6,6 +6,14 @@ public enum CheckStatus: String, Sendable, CaseIterable {
     case passed, failed, notRun = "not_run"
 }
 
+/// Why a check did not run.
+public enum NotRunCause: String, Sendable, CaseIterable {
+    /// The server refused its work: a missing privilege, an unknown command, an old server.
+    case refused
+    /// Its work ran out of its time limit.
+    case timedOut = "timed_out"
+}
+
 /// What a check produced when it ran: its findings and its own figures (documents scanned, values checked).
 public struct CheckOutput: Sendable {
     public var findings: [Finding]
@@ -25,6 +33,7 @@ public struct CheckResult: Sendable {
     public var status: CheckStatus
     /// Why the check did not run, when it did not.
     public var reason: String?
+    public var notRunCause: NotRunCause?
     public var durationSeconds: Double
     public var findings: [Finding]
     public var metrics: Metrics
@@ -50,7 +59,8 @@ public struct CheckResult: Sendable {
         .object([
             ("check", .string(check)), ("collection", collection.map(JSONValue.string) ?? .null),
             ("severity", .string(severity.rawValue)), ("status", .string(status.rawValue)),
-            ("reason", reason.map(JSONValue.string) ?? .null), ("durationSeconds", .number(durationSeconds)),
+            ("reason", reason.map(JSONValue.string) ?? .null), ("notRunCause", notRunCause.map { .string($0.rawValue) } ?? .null),
+            ("durationSeconds", .number(durationSeconds)),
             ("specLine", specLine.map { .integer(Int64($0)) } ?? .null), ("metrics", metrics.json),
             ("findings", .array(findings.map(\.json))),
         ])

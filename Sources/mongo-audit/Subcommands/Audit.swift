@@ -64,7 +64,7 @@ struct Audit: ParsableCommand {
             .run(on: client, database: databaseName, failOn: failOn)
         let colour = color == .always || (color == .auto && isatty(STDOUT_FILENO) == 1 && output == nil)
         print(try format.reporter(colour: colour).render(report), terminator: "")
-        let code = AuditExitCode(report.outcome)
+        let code = AuditExitCode(report)
         if let reportFile {
             do {
                 try reportFile.write(try format.reporter(colour: false).render(report))
