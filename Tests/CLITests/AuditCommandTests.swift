@@ -140,6 +140,19 @@ final class AuditCommandTests: XCTestCase {
         let usage = try runProcess(try mongoAuditBinary(), ["audit", "--format", "xml"])
         XCTAssertEqual(usage.status, 2)
         XCTAssertTrue(usage.stderr.contains("The value 'xml' is invalid for '--format <format>'"), usage.stderr)
+        // Numbers are checked against their real range before anything connects: no trap on inf or huge values.
+        for (arguments, message) in [
+            (["migrate", "apply", "--lock-ttl", "inf"], "--lock-ttl must be between"),
+            (["migrate", "apply", "--wait", "nan"], "--wait must be between"),
+            (["audit", "--max-time-ms", "99999999999"], "--max-time-ms must be between"),
+            (["audit", "--sample", "0"], "--sample must be between"),
+            (["audit", "--server-selection-timeout-ms", "0"], "--server-selection-timeout-ms must be between"),
+            (["sample", "--count", "0"], "--count must be between"),
+        ] {
+            let result = try runProcess(try mongoAuditBinary(), arguments)
+            XCTAssertEqual(result.status, 2, "\(arguments): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+        }
     }
 
     func testUnreachableServerExitsThreeWithoutThePassword() throws {

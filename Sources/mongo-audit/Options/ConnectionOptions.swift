@@ -18,6 +18,10 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .long, help: "How long to wait for a suitable server before giving up, in milliseconds.")
     var serverSelectionTimeoutMS: Int32 = 10_000
 
+    func validate() throws {
+        try requireFlag("--server-selection-timeout-ms", serverSelectionTimeoutMS, in: 1...3_600_000)
+    }
+
     var resolvedURI: String {
         uri ?? ProcessInfo.processInfo.environment["MONGODB_URI"] ?? "mongodb://127.0.0.1:27017"
     }

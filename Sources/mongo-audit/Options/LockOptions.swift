@@ -16,9 +16,9 @@ struct LockOptions: ParsableArguments {
     var retryFor: Double = 30
 
     func validate() throws {
-        guard wait >= 0, lockTtl >= 1, retryFor >= 0 else {
-            throw ValidationError("--wait and --retry-for take zero or more seconds, --lock-ttl one or more")
-        }
+        try requireFlag("--wait", wait, in: 0...86_400)
+        try requireFlag("--lock-ttl", lockTtl, in: 1...86_400)
+        try requireFlag("--retry-for", retryFor, in: 0...86_400)
     }
 
     func runnerOptions() -> RunnerOptions {

@@ -41,8 +41,8 @@ struct Audit: ParsableCommand {
     var color: ColourChoice = .auto
 
     func validate() throws {
-        guard maxTimeMS > 0 else { throw ValidationError("--max-time-ms must be positive") }
-        if let sample, sample <= 0 { throw ValidationError("--sample must be a positive number of documents") }
+        try requireFlag("--max-time-ms", maxTimeMS, in: 1...86_400_000)
+        if let sample { try requireFlag("--sample", sample, in: 1...1_000_000_000) }
     }
 
     func run() throws {

@@ -27,7 +27,7 @@ struct Sample: ParsableCommand {
     var manifest: String?
 
     func validate() throws {
-        guard count > 0 else { throw ValidationError("--count must be positive") }
+        try requireFlag("--count", count, in: 1...100_000_000)
     }
 
     func run() throws {
