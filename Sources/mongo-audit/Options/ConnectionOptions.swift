@@ -26,8 +26,16 @@ struct ConnectionOptions: ParsableArguments {
         uri ?? ProcessInfo.processInfo.environment["MONGODB_URI"] ?? "mongodb://127.0.0.1:27017"
     }
 
-    func connect() throws -> MongoClient {
-        let client = try MongoClient(uri: resolvedURI, options: ClientOptions(serverSelectionTimeoutMS: serverSelectionTimeoutMS))
+    /// A client whose every wait is bounded: server selection by the flag, and a reply by `operationLimitMS`
+    /// plus a margin of as much again (one to ten seconds), so a frozen server is given up on then rather
+    /// than after libmongoc's default five minutes.
+    func connect(operationLimitMS: Int = 290_000) throws -> MongoClient {
+        let socketTimeoutMS = Int32(clamping: operationLimitMS + min(max(operationLimitMS, 1_000), 10_000))
+        let client = try MongoClient(
+            uri: resolvedURI,
+            options: ClientOptions(
+                serverSelectionTimeoutMS: serverSelectionTimeoutMS, connectTimeoutMS: min(serverSelectionTimeoutMS, 10_000),
+                socketTimeoutMS: socketTimeoutMS))
         clientsOpenUntilExit.append(client)
         return client
     }

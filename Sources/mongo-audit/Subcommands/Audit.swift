@@ -57,7 +57,8 @@ struct Audit: ParsableCommand {
         guard let databaseName = database ?? auditSpec.database ?? connection.databaseInURI else {
             throw ValidationError("no database to audit: give --database, `database:` in the spec, or a path in the URI")
         }
-        let client = try connection.connect()
+        let longestLimit = auditSpec.checks.compactMap(\.timeLimitMS).reduce(maxTimeMS, max)
+        let client = try connection.connect(operationLimitMS: longestLimit)
         let progressLine = isatty(STDERR_FILENO) == 1 ? ProgressLine() : nil
         let scanOptions = ScanOptions(sampleSize: sample, readPreference: readPreference, progress: progressLine.map { line in { line.show($0) } })
         let report = try Auditor(spec: auditSpec, maxTimeMS: maxTimeMS, scanOptions: scanOptions, tool: toolName)
