@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/onevcat/Rainbow", from: "4.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -23,9 +24,9 @@ let package = Package(
             pkgConfig: "libmongoc-1.0",
             providers: [.apt(["libmongoc-dev", "libbson-dev"])]
         ),
-        // Exclusivity checks cost a third of a full scan's client time in profiles; these modules keep
-        // their mutable state private to one thread.
-        .target(name: "MongoKit", dependencies: ["CMongoc"], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        // glibc's malloc.h, for the tool's allocator tuning.
+        .systemLibrary(name: "CMalloc"),
+        .target(name: "MongoKit", dependencies: ["CMongoc", .product(name: "Logging", package: "swift-log")]),
         .target(name: "SampleData", dependencies: ["MongoKit"]),
         .target(name: "SpecSupport", dependencies: ["MongoKit", .product(name: "Yams", package: "Yams")]),
         .target(
@@ -38,18 +39,20 @@ let package = Package(
                 "MongoKit", "SpecSupport",
                 .product(name: "Rainbow", package: "Rainbow"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ],
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+            ]
         ),
         .executableTarget(
             name: "mongo-audit",
             dependencies: [
                 "AuditKit", "MigrationKit", "SampleData", "MongoKit",
+                .target(name: "CMalloc", condition: .when(platforms: [.linux])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(name: "TestSupport", dependencies: ["MongoKit"], path: "Tests/TestSupport"),
-        .testTarget(name: "MongoKitTests", dependencies: ["MongoKit", "TestSupport"]),
+        .testTarget(
+            name: "MongoKitTests", dependencies: ["MongoKit", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "AuditKitTests", dependencies: ["AuditKit", "SampleData", "TestSupport"]),
         .testTarget(name: "MigrationKitTests", dependencies: ["MigrationKit", "SampleData", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["MongoKit", "SampleData", "TestSupport"]),

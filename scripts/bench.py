@@ -104,6 +104,9 @@ def main():
     parser.add_argument("--binary", required=True)
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--database", default="bench")
+    parser.add_argument("--baseline", action="append", default=[],
+                        help="another mongo-audit binary whose (b) is measured in the same run (repeatable)")
+    parser.add_argument("--skip-naive", action="store_true", help="skip (c), the slow naive client")
     args = parser.parse_args()
     uri = os.environ["MONGODB_URI"]
     client = pymongo.MongoClient(uri)
@@ -122,10 +125,18 @@ def main():
     assert "uuid_1" not in [i["name"] for i in database.recordings.list_indexes()], "unique_values must run without an index"
 
     group_count, _ = timed(lambda: list(database.recordings.aggregate([{"$group": {"_id": None, "n": {"$sum": 1}}}])))
-    audit_seconds, audit_rss, report = min(
-        (run_audit(args.binary, uri, args.database, spec_path) for _ in range(3)), key=lambda r: r[0])
+    # With a baseline, the two binaries alternate so that both see the same machine load.
+    audits, baseline_audits = [], {binary: [] for binary in args.baseline}
+    for _ in range(3):
+        audits.append(run_audit(args.binary, uri, args.database, spec_path))
+        for binary in args.baseline:
+            baseline_audits[binary].append(run_audit(binary, uri, args.database, spec_path))
+    audit_seconds, audit_rss, report = min(audits, key=lambda r: r[0])
     unique_seconds, _, _ = min((run_audit(args.binary, uri, args.database, unique_path) for _ in range(3)), key=lambda r: r[0])
-    naive_seconds, naive = timed(lambda: naive_checks(database.recordings, spec), runs=1)
+    if args.skip_naive:
+        naive_seconds, naive = float("nan"), None
+    else:
+        naive_seconds, naive = timed(lambda: naive_checks(database.recordings, spec), runs=1)
 
     titles = [f["title"] for c in report["checks"] for f in c["findings"]]
     print(f"documents: {args.count}")
@@ -135,8 +146,13 @@ def main():
     print(f"(d) unique_values alone, no index on uuid:   {unique_seconds:8.3f} s")
     print(f"ratios: (b)/(a) = {audit_seconds / group_count:.2f}x (target <= 4)   (c)/(b) = {naive_seconds / audit_seconds:.2f}x (target >= 4)"
           f"   (d)/(a) = {unique_seconds / group_count:.2f}x (target <= 3)   peak RSS {audit_rss:.1f} MB (target < 64)")
-    counts, _, violations, duplicates = naive
-    print(f"cross-check, naive counts: {counts}, rule violations {violations}, duplicate documents {duplicates}")
+    for binary, runs in baseline_audits.items():
+        baseline_seconds, baseline_rss, _ = min(runs, key=lambda r: r[0])
+        print(f"baseline {binary}: (b) {baseline_seconds:.3f} s, (b)/(a) = {baseline_seconds / group_count:.2f}x, "
+              f"peak RSS {baseline_rss:.1f} MB; this binary / baseline = {audit_seconds / baseline_seconds:.3f}")
+    if naive:
+        counts, _, violations, duplicates = naive
+        print(f"cross-check, naive counts: {counts}, rule violations {violations}, duplicate documents {duplicates}")
     print("audit findings: " + "; ".join(t for t in titles if re.search(r"\d", t)))
 
 

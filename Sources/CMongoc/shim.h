@@ -2,7 +2,6 @@
 #define MONGO_AUDIT_CMONGOC_SHIM_H
 #include <mongoc/mongoc.h>
 #include <stdlib.h>
-#include <malloc.h>
 #include <string.h>
 
 // bson_iter_t and bson_t are declared 128-byte aligned, so Swift imports them as opaque types.
@@ -22,12 +21,6 @@ static inline void ma_error_free(bson_error_t *error) { free(error); }
 static inline uint32_t ma_error_domain(const bson_error_t *error) { return error->domain; }
 static inline uint32_t ma_error_code(const bson_error_t *error) { return error->code; }
 static inline const char *ma_error_message(const bson_error_t *error) { return error->message; }
-
-// Keeps allocations below `mmap_bytes` on the heap and up to `trim_bytes` of freed memory in the process.
-static inline void ma_malloc_keep(int mmap_bytes, int trim_bytes) {
-    mallopt(M_MMAP_THRESHOLD, mmap_bytes);
-    mallopt(M_TRIM_THRESHOLD, trim_bytes);
-}
 
 // A bson_t header (128-byte aligned) to point at documents held elsewhere with bson_init_static.
 static inline bson_t *ma_bson_header_new(void) {

@@ -3,10 +3,9 @@ import Foundation
 
 /// Runs `mongoc_init` exactly once per process, before any other libmongoc or libbson call.
 let libmongocInitialized: Void = {
+    // Instead of libmongoc's own handler, which prints to stderr.
+    LibmongocLog.install()
     mongoc_init()
-    // libmongoc logs to stderr by default (connection strings, auth failures); errors reach the user
-    // through MongoError instead, already redacted.
-    mongoc_log_set_handler(nil, nil)
     atexit { mongoc_cleanup() }
 }()
 

@@ -20,7 +20,7 @@ public final class FieldReader {
     /// `wantedKeys` owns `pathOrder[pathsStart[k] ..< pathsStart[k + 1]]`.
     private let pathOrder: UnsafeMutablePointer<Int>
     private let pathsStart: UnsafeMutablePointer<Int>
-    private var wantedKeys = 0
+    @exclusivity(unchecked) private var wantedKeys = 0
 
     // What `load` found, per path.
     private let foundType: UnsafeMutablePointer<UInt8>  // 0 when the path is missing
@@ -29,20 +29,19 @@ public final class FieldReader {
     private let elementStart: UnsafeMutablePointer<Int>  // offset of the element's type byte
     private let parentStart: UnsafeMutablePointer<Int>  // the document holding the element
     private let parentLength: UnsafeMutablePointer<Int>
-    private var bytes: UnsafePointer<UInt8> = UnsafePointer(bitPattern: 1)!
+    @exclusivity(unchecked) private var bytes: UnsafePointer<UInt8> = UnsafePointer(bitPattern: 1)!
     private let scratch: OpaquePointer
 
     // Top-level field names, interned. Documents of a collection mostly repeat their fields in the same
     // order, so each position remembers the id it held last and one comparison usually names a field.
-    private var keyNames = GrowableTable<UnsafeMutableBufferPointer<UInt8>>()
-    private var keyIDByName: [[UInt8]: Int] = [:]
-    private var keyIDAtPosition = GrowableTable<Int>()
-    private var currentKeyIDs = GrowableTable<Int>()
+    @exclusivity(unchecked) private var keyNames = GrowableTable<UnsafeMutableBufferPointer<UInt8>>()
+    @exclusivity(unchecked) private var keyIDByName: [[UInt8]: Int] = [:]
+    @exclusivity(unchecked) private var keyIDAtPosition = GrowableTable<Int>()
+    @exclusivity(unchecked) private var currentKeyIDs = GrowableTable<Int>()
     /// Beyond this many distinct top-level names, new ones share `otherKeyID` (keeps memory bounded when
-    /// documents use values as keys).
+    /// documents use values as keys); its `keyName` is nil.
     public static let keyNameLimit = 10_000
-    public static let otherKeyName = "(other field names)"
-    public private(set) var otherKeyID = -1
+    @exclusivity(unchecked) public private(set) var otherKeyID = -1
 
     public init(paths: [String]) {
         _ = libmongocInitialized
@@ -115,8 +114,8 @@ public final class FieldReader {
     /// The ids of the current document's top-level fields, in order; valid until the next `load`.
     public var keyIDs: UnsafeBufferPointer<Int> { currentKeyIDs.elements }
 
-    /// The name of a top-level key id from `keyIDs`.
-    public func keyName(_ id: Int) -> String { String(decoding: keyNames[id], as: UTF8.self) }
+    /// The name of a top-level key id from `keyIDs`; nil for `otherKeyID`, the names beyond `keyNameLimit`.
+    public func keyName(_ id: Int) -> String? { id == otherKeyID ? nil : String(decoding: keyNames[id], as: UTF8.self) }
 
     /// Finds every path in `document`.
     public func load(_ document: DocumentView) {
@@ -252,7 +251,7 @@ public final class FieldReader {
         if keyNames.count >= Self.keyNameLimit {
             if otherKeyID < 0 {
                 otherKeyID = keyNames.count
-                keyNames.append(Self.copy(Array(Self.otherKeyName.utf8)))
+                keyNames.append(UnsafeMutableBufferPointer(start: nil, count: 0))
             }
             return otherKeyID
         }

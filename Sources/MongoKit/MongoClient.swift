@@ -44,14 +44,6 @@ public enum ReadPreference: String, Sendable, CaseIterable {
 /// A connection to a MongoDB deployment (standalone, replica set or `mongodb+srv`), backed by a libmongoc
 /// client pool so that it can be shared across threads. TLS and auth options pass through the URI.
 public final class MongoClient: @unchecked Sendable {
-    /// A scan receives a reply of about a megabyte per batch. By default glibc maps such buffers afresh and
-    /// hands freed memory straight back, so every batch pays its page faults again (about a third of a
-    /// scan's CPU time, measured here). A process that scans calls this once, first: buffers under 32 MB
-    /// stay on the heap, and up to 64 MB of freed memory stays in the process.
-    public static func keepScanBuffersMapped() {
-        ma_malloc_keep(32 << 20, 64 << 20)
-    }
-
     let pool: OpaquePointer
     let redactor: Redactor
     /// The connection string with the password hidden, safe to print.
@@ -60,6 +52,7 @@ public final class MongoClient: @unchecked Sendable {
     public init(uri: String, options: ClientOptions = ClientOptions()) throws {
         _ = libmongocInitialized
         redactor = Redactor(uri: uri)
+        LibmongocLog.hideSecrets(of: redactor)
         redactedURI = redactor.redact(uri)
         let error = ma_error_new()!
         defer { ma_error_free(error) }

@@ -5,9 +5,9 @@ import Foundation
 /// destroy it when the closure returns, so a cursor never outlives its scope or its pooled client.
 public final class MongoCursor {
     private let client: MongoClient
-    private var mongocClient: OpaquePointer?
+    @exclusivity(unchecked) private var mongocClient: OpaquePointer?
     private let ownsClient: Bool
-    private var pointer: OpaquePointer?
+    @exclusivity(unchecked) private var pointer: OpaquePointer?
     private let iterators = IteratorPair()
 
     /// Wraps a libmongoc cursor. With `owned`, the pooled client goes back to the pool on close.

@@ -41,9 +41,9 @@ final class DocumentChunk {
     static let targetBytes = 1 << 20
     /// Room past the target, so that the document that fills a chunk rarely makes it grow.
     static let slackBytes = 64 << 10
-    private(set) var storage: UnsafeMutablePointer<UInt8>
-    private var capacity: Int
-    var used = 0
+    @exclusivity(unchecked) private(set) var storage: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) private var capacity: Int
+    @exclusivity(unchecked) var used = 0
 
     init() {
         capacity = Self.targetBytes + Self.slackBytes

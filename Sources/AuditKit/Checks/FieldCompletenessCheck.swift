@@ -103,9 +103,9 @@ public struct FieldCompletenessCheck: DocumentCheck {
         let slots: [Int]
         /// Per rule, a table by BSON type number of whether the type is expected (nil: any type).
         let allowed: [[Bool]?]
-        var counts: [Counts]
+        @exclusivity(unchecked) var counts: [Counts]
         /// Documents holding each top-level field, by the reader's key id.
-        var keyTotals: [Int] = []
+        @exclusivity(unchecked) var keyTotals: [Int] = []
         let reader: FieldReader
 
         init(check: FieldCompletenessCheck, slots: [Int], reader: FieldReader) {
@@ -173,7 +173,7 @@ public struct FieldCompletenessCheck: DocumentCheck {
                     impact: "For reference: the share of documents where each field is present, not null and of the expected type.",
                     metrics: completeness))
             let declared = Set(check.rules.map { $0.path.split(separator: ".").first.map(String.init) ?? $0.path } + ["_id"])
-            let undeclared = keyTotals.indices.filter { keyTotals[$0] > 0 }.map { (key: reader.keyName($0), value: keyTotals[$0]) }
+            let undeclared = keyTotals.indices.filter { keyTotals[$0] > 0 }.map { (key: reader.keyName($0) ?? "(other field names)", value: keyTotals[$0]) }
                 .filter { !declared.contains($0.key) }.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
             if check.undeclaredTop > 0 && !undeclared.isEmpty {
                 var present: Metrics = [:]

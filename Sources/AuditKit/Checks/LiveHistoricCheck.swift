@@ -102,16 +102,16 @@ public struct LiveHistoricCheck: DocumentCheck {
         let deletedSlot: Int?
         let nowMilliseconds: Int64
         let oldestLiveStartMilliseconds: Int64
-        var live = 0
-        var historic = 0
-        var endBeforeStart = Examples()
-        var endBeforeStartCount = 0
-        var startInFuture = Examples()
-        var startInFutureCount = 0
-        var liveTooLong = Examples()
-        var liveTooLongCount = 0
-        var deletedLive = Examples()
-        var deletedLiveCount = 0
+        @exclusivity(unchecked) var live = 0
+        @exclusivity(unchecked) var historic = 0
+        @exclusivity(unchecked) var endBeforeStart = Examples()
+        @exclusivity(unchecked) var endBeforeStartCount = 0
+        @exclusivity(unchecked) var startInFuture = Examples()
+        @exclusivity(unchecked) var startInFutureCount = 0
+        @exclusivity(unchecked) var liveTooLong = Examples()
+        @exclusivity(unchecked) var liveTooLongCount = 0
+        @exclusivity(unchecked) var deletedLive = Examples()
+        @exclusivity(unchecked) var deletedLiveCount = 0
 
         let liveWhenMissing: Bool
         let liveWhenNull: Bool

@@ -60,10 +60,10 @@ public struct UniqueValuesCheck: DocumentCheck {
     final class Accumulator: DocumentAccumulator {
         let check: UniqueValuesCheck
         let slot: Int
-        var seen: SeenHashes
+        @exclusivity(unchecked) var seen: SeenHashes
         /// Values seen more than once (or, with the Bloom filter, probably), by hash, with their repeats.
-        var candidates: [UInt64: (value: BSONValue, repeats: Int)] = [:]
-        var candidatesTruncated = false
+        @exclusivity(unchecked) var candidates: [UInt64: (value: BSONValue, repeats: Int)] = [:]
+        @exclusivity(unchecked) var candidatesTruncated = false
 
         init(check: UniqueValuesCheck, slot: Int, expectedDocuments: Int) {
             self.check = check

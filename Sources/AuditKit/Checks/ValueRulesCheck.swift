@@ -232,9 +232,9 @@ public struct ValueRulesCheck: DocumentCheck {
         let check: ValueRulesCheck
         let matchers: [Matcher]
         let slots: [Int]
-        var checked: [Int]
-        var violations: [Int]
-        var examples: [Examples]
+        @exclusivity(unchecked) var checked: [Int]
+        @exclusivity(unchecked) var violations: [Int]
+        @exclusivity(unchecked) var examples: [Examples]
 
         init(check: ValueRulesCheck, now: Date, slots: [Int]) {
             self.check = check

@@ -8,6 +8,8 @@ nonisolated(unsafe) var clientsOpenUntilExit: [MongoClient] = []
 
 /// How to reach the server; shared by every command that connects.
 struct ConnectionOptions: ParsableArguments {
+    @OptionGroup var global: GlobalOptions
+
     @Option(
         name: .long,
         help: ArgumentHelp(
