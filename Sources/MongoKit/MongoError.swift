@@ -171,14 +171,20 @@ public struct Redactor: Sendable {
     let fragments: [(secret: String, redacted: String)]
     /// The connection string with every secret replaced by `*****`, safe to print.
     public let redactedURI: String
+    /// The secret values themselves (password, secret options), as written and decoded. Only libmongoc's
+    /// debug log is redacted by these: it may quote a secret out of its URI context (lowercased, as an
+    /// option name), and there a mangled word costs less than a leak.
+    let secrets: [String]
 
     /// Options libmongoc treats as secret, beyond any whose name holds password, secret, token or key.
     static let secretOptions: Set<String> = ["authmechanismproperties", "tlscertificatekeyfilepassword", "sslclientcertificatekeypassword"]
 
     public init(uri: String) {
         var fragments: [(String, String)] = []
+        var secrets: [String] = []
         var redacted = uri
         if let (userInfo, user) = Redactor.userInfo(in: uri) {
+            secrets.append(String(userInfo.dropFirst(user.count + 1).dropLast()))
             let safeUserInfo = user + ":*****@"
             fragments.append((userInfo, safeUserInfo))
             redacted = redacted.replacingOccurrences(of: userInfo, with: safeUserInfo)
@@ -188,6 +194,7 @@ public struct Redactor: Sendable {
                 guard let equals = pair.firstIndex(of: "=") else { continue }
                 let name = pair[..<equals]
                 guard Redactor.isSecret(option: String(name)), pair.index(after: equals) < pair.endIndex else { continue }
+                secrets.append(String(pair[pair.index(after: equals)...]))
                 let safePair = name + "=*****"
                 fragments.append((String(pair), String(safePair)))
                 redacted = redacted.replacingOccurrences(of: String(pair), with: String(safePair))
@@ -199,6 +206,7 @@ public struct Redactor: Sendable {
             if let decoded = secret.removingPercentEncoding, decoded != secret { fragments.append((decoded, safe)) }
         }
         self.fragments = fragments
+        self.secrets = secrets.flatMap { secret in [secret, secret.removingPercentEncoding].compactMap { $0 } }.filter { !$0.isEmpty }
         redactedURI = redacted
     }
 
