@@ -10,6 +10,8 @@ let package = Package(
         .executable(name: "mongo-audit", targets: ["mongo-audit"]),
         .library(name: "MongoKit", targets: ["MongoKit"]),
         .library(name: "AuditKit", targets: ["AuditKit"]),
+        .library(name: "MigrationKit", targets: ["MigrationKit"]),
+        .library(name: "SpecSupport", targets: ["SpecSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -16,6 +16,7 @@ let package = Package(
             dependencies: [
                 .product(name: "AuditKit", package: "mongo-audit"),
                 .product(name: "MongoKit", package: "mongo-audit"),
+                .product(name: "SpecSupport", package: "mongo-audit"),
             ]
         )
     ]
