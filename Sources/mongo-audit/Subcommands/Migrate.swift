@@ -20,12 +20,6 @@ struct Migrate: ParsableCommand {
         ])
 }
 
-/// `--commit-quorum majority|votingMembers|N`
-func commitQuorumValue(_ text: String?) -> BSONValue? {
-    guard let text else { return nil }
-    return Int32(text).map(BSONValue.int32) ?? .string(text)
-}
-
 /// Turns migration errors into their message, what to run next, and the exit code (MongoError and
 /// SpecError are mapped by main).
 func reportingMigrationErrors(_ body: () throws -> Void) throws {

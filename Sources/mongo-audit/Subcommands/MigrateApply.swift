@@ -13,17 +13,13 @@ struct MigrateApply: ParsableCommand {
     @OptionGroup var target: MigrationTarget
     @OptionGroup var lock: LockOptions
 
-    @Option(name: .long, help: "Apply up to and including this version.")
-    var to: Int?
-
-    @Option(name: .long, help: "commitQuorum of each createIndexes on a replica set: majority, votingMembers or a number of members.")
-    var commitQuorum: String?
+    @OptionGroup var plan: PlanOptions
 
     func run() throws {
         let migrations = try target.migrations()
         var options = lock.runnerOptions()
-        options.commitQuorum = commitQuorumValue(commitQuorum)
+        options.commitQuorum = plan.commitQuorumValue
         let runner = MigrationRunner(database: try target.connect(), migrations: migrations, options: options)
-        try reportingMigrationErrors { try runner.apply(to: to) }
+        try reportingMigrationErrors { try runner.apply(to: plan.to) }
     }
 }

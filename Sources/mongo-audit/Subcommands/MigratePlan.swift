@@ -8,15 +8,11 @@ struct MigratePlan: ParsableCommand {
 
     @OptionGroup var target: MigrationTarget
 
-    @Option(name: .long, help: "Plan up to and including this version.")
-    var to: Int?
-
-    @Option(name: .long, help: "The commitQuorum apply would send with createIndexes (replica sets).")
-    var commitQuorum: String?
+    @OptionGroup var plan: PlanOptions
 
     func run() throws {
         let migrations = try target.migrations()
-        let planner = MigrationPlanner(database: try target.connect(), migrations: migrations, commitQuorum: commitQuorumValue(commitQuorum))
-        try reportingMigrationErrors { print(try planner.plan(to: to), terminator: "") }
+        let planner = MigrationPlanner(database: try target.connect(), migrations: migrations, commitQuorum: plan.commitQuorumValue)
+        try reportingMigrationErrors { print(try planner.plan(to: plan.to), terminator: "") }
     }
 }
