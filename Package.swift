@@ -57,5 +57,5 @@ let package = Package(
         .testTarget(name: "MigrationKitTests", dependencies: ["MigrationKit", "SampleData", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["MongoKit", "SampleData", "TestSupport"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

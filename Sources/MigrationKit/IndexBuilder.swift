@@ -18,7 +18,7 @@ struct IndexInspection {
 struct IndexBuilder {
     let database: MongoDatabase
     let commitQuorum: BSONValue?
-    let progress: ((String) -> Void)?
+    let progress: (@Sendable (String) -> Void)?
     let events: (RunnerEvent) -> Void
     var pollInterval: TimeInterval = 0.5
 

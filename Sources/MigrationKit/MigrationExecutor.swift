@@ -17,7 +17,7 @@ public protocol MigrationExecutor {
 public struct MongoMigrationExecutor: MigrationExecutor {
     public let database: MongoDatabase
     let commitQuorum: BSONValue?
-    let progress: ((String) -> Void)?
+    let progress: (@Sendable (String) -> Void)?
     let events: (RunnerEvent) -> Void
 
     public init(database: MongoDatabase, options: RunnerOptions) {

@@ -29,10 +29,10 @@ public struct RunnerOptions {
     public var retryFor: TimeInterval = 30
     /// The pause between two attempts while retrying.
     public var retryInterval: TimeInterval = 1
-    /// Lines for the user (stdout).
-    public var log: (String) -> Void = { print($0) }
+    /// What the runner does, line by line, for whoever shows it (the CLI prints them); the library prints nothing.
+    public var log: (String) -> Void = { _ in }
     /// Build progress for a terminal; nil when nobody watches. An empty line clears it.
-    public var progress: ((String) -> Void)?
+    public var progress: (@Sendable (String) -> Void)?
     public var events: (RunnerEvent) -> Void = { _ in }
 
     public init(tool: String) { self.tool = tool }

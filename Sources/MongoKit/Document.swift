@@ -260,7 +260,7 @@ func readValue(_ iter: OpaquePointer) -> BSONValue {
     case 0x13:
         var buffer = [CChar](repeating: 0, count: Int(BSON_DECIMAL128_STRING))
         ma_decimal128_string(iter, &buffer)
-        return .decimal128(String(cString: buffer))
+        return .decimal128(buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
     case 0x7F: return .maxKey
     case 0xFF: return .minKey
     default: return .undefined

@@ -3,7 +3,9 @@ import Foundation
 
 /// A server cursor that the caller iterates lazily. Collections hand it out only inside a closure and
 /// destroy it when the closure returns, so a cursor never outlives its scope or its pooled client.
-public final class MongoCursor {
+/// One thread uses it at a time: the prefetching scan hands it to its reader thread and closes it only
+/// after that thread has finished, which is what makes it safe to send.
+public final class MongoCursor: @unchecked Sendable {
     private let client: MongoClient
     @exclusivity(unchecked) private var mongocClient: OpaquePointer?
     private let ownsClient: Bool

@@ -36,8 +36,9 @@ extension MongoCursor {
     }
 }
 
-/// Raw BSON documents laid end to end, reused from batch to batch.
-final class DocumentChunk {
+/// Raw BSON documents laid end to end, reused from batch to batch. A chunk belongs to one thread at a
+/// time: the queue's lock hands it between the reader and the consumer.
+final class DocumentChunk: @unchecked Sendable {
     static let targetBytes = 1 << 20
     /// Room past the target, so that the document that fills a chunk rarely makes it grow.
     static let slackBytes = 64 << 10

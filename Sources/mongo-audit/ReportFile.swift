@@ -76,7 +76,7 @@ struct ReportFile {
         var template = Array(((directory.isEmpty ? "." : directory) + "/.\(name).mongo-audit-XXXXXX").utf8CString)
         let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard descriptor >= 0 else { throw Refusal(description: "cannot write the report to \(path): \(Self.reason())") }
-        let temporary = String(cString: template)
+        let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         var renamed = false
         defer {
             close(descriptor)

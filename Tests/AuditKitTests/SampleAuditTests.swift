@@ -8,10 +8,10 @@ import XCTest
 
 /// The shipped spec's audit of the sample database reports exactly the defects the generator put in.
 final class SampleAuditTests: XCTestCase {
-    static var client: MongoClient!
-    static var databaseName = ""
-    static var manifest = SampleManifest()
-    static var report: AuditReport!
+    nonisolated(unsafe) static var client: MongoClient!
+    nonisolated(unsafe) static var databaseName = ""
+    nonisolated(unsafe) static var manifest = SampleManifest()
+    nonisolated(unsafe) static var report: AuditReport!
 
     override class func setUp() {
         super.setUp()

@@ -94,9 +94,11 @@ final class MigrateCommandTests: XCTestCase {
             try client.database(database).collection("recordings").insertMany((0..<200).map { ["end_time": .int32(Int32($0)), "uuid": .string("u\($0)")] })
             let waits = round % 3 != 0  // every third round the loser stops at once instead of waiting
             let results = OutputBox()
+            let binary = try mongoAuditBinary()
+            let arguments = ["migrate", "apply"] + (waits ? ["--wait", "60"] : [])
+                + ["--uri", try TestServer.uri(), "--database", database, "--dir", directory.path]
             DispatchQueue.concurrentPerform(iterations: 2) { _ in
-                let arguments = ["apply"] + (waits ? ["--wait", "60"] : [])
-                results.append(Result { try self.run(["migrate"] + arguments, database: database) })
+                results.append(Result { try runProcess(binary, arguments) })
             }
             let outputs = try results.values.map { try $0.get() }
             let stdout = outputs.map(\.stdout).joined()

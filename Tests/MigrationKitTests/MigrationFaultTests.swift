@@ -93,8 +93,10 @@ final class MigrationFailoverTests: MigrationTestCase {
         }
         let finished = DispatchSemaphore(value: 0)
         let outcome = Box<Result<[Int], Error>>()
+        // The runner is used by that one thread only, until `finished` is signalled.
+        nonisolated(unsafe) let applying = run
         DispatchQueue.global().async {
-            outcome.value = Result { try run.apply() }
+            outcome.value = Result { try applying.apply() }
             finished.signal()
         }
         XCTAssertEqual(stepDown.wait(timeout: .now() + 60), .success)

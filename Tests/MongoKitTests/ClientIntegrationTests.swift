@@ -175,12 +175,11 @@ final class ClientIntegrationTests: XCTestCase {
     func testThePoolServesConcurrentThreads() throws {
         let collection = database.collection("concurrent")
         try collection.insertMany((0..<500).map { ["i": .int32(Int32($0))] })
-        let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: 16)
-        defer { counts.deallocate() }
+        let counts = CountsByThread(count: 16)
         DispatchQueue.concurrentPerform(iterations: 16) { index in
-            counts[index] = (try? collection.countDocuments(["i": ["$gte": .int32(Int32(index))]])) ?? -1
+            counts.set(index, (try? collection.countDocuments(["i": ["$gte": .int32(Int32(index))]])) ?? -1)
         }
-        XCTAssertEqual(Array(counts), (0..<16).map { 500 - $0 })
+        XCTAssertEqual(counts.values, (0..<16).map { 500 - $0 })
     }
 
     func testReadPreferenceAndMaxTimeMSApplyPerOperation() throws {
@@ -235,5 +234,25 @@ final class ClientIntegrationTests: XCTestCase {
             XCTAssertFalse("\(error)".contains(secret))
         }
         XCTAssertFalse(wrong.redactedURI.contains(secret))
+    }
+}
+
+/// One slot per thread, written under a lock.
+final class CountsByThread: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Int]
+
+    init(count: Int) { slots = Array(repeating: 0, count: count) }
+
+    func set(_ index: Int, _ value: Int) {
+        lock.lock()
+        slots[index] = value
+        lock.unlock()
+    }
+
+    var values: [Int] {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots
     }
 }

@@ -69,7 +69,8 @@ public enum TestServer {
 
 /// A mongod this test started from the project's own script, for what the shared server cannot give:
 /// `--auth`, failpoints, replica sets, crashes. Stopped and its data removed by `stop()`.
-public final class LaunchedMongod {
+/// Its state changes only in `start`, before any other thread sees it; tests hand it to failure injectors.
+public final class LaunchedMongod: @unchecked Sendable {
     public let dataDirectory: URL
     public private(set) var port: Int
     public let arguments: [String]

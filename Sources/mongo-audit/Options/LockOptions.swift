@@ -26,6 +26,7 @@ struct LockOptions: ParsableArguments {
         options.lockWait = wait
         options.lockTimeToLive = lockTtl
         options.retryFor = retryFor
+        options.log = { print($0) }
         if isatty(STDERR_FILENO) == 1 {
             // Progress overwrites one terminal line; logs never go to a pipe or file with carriage returns.
             options.progress = { line in FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8)) }

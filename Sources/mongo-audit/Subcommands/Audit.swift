@@ -59,8 +59,11 @@ struct Audit: ParsableCommand {
         }
         let longestLimit = auditSpec.checks.compactMap(\.timeLimitMS).reduce(maxTimeMS, max)
         let client = try connection.connect(operationLimitMS: longestLimit)
-        let progressLine = isatty(STDERR_FILENO) == 1 ? ProgressLine() : nil
-        let scanOptions = ScanOptions(sampleSize: sample, readPreference: readPreference, progress: progressLine.map { line in { line.show($0) } })
+        var scanOptions = ScanOptions(sampleSize: sample, readPreference: readPreference)
+        if isatty(STDERR_FILENO) == 1 {
+            let progressLine = ProgressLine()
+            scanOptions.progress = { progressLine.show($0) }
+        }
         let report = try Auditor(spec: auditSpec, maxTimeMS: maxTimeMS, scanOptions: scanOptions, tool: toolName)
             .run(on: client, database: databaseName, failOn: failOn)
         let colour = color == .always || (color == .auto && isatty(STDOUT_FILENO) == 1 && output == nil)
