@@ -193,9 +193,12 @@ public struct Redactor: Sendable {
             for pair in uri[uri.index(after: query)...].split(whereSeparator: { $0 == "&" || $0 == ";" }) {
                 guard let equals = pair.firstIndex(of: "=") else { continue }
                 let name = pair[..<equals]
-                guard Redactor.isSecret(option: String(name)), pair.index(after: equals) < pair.endIndex else { continue }
-                secrets.append(String(pair[pair.index(after: equals)...]))
-                let safePair = name + "=*****"
+                let value = pair[pair.index(after: equals)...]
+                // An option whose name is the password (a paste gone wrong) hides its name too.
+                let nameIsSecret = secrets.contains(String(name)) || secrets.contains(name.removingPercentEncoding ?? "")
+                guard nameIsSecret || (Redactor.isSecret(option: String(name)) && !value.isEmpty) else { continue }
+                if !value.isEmpty { secrets.append(String(value)) }
+                let safePair = (nameIsSecret ? "*****" : name) + "=*****"
                 fragments.append((String(pair), String(safePair)))
                 redacted = redacted.replacingOccurrences(of: String(pair), with: String(safePair))
             }

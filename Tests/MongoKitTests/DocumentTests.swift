@@ -110,6 +110,7 @@ final class DocumentTests: XCTestCase {
         XCTAssertTrue(redacted.contains("appName=app&"), redacted)
         XCTAssertTrue(redacted.contains("authMechanism=MONGODB-AWS"), redacted)
         XCTAssertEqual(Redactor(uri: uri).redact("the password expired"), "the password expired")
+        XCTAssertEqual(Redactor.redactedURI("mongodb://u:pw12@h/?pw12=1&w=1"), "mongodb://u:*****@h/?*****=*****&w=1", "an option named as the password")
     }
 }
 
