@@ -49,8 +49,11 @@ final class EngineTests: XCTestCase {
                   - check: time_limit_probe
                     collection: b
                 """, file: "t.yml", registry: registry)
-        let report = try Auditor(spec: spec, maxTimeMS: 4321).run(
-            on: try TestServer.client(), database: TestServer.uniqueDatabaseName("limits"), failOn: .high)
+        let client = try TestServer.client()
+        let database = client.database(TestServer.uniqueDatabaseName("limits"))
+        defer { try? database.drop() }
+        for name in ["a", "b"] { try database.runCommand(["insert": .string(name), "documents": [["x": 1]]]) }
+        let report = try Auditor(spec: spec, maxTimeMS: 4321).run(on: client, database: database.name, failOn: .high)
         XCTAssertEqual(report.checks.map { $0.metrics["maxTimeMS"] }, [.count(1234), .count(4321)])
         XCTAssertEqual(report.checks.map(\.specLine), [3, 6])
     }
@@ -78,5 +81,38 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(report.checks.map(\.status), [.notRun, .passed])
         XCTAssertEqual(report.checks.first?.notRunCause, .timedOut)
         XCTAssertEqual(report.outcome, .incomplete)
+    }
+
+    /// A misspelled collection fails every check that names it, at the check's severity, and an empty one
+    /// says that its document checks checked nothing: no silent pass.
+    func testAMissingOrEmptyCollectionIsAFindingNotAPass() throws {
+        let client = try TestServer.client()
+        let database = client.database(TestServer.uniqueDatabaseName("absent"))
+        defer { try? database.drop() }
+        try database.runCommand(["create": "empty"])
+        let spec = try AuditSpec(
+            text: """
+                version: 1
+                checks:
+                  - {check: critical_indexes, collection: recordngs, indexes: [{keys: {uuid: 1}}]}
+                  - {check: field_completeness, collection: recordngs, fields: {uuid: {types: [string]}}}
+                  - {check: value_rules, collection: recordngs, rules: [{field: n, min: 1}]}
+                  - {check: unique_values, collection: recordngs, field: uuid}
+                  - {check: live_historic, collection: recordngs}
+                  - {check: references, collection: recordngs, field: r, to_collection: other}
+                  - {check: query_plans, collection: recordngs, queries: [{name: q, filter: {uuid: a}}]}
+                  - {check: index_hygiene, collection: recordngs}
+                  - {check: unique_values, collection: empty, field: uuid, severity: medium}
+                """, file: "t.yml")
+        let report = try Auditor(spec: spec).run(on: client, database: database.name, failOn: .high)
+        let missing = report.checks.dropLast()
+        XCTAssertEqual(missing.map(\.status), Array(repeating: .failed, count: 8))
+        for result in missing {
+            XCTAssertEqual(result.findings.map(\.id), ["\(result.check)/recordngs/missing_collection"])
+            XCTAssertEqual(result.findings.first?.severity, result.severity)
+        }
+        XCTAssertEqual(report.checks.last?.findings.map(\.id), ["unique_values/empty/empty_collection"])
+        XCTAssertEqual(report.checks.last?.findings.first?.severity, .medium)
+        XCTAssertEqual(report.outcome, .failed)
     }
 }

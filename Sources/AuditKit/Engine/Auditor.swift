@@ -31,6 +31,11 @@ public struct Auditor: Sendable {
         let byCollection = Dictionary(grouping: documentChecks) { $0.element.check.collection ?? "" }
         for collection in byCollection.keys.sorted() {
             let entries = byCollection[collection]!
+            let presence = Self.presence(of: collection, context: context)
+            if case .missing = presence {
+                for entry in entries { results[entry.offset] = Self.missingCollectionResult(entry.element) }
+                continue
+            }
             let checks = entries.map { $0.element.check as! any DocumentCheck }
             let scanStarted = Date()
             context.maxTimeMS = entries.map { $0.element.timeLimitMS ?? maxTimeMS }.max() ?? maxTimeMS
@@ -52,7 +57,13 @@ public struct Auditor: Sendable {
                 var result = Self.emptyResult(entry.element)
                 result.durationSeconds = duration
                 switch outcome {
-                case .ran(let perCheck): result.record(try Self.refusalAsNotRun { try perCheck[position].get() })
+                case .ran(let perCheck):
+                    result.record(
+                        try Self.refusalAsNotRun {
+                            var output = try perCheck[position].get()
+                            if case .empty = presence { output.findings.insert(Self.emptyCollectionFinding(entry.element), at: 0) }
+                            return output
+                        })
                 case .refused(let cause, let reason): result.record(.refused(cause, reason))
                 }
                 results[entry.offset] = result
@@ -62,6 +73,10 @@ public struct Auditor: Sendable {
         for (offset, configured) in spec.checks.enumerated() where !(configured.check is any DocumentCheck) {
             let checkStarted = Date()
             context.maxTimeMS = configured.timeLimitMS ?? maxTimeMS
+            if let collection = configured.check.collection, case .missing = Self.presence(of: collection, context: context) {
+                results[offset] = Self.missingCollectionResult(configured)
+                continue
+            }
             var result = Self.emptyResult(configured)
             result.record(try Self.refusalAsNotRun { try configured.check.run(in: context, severity: configured.severity) })
             result.durationSeconds = Date().timeIntervalSince(checkStarted)
@@ -80,6 +95,44 @@ public struct Auditor: Sendable {
             status: .passed, specLine: configured.line)
     }
 
+
+    /// Whether a collection a check is about is there to look at.
+    enum Presence {
+        case present, empty, missing
+    }
+
+    /// From `listCollections` (read once per audit) and the metadata count. When the server will not say
+    /// (no privilege for `listCollections`), the check runs and speaks for itself.
+    static func presence(of collection: String, context: AuditContext) -> Presence {
+        guard let infos = try? context.collections() else { return .present }
+        guard infos.contains(where: { $0.name == collection }) else { return .missing }
+        return (try? context.database.collection(collection).estimatedDocumentCount()) == 0 ? .empty : .present
+    }
+
+    /// A check about a collection that does not exist has nothing to look at, which must not read as a
+    /// pass (a misspelled name would pass every check): that is its finding, at the check's severity.
+    static func missingCollectionResult(_ configured: ConfiguredCheck) -> CheckResult {
+        var result = emptyResult(configured)
+        let name = configured.check.collection ?? ""
+        result.record(
+            .ran(
+                CheckOutput(findings: [
+                    Finding(
+                        check: configured.identifier, collection: name, kind: "missing_collection", severity: configured.severity,
+                        title: "collection '\(name)' does not exist, so \(configured.identifier) had nothing to check",
+                        impact: "A misspelled or dropped collection would otherwise pass every check without a word.")
+                ])))
+        return result
+    }
+
+    /// A document check over an empty collection checked nothing; it says so at its severity.
+    static func emptyCollectionFinding(_ configured: ConfiguredCheck) -> Finding {
+        let name = configured.check.collection ?? ""
+        return Finding(
+            check: configured.identifier, collection: name, kind: "empty_collection", severity: configured.severity,
+            title: "collection '\(name)' is empty, so \(configured.identifier) checked no documents",
+            impact: "Every figure of an empty collection passes; if it should hold documents, their writer is down.")
+    }
 
     /// A check the server cannot answer (missing privilege, unknown command, old server) or that ran out of
     /// its time limit did not run, and the audit goes on; connection-level errors (unreachable,
