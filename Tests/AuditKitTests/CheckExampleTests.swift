@@ -63,7 +63,8 @@ final class CheckExampleTests: XCTestCase {
         XCTAssertEqual(prefix.fact("servedBy"), "start_site")
         let unique = try XCTUnwrap(findings.first { $0.id == "critical_indexes/recordings/options_differ/{uuid: 1}" })
         XCTAssertEqual(unique.severity, .high)
-        XCTAssertNotNil(unique.fact("nameConflict"), "uuid_1 already exists, so creating it under that name would clash")
+        XCTAssertNotNil(unique.fact("existing"))
+        XCTAssertNil(unique.indexToCreate, "a second index on the same keys cannot be created: the fix changes the existing one")
         let missing = try XCTUnwrap(findings.first { $0.id == "critical_indexes/recordings/missing_index/{end_time: -1}" })
         XCTAssertEqual(missing.indexToCreate, ["key": ["end_time": -1], "name": "end_time_-1"])
         XCTAssertEqual(

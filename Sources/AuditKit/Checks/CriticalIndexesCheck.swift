@@ -118,23 +118,54 @@ public struct CriticalIndexesCheck: Check {
                 impact: "Queries on these keys use '\(prefix.name)'; dropping that index would leave them unindexed.",
                 facts: [("servedBy", prefix.name)])
         }
-        var facts: [(name: String, text: String)] = []
-        var kind = "missing_index"
-        var title = "required index {\(keyText)} is missing"
+        let impact = "Queries that filter or sort on \(wanted.keys.map(\.field).joined(separator: ", ")) scan the whole "
+            + "collection; on millions of documents that takes seconds and loads the server."
+        var facts: [(name: String, text: String)] = wanted.unique ? [("unique", "required")] : []
         if let sameKeys = existing.first(where: { $0.hasSameKeys(as: wanted) }) {
-            kind = "options_differ"
-            title = "index '\(sameKeys.name)' has the required keys {\(keyText)} but not the required options"
+            // The server refuses a second index on the same keys with other options, so createIndexes is no fix.
             facts.append(("existing", sameKeys.document.relaxedJSON))
+            facts += sameKeys.differences(from: wanted).map { ("differs", $0) }
+            return finding(
+                "options_differ", subject: subject, severity: severity,
+                title: "index '\(sameKeys.name)' has the required keys {\(keyText)} but not the required options", impact: impact,
+                fix: changeCommands(sameKeys, into: wanted, context: context), facts: facts)
         }
+        var toCreate = wanted
         if let sameName = existing.first(where: { $0.name == wanted.name }) {
-            facts.append(("nameConflict", "an index named '\(wanted.name)' already exists with \(sameName.document.relaxedJSON)"))
+            // Creating under a taken name fails; a free name works and leaves that other index alone.
+            let taken = Set(existing.map(\.name))
+            toCreate.name = (2...).lazy.map { "\(wanted.name)_\($0)" }.first { !taken.contains($0) }!
+            facts.append(
+                ("nameConflict", "an index named '\(wanted.name)' already exists on other keys (\(sameName.document.relaxedJSON)); the fix creates '\(toCreate.name)'"))
         }
         return finding(
-            kind, subject: subject, severity: severity, title: title,
-            impact: "Queries that filter or sort on \(wanted.keys.map(\.field).joined(separator: ", ")) scan the whole "
-                + "collection; on millions of documents that takes seconds and loads the server.",
-            fix: context.shellCommand(["createIndexes": .string(collectionName), "indexes": [.document(wanted.document)]]),
-            facts: facts, indexToCreate: wanted.document)
+            "missing_index", subject: subject, severity: severity, title: "required index {\(keyText)} is missing", impact: impact,
+            fix: context.shellCommand(["createIndexes": .string(collectionName), "indexes": [.document(toCreate.document)]]),
+            facts: facts, indexToCreate: toCreate.document)
+    }
+
+    /// The commands that turn an existing index into the wanted one with the same keys: in place where the
+    /// server can (uniqueness on MongoDB 6.0+, a TTL), else drop and recreate.
+    private func changeCommands(_ existing: IndexSpec, into wanted: IndexSpec, context: AuditContext) -> String {
+        let index = { (option: String, value: BSONValue) -> Document in
+            ["collMod": .string(self.collectionName), "index": .document(Document([("name", .string(existing.name)), (option, value)]))]
+        }
+        var uniqueOnly = existing
+        uniqueOnly.unique = wanted.unique
+        if !existing.unique && wanted.unique && uniqueOnly.satisfies(wanted) {
+            return "on MongoDB 6.0 or newer, in place: " + context.shellCommand(index("prepareUnique", true)) + " then "
+                + context.shellCommand(index("unique", true)) + " (the second fails, naming them, while duplicates exist)"
+        }
+        var ttlOnly = existing
+        ttlOnly.expireAfterSeconds = wanted.expireAfterSeconds
+        if let seconds = wanted.expireAfterSeconds, existing.expireAfterSeconds != nil, ttlOnly.satisfies(wanted) {
+            return context.shellCommand(index("expireAfterSeconds", .int64(Int64(seconds))))
+        }
+        var replacement = wanted
+        replacement.name = existing.name
+        return "drop and recreate it (queries on these keys scan the collection in between): "
+            + context.shellCommand(["dropIndexes": .string(collectionName), "index": .string(existing.name)]) + " then "
+            + context.shellCommand(["createIndexes": .string(collectionName), "indexes": [.document(replacement.document)]])
     }
 }
 

@@ -26,8 +26,10 @@ struct MigrateEmit: ParsableCommand {
         let client = try target.connection.connect()
         let report = try Auditor(spec: auditSpec).run(on: client, database: databaseName, failOn: .info)
         var groups: [(collection: String, indexes: [IndexSpec])] = []
+        var warnings: [String] = []
         for finding in report.allFindings {
             guard let entry = finding.indexToCreate, let collection = finding.collection else { continue }
+            if let blocker = finding.fact("blockedBy") { warnings.append("\(collection) \(finding.subject ?? ""): \(blocker)") }
             let index = IndexSpec(document: entry)
             if let position = groups.firstIndex(where: { $0.collection == collection }) {
                 if !groups[position].indexes.contains(where: { $0.name == index.name }) { groups[position].indexes.append(index) }
@@ -43,9 +45,12 @@ struct MigrateEmit: ParsableCommand {
         let directory = try MigrationDirectory(path: target.dir)
         let file = try directory.nextFile(title: title)
         let count = groups.map(\.indexes.count).reduce(0, +)
+        // A migration bound to fail says so in the file itself, where the person applying it reads.
         let description = "Create the \(count) index(es) the critical_indexes check of \(spec) found missing in \(databaseName)"
+            + warnings.map { ". WARNING, this migration fails until fixed: \($0)" }.joined()
         try directory.write(MigrationTemplate.createIndexes(groups, description: description), to: file)
         print("wrote \(file): creates \(groups.map { "\($0.indexes.map(\.name).joined(separator: ", ")) on \($0.collection)" }.joined(separator: "; "))")
+        for warning in warnings { print("warning: \(warning)") }
         print("next: mongo-audit migrate plan --database \(databaseName)")
     }
 }
