@@ -41,6 +41,14 @@ public struct QueryPlansCheck: Check {
             "a query that scans the collection", setup: [["insert": "recordings", "documents": [["uuid": "a"]]]],
             entry: "collection: recordings\nqueries: [{name: by uuid, filter: {uuid: a}}]\nlimit_ms: 10000",
             expect: [ExpectedFinding("recordings/collection_scan/by uuid")]),
+        CheckExample(
+            "round trips over a limit no server meets",
+            setup: [CriticalIndexesCheck.createIndexes(["uuid"]), ["insert": "recordings", "documents": [["uuid": "a"]]]],
+            entry: "collection: recordings\nqueries: [{name: by uuid, filter: {uuid: a}}]\ntarget_ms: 0.001\nlimit_ms: 0.001\nruns: 3",
+            expect: [
+                ExpectedFinding("recordings/query_latency/by uuid", .high, ["runs": 3, "limitMs": 0.001]),
+                ExpectedFinding("recordings/ping_latency", .high, ["runs": 3]),
+            ]),
     ]
 
     struct Query: Sendable {
