@@ -14,8 +14,15 @@ final class Heartbeat: @unchecked Sendable {
         thread.start()
     }
 
-    /// Stops the beats and waits for a running one to end.
+    private let once = NSLock()
+    private var isStopped = false
+
+    /// Stops the beats and waits for a running one to end; later calls return at once.
     func stop() {
+        once.lock()
+        defer { once.unlock() }
+        guard !isStopped else { return }
+        isStopped = true
         stopped.signal()
         finished.wait()
     }

@@ -245,7 +245,9 @@ public final class MigrationRunner {
         }
         options.events(.lockAcquired)
         let heartbeat = Heartbeat(interval: options.lockTimeToLive / 3) { lock.renew() }
+        options.heldLock?.hold(lock, heartbeat: heartbeat)
         defer {
+            options.heldLock?.forget()
             heartbeat.stop()
             lock.release()
         }

@@ -95,3 +95,41 @@ public final class MongoMigrationStore: MigrationStore, @unchecked Sendable {
         return lock
     }
 }
+
+/// The lock a runner holds right now, for a thread other than the runner's: a process stopped by a signal
+/// gives the lock up at once instead of leaving it to expire. The migration it was running keeps its dirty
+/// record, as after a crash, and the next `apply` resumes it.
+public final class HeldLock: @unchecked Sendable {
+    private let mutex = NSLock()
+    private var lease: MigrationLockLease?
+    private var heartbeat: Heartbeat?
+
+    public init() {}
+
+    func hold(_ lease: MigrationLockLease, heartbeat: Heartbeat) {
+        mutex.lock()
+        self.lease = lease
+        self.heartbeat = heartbeat
+        mutex.unlock()
+    }
+
+    func forget() {
+        mutex.lock()
+        lease = nil
+        heartbeat = nil
+        mutex.unlock()
+    }
+
+    /// Stops renewing and releases the lock, if one is held; returns whether one was.
+    @discardableResult
+    public func releaseNow() -> Bool {
+        mutex.lock()
+        let held = (lease, heartbeat)
+        lease = nil
+        heartbeat = nil
+        mutex.unlock()
+        held.1?.stop()
+        held.0?.release()
+        return held.0 != nil
+    }
+}

@@ -34,6 +34,8 @@ public struct RunnerOptions {
     /// Build progress for a terminal; nil when nobody watches. An empty line clears it.
     public var progress: (@Sendable (String) -> Void)?
     public var events: (RunnerEvent) -> Void = { _ in }
+    /// Where the runner keeps the lock it holds, so that another thread (a signal handler) can give it up.
+    public var heldLock: HeldLock?
 
     public init(tool: String) { self.tool = tool }
 }

@@ -15,6 +15,8 @@ enum AuditExitCode: Int32, CaseIterable, Sendable {
     case timeout = 5
     case commandFailed = 6
     case internalError = 70
+    /// Stopped by SIGINT (130) or SIGTERM (143); the partial report was written.
+    case stopped = 130
 
     var meaning: String {
         switch self {
@@ -26,6 +28,7 @@ enum AuditExitCode: Int32, CaseIterable, Sendable {
         case .timeout: return "an operation timed out (maxTimeMS or socket timeout)"
         case .commandFailed: return "the server refused a command, or a check could not run"
         case .internalError: return "internal error in mongo-audit"
+        case .stopped: return "stopped by SIGINT (130) or SIGTERM (143): a migration's lock is released, an audit's partial report written"
         }
     }
 

@@ -16,34 +16,47 @@ public struct TestServerError: Error, CustomStringConvertible {
 public func runProcess(
     _ executable: String, _ arguments: [String], environment: [String: String]? = nil
 ) throws -> (status: Int32, stdout: String, stderr: String) {
-    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("run-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: scratch) }
-    let stdoutPath = scratch.appendingPathComponent("stdout").path
-    let stderrPath = scratch.appendingPathComponent("stderr").path
+    try RunningProcess(executable, arguments, environment: environment).wait()
+}
 
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+/// A program started in the background, to signal and wait for.
+public final class RunningProcess {
+    public let pid: pid_t
+    private let scratch: URL
 
-    let environment = environment ?? ProcessInfo.processInfo.environment
-    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-    let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer {
-        argv.forEach { free($0) }
-        envp.forEach { free($0) }
+    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
+        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, scratch.appendingPathComponent("stdout").path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, scratch.appendingPathComponent("stderr").path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let environment = environment ?? ProcessInfo.processInfo.environment
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+        guard spawned == 0 else { throw TestServerError(description: "cannot run \(executable): errno \(spawned)") }
+        self.pid = pid
     }
-    var pid: pid_t = 0
-    let spawned = posix_spawn(&pid, executable, &actions, nil, argv, envp)
-    guard spawned == 0 else { throw TestServerError(description: "cannot run \(executable): errno \(spawned)") }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-    let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-    let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
-    return (exitStatus, read(stdoutPath), read(stderrPath))
+
+    public func signal(_ number: Int32) { kill(pid, number) }
+
+    /// Waits for the exit; the status is the exit code, or 128 + the signal that killed it.
+    public func wait() throws -> (status: Int32, stdout: String, stderr: String) {
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        let read = { (name: String) in (try? String(contentsOfFile: self.scratch.appendingPathComponent(name).path, encoding: .utf8)) ?? "" }
+        return (exitStatus, read("stdout"), read("stderr"))
+    }
 }
 
 /// The shared server of a test run: `MONGODB_URI` (the user's own MongoDB 4.4+, or the standalone that

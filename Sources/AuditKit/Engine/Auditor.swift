@@ -8,12 +8,19 @@ public struct Auditor: Sendable {
     public let scanOptions: ScanOptions
     /// How the report names the program that made it (`mongo-audit 0.2.0`, or an embedding application).
     public let tool: String
+    /// Asked before each check (or each collection's shared pass): true ends the audit early, the checks
+    /// not yet run reported as interrupted.
+    public let shouldStop: (@Sendable () -> Bool)?
 
-    public init(spec: AuditSpec, maxTimeMS: Int = 60_000, scanOptions: ScanOptions = ScanOptions(), tool: String = "AuditKit") {
+    public init(
+        spec: AuditSpec, maxTimeMS: Int = 60_000, scanOptions: ScanOptions = ScanOptions(), tool: String = "AuditKit",
+        shouldStop: (@Sendable () -> Bool)? = nil
+    ) {
         self.spec = spec
         self.maxTimeMS = maxTimeMS
         self.scanOptions = scanOptions
         self.tool = tool
+        self.shouldStop = shouldStop
     }
 
     /// Audits `database`. Connection-level failures (unreachable, authentication, timeout, network) end the
@@ -31,6 +38,10 @@ public struct Auditor: Sendable {
         let byCollection = Dictionary(grouping: documentChecks) { $0.element.check.collection ?? "" }
         for collection in byCollection.keys.sorted() {
             let entries = byCollection[collection]!
+            if shouldStop?() == true {
+                for entry in entries { results[entry.offset] = Self.interruptedResult(entry.element) }
+                continue
+            }
             let presence = Self.presence(of: collection, context: context)
             if case .missing = presence {
                 for entry in entries { results[entry.offset] = Self.missingCollectionResult(entry.element) }
@@ -73,6 +84,10 @@ public struct Auditor: Sendable {
         for (offset, configured) in spec.checks.enumerated() where !(configured.check is any DocumentCheck) {
             let checkStarted = Date()
             context.maxTimeMS = configured.timeLimitMS ?? maxTimeMS
+            if shouldStop?() == true {
+                results[offset] = Self.interruptedResult(configured)
+                continue
+            }
             if let collection = configured.check.collection, case .missing = Self.presence(of: collection, context: context) {
                 results[offset] = Self.missingCollectionResult(configured)
                 continue
@@ -146,6 +161,12 @@ public struct Auditor: Sendable {
                         title: "collection '\(name)' does not exist, so \(configured.identifier) had nothing to check",
                         impact: "A misspelled or dropped collection would otherwise pass every check without a word.")
                 ])))
+        return result
+    }
+
+    static func interruptedResult(_ configured: ConfiguredCheck) -> CheckResult {
+        var result = emptyResult(configured)
+        result.record(.refused(.interrupted, "the audit was stopped before this check ran"))
         return result
     }
 

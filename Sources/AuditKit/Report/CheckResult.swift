@@ -12,6 +12,8 @@ public enum NotRunCause: String, Sendable, CaseIterable {
     case refused
     /// Its work ran out of its time limit.
     case timedOut = "timed_out"
+    /// The audit was asked to stop (a signal) before the check ran.
+    case interrupted
 }
 
 /// What a check produced when it ran: its findings and its own figures (documents scanned, values checked).

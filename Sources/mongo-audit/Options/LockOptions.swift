@@ -27,6 +27,17 @@ struct LockOptions: ParsableArguments {
         options.lockTimeToLive = lockTtl
         options.retryFor = retryFor
         options.log = { print($0) }
+        let heldLock = HeldLock()
+        options.heldLock = heldLock
+        SignalStop.shared.install { signal in
+            // The runner waits on the server (an index build goes on there regardless); give the lock up now
+            // rather than leave it held for its time to live, and stop.
+            if heldLock.releaseNow() {
+                printError("released the migration lock; a migration in progress keeps its record (`migrate status`), and `migrate apply` resumes it")
+            }
+            fflush(nil)
+            _exit(SignalStop.exitCode(signal))
+        }
         if isatty(STDERR_FILENO) == 1 {
             // Progress overwrites one terminal line; logs never go to a pipe or file with carriage returns.
             options.progress = { line in FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8)) }

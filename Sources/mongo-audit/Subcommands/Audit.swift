@@ -64,8 +64,12 @@ struct Audit: ParsableCommand {
             let progressLine = ProgressLine()
             scanOptions.progress = { progressLine.show($0) }
         }
-        let report = try Auditor(spec: auditSpec, maxTimeMS: maxTimeMS, scanOptions: scanOptions, tool: toolName)
-            .run(on: client, database: databaseName, failOn: failOn)
+        // A signal ends the audit after the check that runs; the report says which checks did not run.
+        SignalStop.shared.install()
+        let report = try Auditor(
+            spec: auditSpec, maxTimeMS: maxTimeMS, scanOptions: scanOptions, tool: toolName,
+            shouldStop: { SignalStop.shared.signal != nil }
+        ).run(on: client, database: databaseName, failOn: failOn)
         let colour = color == .always || (color == .auto && isatty(STDOUT_FILENO) == 1 && output == nil)
         print(try format.reporter(colour: colour).render(report), terminator: "")
         let code = AuditExitCode(report)
@@ -78,6 +82,10 @@ struct Audit: ParsableCommand {
                 printError("\(error)")
                 throw AuditExit(code: code == .passed ? .invalidInput : code)
             }
+        }
+        if let signal = SignalStop.shared.signal {
+            fflush(nil)
+            Foundation.exit(SignalStop.exitCode(signal))
         }
         throw AuditExit(code: code)
     }

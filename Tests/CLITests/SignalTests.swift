@@ -1,0 +1,68 @@
+import Foundation
+import MongoKit
+import SampleData
+import TestSupport
+import XCTest
+
+/// SIGINT and SIGTERM stop a command cleanly: a migration's lock is given up at once (not left for its
+/// time to live) and the migration keeps its record so the next apply resumes it; an audit writes the
+/// report of what it did with the rest marked interrupted. Exit 128 + the signal.
+final class SignalTests: XCTestCase {
+    func testSIGTERMDuringAnIndexBuildReleasesTheLockAndTheNextApplyResumes() throws {
+        let server = try LaunchedMongod()
+        defer { server.stop() }
+        let client = try server.client()
+        let database = client.database("signals")
+        try database.collection("recordings").insertMany((0..<100).map { ["uuid": .string("u\($0)")] })
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("signal-migrations-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "up:\n  - create_indexes: {collection: recordings, indexes: [{keys: {uuid: 1}}]}\n"
+            .write(to: directory.appendingPathComponent("0001_uuid.yml"), atomically: true, encoding: .utf8)
+        // The build hangs on the server once started, as a long build on a large collection would.
+        try client.database("admin").runCommand(["configureFailPoint": "hangAfterStartingIndexBuild", "mode": "alwaysOn"])
+        let arguments = ["migrate", "apply", "--uri", server.uri, "--database", "signals", "--dir", directory.path, "--lock-ttl", "600"]
+        let apply = try RunningProcess(try mongoAuditBinary(), arguments)
+        let lock = database.collection("mongo_audit_lock")
+        var held = false
+        for _ in 0..<600 where !held {
+            held = try lock.countDocuments() == 1
+            if !held { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        XCTAssertTrue(held, "the runner took the lock")
+        Thread.sleep(forTimeInterval: 0.5)  // into the hanging build; the outcome is the same if the signal comes earlier
+        apply.signal(SIGTERM)
+        let stopped = try apply.wait()
+        XCTAssertEqual(stopped.status, 143, stopped.stdout + stopped.stderr)
+        XCTAssertTrue(stopped.stderr.contains("released the migration lock"), stopped.stderr)
+        XCTAssertTrue(stopped.stdout.contains("applying migration 1"), "output before the signal is flushed: \(stopped.stdout)")
+        XCTAssertEqual(try lock.countDocuments(), 0, "the lock is released, not left for its 600 s time to live")
+
+        try client.database("admin").runCommand(["configureFailPoint": "hangAfterStartingIndexBuild", "mode": "off"])
+        let resumed = try runProcess(try mongoAuditBinary(), arguments)
+        XCTAssertEqual(resumed.status, 0, resumed.stdout + resumed.stderr)
+        XCTAssertTrue(resumed.stdout.contains("resuming migration 1"), resumed.stdout)
+        XCTAssertTrue(try database.collection("recordings").listIndexes().contains { $0.name == "uuid_1" })
+    }
+
+    func testSIGINTDuringAnAuditWritesThePartialReport() throws {
+        let server = try LaunchedMongod()
+        defer { server.stop() }
+        let client = try server.client()
+        try SampleDatabase(recordingCount: 200).create(in: client.database("sample"))
+        // Scans wait on the server, so the signal arrives while the audit is under way.
+        try client.database("admin").runCommand([
+            "configureFailPoint": "failCommand", "mode": "alwaysOn",
+            "data": ["failCommands": ["find"], "blockConnection": true, "blockTimeMS": 2_000],
+        ])
+        let spec = repositoryRoot.appendingPathComponent("Checks/mongo-audit.yml").path
+        let audit = try RunningProcess(try mongoAuditBinary(), ["audit", "--spec", spec, "--uri", server.uri, "--format", "json"])
+        Thread.sleep(forTimeInterval: 1)
+        audit.signal(SIGINT)
+        let stopped = try audit.wait()
+        XCTAssertEqual(stopped.status, 130, stopped.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(stopped.stdout.utf8)) as? [String: Any], stopped.stdout)
+        let causes = (report["checks"] as? [[String: Any]] ?? []).compactMap { $0["notRunCause"] as? String }
+        XCTAssertTrue(causes.contains("interrupted"), "\(causes)")
+    }
+}
