@@ -31,12 +31,19 @@ public struct SpecNode {
     public let node: Node
     public let file: String
     public let path: String
+    /// Whether documents read below this node may hold server-side JavaScript (`$where`, `$function`,
+    /// `$accumulator`, code values); refused unless the file says `allow_javascript: true`.
+    public let allowsJavaScript: Bool
 
-    public init(node: Node, file: String, path: String = "") {
+    public init(node: Node, file: String, path: String = "", allowsJavaScript: Bool = false) {
         self.node = node
         self.file = file
         self.path = path
+        self.allowsJavaScript = allowsJavaScript
     }
+
+    /// This node, and every node read below it, allowing server-side JavaScript.
+    public func allowingJavaScript() -> SpecNode { SpecNode(node: node, file: file, path: path, allowsJavaScript: true) }
 
     /// The most text a spec or migration file may hold.
     public static let maxTextBytes = 4 << 20
@@ -108,7 +115,7 @@ public struct SpecNode {
     }
 
     private func child(_ node: Node, _ component: String) -> SpecNode {
-        SpecNode(node: node, file: file, path: path.isEmpty ? component : "\(path).\(component)")
+        SpecNode(node: node, file: file, path: path.isEmpty ? component : "\(path).\(component)", allowsJavaScript: allowsJavaScript)
     }
 
     /// The fields of a mapping, in order. Rejects anything that is not a mapping and any key not in `allowed`.
@@ -141,7 +148,7 @@ public struct SpecNode {
 
     public func array() throws -> [SpecNode] {
         guard case .sequence(let sequence) = node else { throw error("expected a list, got \(kindName)") }
-        return sequence.enumerated().map { SpecNode(node: $0.element, file: file, path: "\(path)[\($0.offset)]") }
+        return sequence.enumerated().map { SpecNode(node: $0.element, file: file, path: "\(path)[\($0.offset)]", allowsJavaScript: allowsJavaScript) }
     }
 
     private var scalar: Node.Scalar? {
@@ -204,7 +211,27 @@ public struct SpecNode {
 
     public func document() throws -> Document {
         guard case .document(let document) = try bsonValue() else { throw error("expected a mapping, got \(kindName)") }
+        try refuseJavaScript(in: .document(document))
         return document
+    }
+
+    /// Server-side JavaScript runs arbitrary code on the audited server, so a spec may hold it only when it
+    /// says so at the top (`allow_javascript: true`).
+    private func refuseJavaScript(in value: BSONValue) throws {
+        guard !allowsJavaScript else { return }
+        switch value {
+        case .document(let document):
+            for (key, child) in document.elements {
+                if ["$where", "$function", "$accumulator"].contains(key) {
+                    throw error("\(key) runs JavaScript on the server; refused unless the spec sets allow_javascript: true")
+                }
+                try refuseJavaScript(in: child)
+            }
+        case .array(let items): try items.forEach(refuseJavaScript)
+        case .javascript, .javascriptWithScope:
+            throw error("a JavaScript value runs on the server; refused unless the spec sets allow_javascript: true")
+        default: break
+        }
     }
 
     public var kindName: String {
@@ -296,11 +323,14 @@ extension SpecNode {
     /// `{$date: "2024-01-01T00:00:00Z"}`, `{$oid: "..."}` or `{$numberLong: "5"}`.
     public func extendedJSONDocument() throws -> Document {
         guard case .mapping = node else { throw error("expected a mapping, got \(kindName)") }
+        let document: Document
         do {
-            return try Document(json: try jsonText())
+            document = try Document(json: try jsonText())
         } catch let mongoError as MongoError {
             throw error("not a valid Extended JSON document: \(mongoError)")
         }
+        try refuseJavaScript(in: .document(document))
+        return document
     }
 
     private func jsonText() throws -> String {

@@ -94,3 +94,14 @@ final class FixCommandTests: XCTestCase {
         XCTAssertThrowsError(try database.runCommand(createIndexes))
     }
 }
+
+/// `query_plans` offers an index only for a filter one index can serve.
+final class QueryPlanFixTests: XCTestCase {
+    func testAnIndexIsOfferedOnlyForAConjunctionOfFields() throws {
+        let plain = QueryPlansCheck.Query(name: "q", filter: ["a": 1, "b": ["$gt": 2]], sort: ["c": -1, "a": 1])
+        XCTAssertEqual(QueryPlansCheck.servingIndex(for: plain), ["a": 1, "b": 1, "c": -1])
+        for filter: Document in [["$or": [["a": 1], ["b": 1]]], ["$expr": ["$gt": ["$a", "$b"]]], [:]] {
+            XCTAssertNil(QueryPlansCheck.servingIndex(for: QueryPlansCheck.Query(name: "q", filter: filter, sort: nil)), "\(filter)")
+        }
+    }
+}

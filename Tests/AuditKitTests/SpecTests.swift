@@ -131,6 +131,22 @@ final class CheckOptionTests: XCTestCase {
                     + "  - check: required_collections\n    collections: *c\n", file: "Checks/test.yml"))
     }
 
+    /// Server-side JavaScript in a spec runs code on the audited server: refused unless the spec says so.
+    func testServerSideJavaScriptIsRefusedUnlessAllowed() throws {
+        assertRejected(
+            "check: query_plans\ncollection: r\nqueries: [{name: q, filter: {$where: 'sleep(100000)'}}]", line: 5,
+            field: "checks[0].queries[0].filter", contains: "$where runs JavaScript on the server")
+        assertRejected(
+            "check: query_plans\ncollection: r\nqueries: [{name: q, filter: {$expr: {$function: {body: 'x', args: [], lang: js}}}}]",
+            line: 5, field: "checks[0].queries[0].filter", contains: "$function runs JavaScript")
+        assertRejected(
+            "check: critical_indexes\ncollection: r\nindexes: [{keys: {a: 1}, partial_filter: {$where: 'true'}}]", line: 5,
+            field: "checks[0].indexes[0].partial_filter", contains: "$where runs JavaScript")
+        let allowed = "version: 1\nallow_javascript: true\nchecks:\n  - check: query_plans\n    collection: r\n"
+            + "    queries: [{name: q, filter: {$where: 'true'}}]\n"
+        XCTAssertNoThrow(try AuditSpec(text: allowed, file: "Checks/test.yml"))
+    }
+
     func testThresholdsTypesAndRulesAreValidated() {
         assertRejected(
             "check: field_completeness\ncollection: r\nfields: {uuid: {min_complete: 1.5}}", line: 5,

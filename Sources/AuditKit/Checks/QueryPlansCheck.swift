@@ -91,8 +91,13 @@ public struct QueryPlansCheck: Check {
                         "collection_scan", subject: query.name, severity: severity,
                         title: "query '\(query.name)' scans the whole collection (COLLSCAN)",
                         impact: "Every run reads every document; the query slows down as the collection grows.",
-                        fix: "create an index on the filtered fields: db.getSiblingDB(\"\(context.database.name)\").\(collectionName).createIndex(\(Document(query.filter.keys.filter { !$0.hasPrefix("$") }.map { ($0, BSONValue.int32(1)) }).relaxedJSON))",
-                        facts: [("filter", query.filter.relaxedJSON), ("plan", stages.joined(separator: " > "))]))
+                        fix: Self.servingIndex(for: query).map {
+                            "create an index on the filtered fields: db.getSiblingDB(\"\(context.database.name)\").\(collectionName).createIndex(\($0.relaxedJSON))"
+                        },
+                        facts: [("filter", query.filter.relaxedJSON), ("plan", stages.joined(separator: " > "))]
+                            + (Self.servingIndex(for: query) == nil
+                                ? [("index", "no single index serves this filter (top-level $or, $nor, $expr or $text); index each branch or rewrite the query")]
+                                : [])))
             }
             let timings = try Self.measure(runs: runs) {
                 try collection.find(
@@ -127,6 +132,18 @@ public struct QueryPlansCheck: Check {
                 impact: "Slow round trips add up in every request that makes them.", metrics: metrics,
                 facts: plan.map { [("plan", $0)] } ?? [])
         ]
+    }
+
+    /// The index that serves a query: its filtered fields (equality first, in the filter's order) then its
+    /// sort keys. Nil when the filter is not a conjunction of fields, which no single index serves.
+    static func servingIndex(for query: Query) -> Document? {
+        let fields = query.filter.keys
+        guard !fields.isEmpty, fields.allSatisfy({ !$0.hasPrefix("$") }) else { return nil }
+        var keys = fields.map { ($0, BSONValue.int32(1)) }
+        for (field, direction) in query.sort?.elements ?? [] where !fields.contains(field) {
+            keys.append((field, direction.intValue.map { .int32($0 < 0 ? -1 : 1) } ?? .int32(1)))
+        }
+        return Document(keys)
     }
 
     struct Percentiles {

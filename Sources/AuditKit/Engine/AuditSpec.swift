@@ -25,7 +25,7 @@ public struct ConfiguredCheck: Sendable {
 /// an unknown option or a wrongly typed value is an error naming file, line and field.
 public struct AuditSpec: Sendable {
     public static let currentVersion = 1
-    static let topLevelFields = ["version", "database", "description", "checks"]
+    static let topLevelFields = ["version", "database", "description", "allow_javascript", "checks"]
 
     public let file: String
     public let database: String?
@@ -57,7 +57,8 @@ public struct AuditSpec: Sendable {
     public init(text: String, file: String, sha256: String? = nil, registry: CheckRegistry = .builtIn) throws {
         self.file = file
         self.sha256 = sha256 ?? Self.hexDigest(Data(text.utf8))
-        let root = try SpecNode.parse(text, file: file)
+        var root = try SpecNode.parse(text, file: file)
+        if try root.fields(allowed: Self.topLevelFields)["allow_javascript"]?.bool() == true { root = root.allowingJavaScript() }
         let fields = try root.fields(allowed: Self.topLevelFields)
         let versionNode = try fields.required("version")
         guard try versionNode.int() == Self.currentVersion else {
