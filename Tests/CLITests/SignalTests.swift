@@ -65,4 +65,30 @@ final class SignalTests: XCTestCase {
         let causes = (report["checks"] as? [[String: Any]] ?? []).compactMap { $0["notRunCause"] as? String }
         XCTAssertTrue(causes.contains("interrupted"), "\(causes)")
     }
+
+    /// An index build that outlasts the socket timeout is waited for, not abandoned: the step is retried,
+    /// finds the build in progress on the server and polls until it is done.
+    func testABuildLongerThanTheSocketTimeoutIsWaitedFor() throws {
+        let server = try LaunchedMongod()
+        defer { server.stop() }
+        let client = try server.client()
+        let database = client.database("slowbuild")
+        try database.collection("recordings").insertMany((0..<100).map { ["uuid": .string("u\($0)")] })
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("slow-migrations-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "up:\n  - create_indexes: {collection: recordings, indexes: [{keys: {uuid: 1}}]}\n"
+            .write(to: directory.appendingPathComponent("0001_uuid.yml"), atomically: true, encoding: .utf8)
+        try client.database("admin").runCommand(["configureFailPoint": "hangAfterStartingIndexBuild", "mode": "alwaysOn"])
+        let apply = try RunningProcess(
+            try mongoAuditBinary(),
+            ["migrate", "apply", "--uri", server.uri, "--database", "slowbuild", "--dir", directory.path, "--socket-timeout-ms", "1000"])
+        // Let the build hang past two socket timeouts, then let it finish.
+        Thread.sleep(forTimeInterval: 3)
+        try client.database("admin").runCommand(["configureFailPoint": "hangAfterStartingIndexBuild", "mode": "off"])
+        let result = try apply.wait()
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        XCTAssertTrue(result.stdout.contains("retrying"), "the reply wait was bounded: \(result.stdout)")
+        XCTAssertTrue(try database.collection("recordings").listIndexes().contains { $0.name == "uuid_1" })
+    }
 }

@@ -15,6 +15,13 @@ struct MigrationTarget: ParsableArguments {
     @Option(name: .long, help: "The directory of migration files.")
     var dir = "Migrations"
 
+    @Option(name: .long, help: "How long to wait for any one reply, in milliseconds; a longer index build is waited for by polling.")
+    var socketTimeoutMS: Int32 = 60_000
+
+    func validate() throws {
+        try requireFlag("--socket-timeout-ms", socketTimeoutMS, in: 1_000...3_600_000)
+    }
+
     func databaseName() throws -> String {
         guard let name = database ?? connection.databaseInURI else {
             throw ValidationError("no database to migrate: give --database, or a path in the connection string")
@@ -30,9 +37,11 @@ struct MigrationTarget: ParsableArguments {
         }
     }
 
-    /// A client whose socket timeout outlasts an index build of hours (the default gives up after 5 minutes).
+    /// A client whose every wait on a reply is bounded. An index build that outlasts the socket timeout is
+    /// not lost: the runner retries the step, finds the build in progress on the server and waits for it
+    /// with short polls, so a frozen server is noticed within the timeout instead of hours later.
     func connect() throws -> MongoDatabase {
-        let options = ClientOptions(serverSelectionTimeoutMS: connection.serverSelectionTimeoutMS, socketTimeoutMS: 86_400_000)
+        let options = ClientOptions(serverSelectionTimeoutMS: connection.serverSelectionTimeoutMS, socketTimeoutMS: socketTimeoutMS)
         return try MongoClient(uri: connection.resolvedURI, options: options).database(databaseName())
     }
 }
