@@ -215,6 +215,8 @@ public struct Redactor: Sendable {
 
     static func isSecret(option: String) -> Bool {
         let name = option.lowercased()
+        // A file option (tlsCertificateKeyFile, tlsCAFile) names a path, which a user needs to see in errors.
+        guard !name.hasSuffix("file") else { return false }
         return secretOptions.contains(name) || ["password", "secret", "token", "key"].contains { name.contains($0) }
     }
 
