@@ -48,7 +48,9 @@ enum AuditExitCode: Int32, CaseIterable, Sendable {
         switch report.outcome {
         case .passed: self = .passed
         case .failed: self = .findings
-        case .incomplete: self = report.checks.contains { $0.notRunCause == .timedOut } ? .timeout : .commandFailed
+        case .incomplete:
+            let causes = Set(report.checks.compactMap(\.notRunCause))
+            self = causes.contains(.unreachable) ? .unreachable : causes.contains(.timedOut) ? .timeout : .commandFailed
         }
     }
 }

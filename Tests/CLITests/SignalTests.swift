@@ -91,4 +91,31 @@ final class SignalTests: XCTestCase {
         XCTAssertTrue(result.stdout.contains("retrying"), "the reply wait was bounded: \(result.stdout)")
         XCTAssertTrue(try database.collection("recordings").listIndexes().contains { $0.name == "uuid_1" })
     }
+
+    /// A server that dies during the audit: the check it was serving and the ones after it are not run
+    /// (not tried, rather than each waiting out server selection), the report is written, and the exit
+    /// code says unreachable.
+    func testAServerKilledDuringTheAuditExitsUnreachableWithTheReport() throws {
+        let server = try LaunchedMongod()
+        defer { server.stop() }
+        let client = try server.client()
+        try SampleDatabase(recordingCount: 200).create(in: client.database("sample"))
+        try client.database("admin").runCommand([
+            "configureFailPoint": "failCommand", "mode": "alwaysOn",
+            "data": ["failCommands": ["find"], "blockConnection": true, "blockTimeMS": 3_000],
+        ])
+        let spec = FileManager.default.temporaryDirectory.appendingPathComponent("killed-\(UUID()).yml")
+        defer { try? FileManager.default.removeItem(at: spec) }
+        try "version: 1\nchecks:\n  - check: unique_values\n    collection: recordings\n    field: uuid\n  - check: index_hygiene\n    collection: recordings\n"
+            .write(to: spec, atomically: true, encoding: .utf8)
+        let audit = try RunningProcess(
+            try mongoAuditBinary(),
+            ["audit", "--spec", spec.path, "--uri", server.uri, "--database", "sample", "--server-selection-timeout-ms", "2000"])
+        Thread.sleep(forTimeInterval: 1)  // the find waits on the failpoint
+        try server.kill()
+        let result = try audit.wait()
+        XCTAssertEqual(result.status, 3, result.stdout + result.stderr)
+        XCTAssertTrue(result.stdout.contains("NOT RUN: unique_values on recordings: server unreachable"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("NOT RUN: index_hygiene on recordings: not tried"), result.stdout)
+    }
 }

@@ -38,8 +38,8 @@ public struct Auditor: Sendable {
         let byCollection = Dictionary(grouping: documentChecks) { $0.element.check.collection ?? "" }
         for collection in byCollection.keys.sorted() {
             let entries = byCollection[collection]!
-            if shouldStop?() == true {
-                for entry in entries { results[entry.offset] = Self.interruptedResult(entry.element) }
+            if let stop = stopReason(after: results.values) {
+                for entry in entries { results[entry.offset] = Self.notTried(entry.element, stop) }
                 continue
             }
             let presence = Self.presence(of: collection, context: context)
@@ -84,8 +84,8 @@ public struct Auditor: Sendable {
         for (offset, configured) in spec.checks.enumerated() where !(configured.check is any DocumentCheck) {
             let checkStarted = Date()
             context.maxTimeMS = configured.timeLimitMS ?? maxTimeMS
-            if shouldStop?() == true {
-                results[offset] = Self.interruptedResult(configured)
+            if let stop = stopReason(after: results.values) {
+                results[offset] = Self.notTried(configured, stop)
                 continue
             }
             if let collection = configured.check.collection, case .missing = Self.presence(of: collection, context: context) {
@@ -164,9 +164,19 @@ public struct Auditor: Sendable {
         return result
     }
 
-    static func interruptedResult(_ configured: ConfiguredCheck) -> CheckResult {
+    /// Why no further check should start: the audit was asked to stop, or the server became unreachable
+    /// (each further check would wait out server selection for nothing).
+    func stopReason(after results: some Sequence<CheckResult>) -> (cause: NotRunCause, reason: String)? {
+        if shouldStop?() == true { return (.interrupted, "the audit was stopped before this check ran") }
+        if results.contains(where: { $0.notRunCause == .unreachable }) {
+            return (.unreachable, "not tried: the server became unreachable during the audit")
+        }
+        return nil
+    }
+
+    static func notTried(_ configured: ConfiguredCheck, _ stop: (cause: NotRunCause, reason: String)) -> CheckResult {
         var result = emptyResult(configured)
-        result.record(.refused(.interrupted, "the audit was stopped before this check ran"))
+        result.record(.refused(stop.cause, stop.reason))
         return result
     }
 
@@ -189,6 +199,8 @@ public struct Auditor: Sendable {
             return .refused(.refused, "the server refused a command: \(error.message) (code \(error.code) \(error.codeName))")
         } catch MongoError.timeout(let message) {
             return .refused(.timedOut, "timed out: \(message)")
+        } catch MongoError.serverSelection(let message), MongoError.network(let message) {
+            return .refused(.unreachable, "server unreachable: \(message)")
         }
     }
 }

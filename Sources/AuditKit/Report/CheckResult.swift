@@ -14,6 +14,8 @@ public enum NotRunCause: String, Sendable, CaseIterable {
     case timedOut = "timed_out"
     /// The audit was asked to stop (a signal) before the check ran.
     case interrupted
+    /// The server stopped answering during the audit (it ran when the audit started).
+    case unreachable
 }
 
 /// What a check produced when it ran: its findings and its own figures (documents scanned, values checked).
