@@ -105,3 +105,26 @@ final class QueryPlanFixTests: XCTestCase {
         }
     }
 }
+
+/// `query_plans` never hammers: one explain per query, and a query that scans a large collection is not timed.
+final class QueryPlansCostTests: XCTestCase {
+    func testAScanOfALargeCollectionIsExplainedOnceAndNotTimed() throws {
+        let client = try TestServer.client()
+        let database = client.database(TestServer.uniqueDatabaseName("plans"))
+        defer { try? database.drop() }
+        try database.collection("recordings").insertMany((0...QueryPlansCheck.smallCollection).map { ["uuid": .string("u\($0)"), "site": .int32(Int32($0 % 7))] })
+        try database.runCommand(["createIndexes": "recordings", "indexes": [["key": ["uuid": 1], "name": "uuid_1"]]])
+        let spec = try AuditSpec(
+            text: "version: 1\nchecks:\n  - check: query_plans\n    collection: recordings\n    queries: [{name: by site, filter: {site: 3}}, {name: by uuid, filter: {uuid: u5}}]\n",
+            file: "t.yml")
+        let report = try Auditor(spec: spec).run(on: client, database: database.name, failOn: .high)
+        let result = try XCTUnwrap(report.checks.first)
+        XCTAssertEqual(result.metrics["queriesTimed"], .count(1), "only the index-served query is timed")
+        let scan = try XCTUnwrap(result.findings.first { $0.id == "query_plans/recordings/collection_scan/by site" })
+        XCTAssertEqual(scan.metrics["docsExamined"], .count(QueryPlansCheck.smallCollection + 1))
+        XCTAssertFalse(result.findings.contains { $0.id == "query_plans/recordings/query_latency/by site" })
+        let served = try XCTUnwrap(result.findings.first { $0.id == "query_plans/recordings/query_latency/by uuid" })
+        XCTAssertEqual(served.metrics["keysExamined"], .count(1))
+        XCTAssertEqual(served.metrics["returned"], .count(1))
+    }
+}
