@@ -115,4 +115,69 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(report.checks.last?.findings.first?.severity, .medium)
         XCTAssertEqual(report.outcome, .failed)
     }
+
+    /// The guards: a collection above its document limit is audited from a sample and says so; a spent
+    /// budget starts nothing new; passes over different collections side by side give the same figures.
+    func testMaxDocumentsBudgetAndParallelPasses() throws {
+        let client = try TestServer.client()
+        let database = client.database(TestServer.uniqueDatabaseName("guards"))
+        defer { try? database.drop() }
+        try database.collection("big").insertMany((0..<2_000).map { ["uuid": .string("u\($0 % 1_900)")] })
+        try database.collection("small").insertMany((0..<100).map { ["uuid": .string("s\($0)")] })
+        let spec = try AuditSpec(
+            text: """
+                version: 1
+                checks:
+                  - {check: unique_values, collection: big, field: uuid}
+                  - {check: unique_values, collection: small, field: uuid}
+                  - {check: critical_indexes, collection: big, indexes: [{keys: {_id: 1}}]}
+                """, file: "t.yml")
+        var auditor = Auditor(spec: spec)
+        auditor.maxDocuments = 500
+        let sampled = try auditor.run(on: client, database: database.name, failOn: .high)
+        XCTAssertEqual(sampled.checks.map(\.sample), [CheckResult.Sample(size: 500, of: 2_000), nil, nil])
+        XCTAssertFalse(sampled.exact)
+        XCTAssertEqual(sampled.checks[0].metrics["documentsScanned"], .count(500))
+        if case .proportion(let extra)? = sampled.checks[0].metrics["extraDocuments"] { XCTAssertFalse(extra.exact) }
+
+        var sequential = Auditor(spec: spec)
+        sequential.parallelScans = 1
+        var parallel = Auditor(spec: spec)
+        parallel.parallelScans = 2
+        let one = try sequential.run(on: client, database: database.name, failOn: .high)
+        let two = try parallel.run(on: client, database: database.name, failOn: .high)
+        XCTAssertEqual(one.checks.map(\.metrics), two.checks.map(\.metrics))
+        XCTAssertEqual(one.allFindings.map(\.id), two.allFindings.map(\.id))
+        XCTAssertEqual(one.allFindings.map(\.metrics), two.allFindings.map(\.metrics))
+        XCTAssertTrue(one.exact)
+    }
+
+    /// A budget that runs out while a pass is under way: that pass finishes, nothing new starts.
+    func testABudgetThatRunsOutMidAuditStartsNothingNew() throws {
+        let server = try LaunchedMongod()
+        defer { server.stop() }
+        let client = try server.client()
+        let database = client.database("budget")
+        try database.collection("a").insertMany((0..<50).map { ["uuid": .string("u\($0)")] })
+        try database.collection("b").insertMany((0..<50).map { ["uuid": .string("u\($0)")] })
+        try client.database("admin").runCommand([
+            "configureFailPoint": "failCommand", "mode": ["times": 1],
+            "data": ["failCommands": ["find"], "blockConnection": true, "blockTimeMS": 1_500],
+        ])
+        let spec = try AuditSpec(
+            text: """
+                version: 1
+                checks:
+                  - {check: unique_values, collection: a, field: uuid}
+                  - {check: unique_values, collection: b, field: uuid}
+                  - {check: index_hygiene, collection: a}
+                """, file: "t.yml")
+        var auditor = Auditor(spec: spec)
+        auditor.budgetSeconds = 1
+        let report = try auditor.run(on: client, database: "budget", failOn: .high)
+        XCTAssertEqual(report.checks.map(\.status), [.passed, .notRun, .notRun])
+        XCTAssertEqual(report.checks.map(\.notRunCause), [nil, .overBudget, .overBudget])
+        XCTAssertTrue(report.checks[1].reason?.contains("budget of 1 s was spent") == true, report.checks[1].reason ?? "")
+        XCTAssertEqual(report.outcome, .incomplete)
+    }
 }

@@ -88,7 +88,7 @@ final class AuditCommandTests: XCTestCase {
         let sampled = try runProcess(
             try mongoAuditBinary(),
             ["audit", "--uri", try TestServer.uri(), "--spec", fullSpec, "--database", databaseName, "--sample", "500"])
-        XCTAssertTrue(sampled.stdout.contains("estimates from a random sample of 500 documents"), sampled.stdout)
+        XCTAssertTrue(sampled.stdout.contains("estimates from random samples: recordings (500 of 3000 documents)"), sampled.stdout)
         XCTAssertTrue(sampled.stdout.contains("95% CI"), sampled.stdout)
     }
 

@@ -10,12 +10,15 @@ public struct ConfiguredCheck: Sendable {
     public let timeLimitMS: Int?
     /// The line of its entry in the spec file.
     public let line: Int?
+    /// For a document check: above this many documents its collection is audited from a random sample.
+    public let maxDocuments: Int?
 
-    public init(check: any Check, severity: Severity? = nil, timeLimitMS: Int? = nil, line: Int? = nil) {
+    public init(check: any Check, severity: Severity? = nil, timeLimitMS: Int? = nil, line: Int? = nil, maxDocuments: Int? = nil) {
         self.check = check
         self.severity = severity ?? type(of: check).description.defaultSeverity
         self.timeLimitMS = timeLimitMS
         self.line = line
+        self.maxDocuments = maxDocuments
     }
 
     public var identifier: String { type(of: check).description.identifier }
@@ -82,7 +85,8 @@ public struct AuditSpec: Sendable {
         for option in type.description.options where option.required { _ = try fields.required(option.name) }
         return ConfiguredCheck(
             check: try type.init(options: fields), severity: try fields.value(CheckDescription.severityOption),
-            timeLimitMS: try fields.value(CheckDescription.timeLimitOption), line: entry.line)
+            timeLimitMS: try fields.value(CheckDescription.timeLimitOption), line: entry.line,
+            maxDocuments: try fields.value(CheckDescription.maxDocumentsOption))
     }
 
     /// SHA-256 in hex, as reports print it.

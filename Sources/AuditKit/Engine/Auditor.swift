@@ -11,6 +11,13 @@ public struct Auditor: Sendable {
     /// Asked before each check (or each collection's shared pass): true ends the audit early, the checks
     /// not yet run reported as interrupted.
     public let shouldStop: (@Sendable () -> Bool)?
+    /// Past this many seconds no new check or pass starts; the rest are reported as not run.
+    public var budgetSeconds: Double?
+    /// A collection with more documents is audited from a random sample of this many (a check's
+    /// `max_documents` can lower it for its collection).
+    public var maxDocuments: Int?
+    /// How many collections are scanned at once.
+    public var parallelScans = 1
 
     public init(
         spec: AuditSpec, maxTimeMS: Int = 60_000, scanOptions: ScanOptions = ScanOptions(), tool: String = "AuditKit",
@@ -31,60 +38,38 @@ public struct Auditor: Sendable {
         let serverVersion = try client.serverVersion()
         let context = AuditContext(
             database: client.database(name), maxTimeMS: maxTimeMS, now: started, readPreference: scanOptions.readPreference)
-        var results: [Int: CheckResult] = [:]
 
-        // Document checks of one collection share one pass over it.
+        // Document checks of one collection share one pass over it; passes over different collections run
+        // side by side up to `parallelScans`.
         let documentChecks = spec.checks.enumerated().filter { $0.element.check is any DocumentCheck }
         let byCollection = Dictionary(grouping: documentChecks) { $0.element.check.collection ?? "" }
-        for collection in byCollection.keys.sorted() {
-            let entries = byCollection[collection]!
-            if let stop = stopReason(after: results.values) {
-                for entry in entries { results[entry.offset] = Self.notTried(entry.element, stop) }
-                continue
-            }
-            let presence = Self.presence(of: collection, context: context)
-            if case .missing = presence {
-                for entry in entries { results[entry.offset] = Self.missingCollectionResult(entry.element) }
-                continue
-            }
-            let checks = entries.map { $0.element.check as! any DocumentCheck }
-            let scanStarted = Date()
-            context.maxTimeMS = entries.map { $0.element.timeLimitMS ?? maxTimeMS }.max() ?? maxTimeMS
-            let outcome = try Self.refusalAsNotRun { () -> [Result<CheckOutput, Error>] in
-                let scan = try CollectionScan(
-                    collection: context.database.collection(collection), checks: checks, context: context,
-                    options: scanOptions, maxTimeMS: context.maxTimeMS)
-                let summary = try scan.run()
-                return zip(entries, scan.accumulators).map { entry, accumulator in
-                    Result {
-                        var output = try accumulator.output(severity: entry.element.severity, scan: summary, context: context)
-                        output.metrics["documentsScanned"] = .count(summary.scanned)
-                        return output
-                    }
+        let groups = byCollection.keys.sorted().map { (collection: $0, entries: byCollection[$0]!.map { ($0.offset, $0.element) }) }
+        let shared = SharedResults()
+        let slots = DispatchSemaphore(value: parallelScans)
+        DispatchQueue.concurrentPerform(iterations: groups.count) { index in
+            slots.wait()
+            defer { slots.signal() }
+            let group = groups[index]
+            do {
+                if let stop = stopReason(after: shared.values, started: started) {
+                    for (offset, configured) in group.entries { shared.set(offset, Self.notTried(configured, stop)) }
+                    return
                 }
-            }
-            let duration = Date().timeIntervalSince(scanStarted)
-            for (position, entry) in entries.enumerated() {
-                var result = Self.emptyResult(entry.element)
-                result.durationSeconds = duration
-                switch outcome {
-                case .ran(let perCheck):
-                    result.record(
-                        try Self.refusalAsNotRun {
-                            var output = try perCheck[position].get()
-                            if case .empty = presence { output.findings.insert(Self.emptyCollectionFinding(entry.element), at: 0) }
-                            return output
-                        })
-                case .refused(let cause, let reason): result.record(.refused(cause, reason))
-                }
-                results[entry.offset] = result
+                // Each pass has its own context: its time limit is its own, and contexts are not shared across threads.
+                let passContext = AuditContext(
+                    database: context.database, maxTimeMS: maxTimeMS, now: started, readPreference: scanOptions.readPreference)
+                for (offset, result) in try auditPass(over: group.collection, group.entries, context: passContext) { shared.set(offset, result) }
+            } catch {
+                shared.fail(error)
             }
         }
+        if let error = shared.failure { throw error }
+        var results = shared.results
 
         for (offset, configured) in spec.checks.enumerated() where !(configured.check is any DocumentCheck) {
             let checkStarted = Date()
             context.maxTimeMS = configured.timeLimitMS ?? maxTimeMS
-            if let stop = stopReason(after: results.values) {
+            if let stop = stopReason(after: results.values, started: started) {
                 results[offset] = Self.notTried(configured, stop)
                 continue
             }
@@ -104,6 +89,53 @@ public struct Auditor: Sendable {
             tool: tool, database: name, target: client.redactedURI, serverVersion: serverVersion, specFile: spec.file,
             specSHA256: spec.sha256, startedAt: started, durationSeconds: Date().timeIntervalSince(started),
             sampleSize: scanOptions.sampleSize, failOn: failOn, checks: checks)
+    }
+
+    /// One pass over `collection` for its document checks: their results by spec position.
+    func auditPass(over collection: String, _ entries: [(offset: Int, configured: ConfiguredCheck)], context: AuditContext) throws
+        -> [(Int, CheckResult)]
+    {
+        let presence = Self.presence(of: collection, context: context)
+        if case .missing = presence { return entries.map { ($0.offset, Self.missingCollectionResult($0.configured)) } }
+        let checks = entries.map { $0.configured.check as! any DocumentCheck }
+        let scanStarted = Date()
+        context.maxTimeMS = entries.map { $0.configured.timeLimitMS ?? maxTimeMS }.max() ?? maxTimeMS
+        var options = scanOptions
+        // Above its document limit a collection is audited from a random sample, and every figure says so.
+        let limit = (entries.compactMap(\.configured.maxDocuments) + [maxDocuments].compactMap { $0 }).min()
+        let documents = try? context.database.collection(collection).estimatedDocumentCount()
+        if let limit, let documents, documents > limit { options.sampleSize = min(options.sampleSize ?? limit, limit) }
+        let outcome = try Self.refusalAsNotRun { () -> ([Result<CheckOutput, Error>], ScanSummary) in
+            let scan = try CollectionScan(
+                collection: context.database.collection(collection), checks: checks, context: context, options: options,
+                maxTimeMS: context.maxTimeMS)
+            let summary = try scan.run()
+            let outputs = zip(entries, scan.accumulators).map { entry, accumulator in
+                Result {
+                    var output = try accumulator.output(severity: entry.configured.severity, scan: summary, context: context)
+                    output.metrics["documentsScanned"] = .count(summary.scanned)
+                    return output
+                }
+            }
+            return (outputs, summary)
+        }
+        let duration = Date().timeIntervalSince(scanStarted)
+        return try entries.enumerated().map { position, entry in
+            var result = Self.emptyResult(entry.configured)
+            result.durationSeconds = duration
+            switch outcome {
+            case .ran(let (perCheck, summary)):
+                if summary.sampled { result.sample = CheckResult.Sample(size: summary.scanned, of: summary.total) }
+                result.record(
+                    try Self.refusalAsNotRun {
+                        var output = try perCheck[position].get()
+                        if case .empty = presence { output.findings.insert(Self.emptyCollectionFinding(entry.configured), at: 0) }
+                        return output
+                    })
+            case .refused(let cause, let reason): result.record(.refused(cause, reason))
+            }
+            return (entry.offset, result)
+        }
     }
 
     static func emptyResult(_ configured: ConfiguredCheck) -> CheckResult {
@@ -166,8 +198,11 @@ public struct Auditor: Sendable {
 
     /// Why no further check should start: the audit was asked to stop, or the server became unreachable
     /// (each further check would wait out server selection for nothing).
-    func stopReason(after results: some Sequence<CheckResult>) -> (cause: NotRunCause, reason: String)? {
+    func stopReason(after results: some Sequence<CheckResult>, started: Date) -> (cause: NotRunCause, reason: String)? {
         if shouldStop?() == true { return (.interrupted, "the audit was stopped before this check ran") }
+        if let budgetSeconds, Date().timeIntervalSince(started) > budgetSeconds {
+            return (.overBudget, String(format: "not started: the audit's budget of %g s was spent", budgetSeconds))
+        }
         if results.contains(where: { $0.notRunCause == .unreachable }) {
             return (.unreachable, "not tried: the server became unreachable during the audit")
         }
@@ -225,4 +260,37 @@ extension CheckResult {
 enum CheckOutcome<T> {
     case ran(T)
     case refused(NotRunCause, String)
+}
+
+/// Results of passes running side by side, and the first error that must end the audit.
+final class SharedResults: @unchecked Sendable {
+    private let mutex = NSLock()
+    private var byOffset: [Int: CheckResult] = [:]
+    private var error: Error?
+
+    func set(_ offset: Int, _ result: CheckResult) {
+        mutex.lock()
+        byOffset[offset] = result
+        mutex.unlock()
+    }
+
+    func fail(_ error: Error) {
+        mutex.lock()
+        if self.error == nil { self.error = error }
+        mutex.unlock()
+    }
+
+    var results: [Int: CheckResult] {
+        mutex.lock()
+        defer { mutex.unlock() }
+        return byOffset
+    }
+
+    var values: [CheckResult] { Array(results.values) }
+
+    var failure: Error? {
+        mutex.lock()
+        defer { mutex.unlock() }
+        return error
+    }
 }

@@ -37,8 +37,14 @@ public struct CheckDescription: Sendable {
     static let timeLimitOption = TypedOption<Int>.integer(
         "time_limit_ms", "time limit of each server operation of the check (default --max-time-ms)", in: 1...86_400_000)
 
+    static let maxDocumentsOption = TypedOption<Int>.integer(
+        "max_documents", "document checks: above this many documents the collection is audited from a random sample of that many",
+        in: 1...1_000_000_000)
+
     /// Options every check accepts.
-    public static let commonOptions = [checkOption.declaration, severityOption.declaration, timeLimitOption.declaration]
+    public static let commonOptions = [
+        checkOption.declaration, severityOption.declaration, timeLimitOption.declaration, maxDocumentsOption.declaration,
+    ]
 
     public var allowedFields: [String] { (CheckDescription.commonOptions + options).map(\.name) }
 }

@@ -42,7 +42,7 @@ public struct AuditReport: Sendable {
     public var checks: [CheckResult]
 
     /// Whether every figure is exact (full scans) rather than estimated from a sample.
-    public var exact: Bool { sampleSize == nil }
+    public var exact: Bool { sampleSize == nil && checks.allSatisfy { $0.sample == nil } }
 
     public init(
         tool: String = "AuditKit", database: String, target: String, serverVersion: String, specFile: String,

@@ -16,6 +16,8 @@ public enum NotRunCause: String, Sendable, CaseIterable {
     case interrupted
     /// The server stopped answering during the audit (it ran when the audit started).
     case unreachable
+    /// The audit's time budget was spent before the check started.
+    case overBudget = "over_budget"
 }
 
 /// What a check produced when it ran: its findings and its own figures (documents scanned, values checked).
@@ -43,6 +45,13 @@ public struct CheckResult: Sendable {
     public var metrics: Metrics
     /// The line of the spec entry that configured the check.
     public var specLine: Int?
+    /// When the check read a random sample of its collection: how many documents, of how many.
+    public var sample: Sample?
+
+    public struct Sample: Equatable, Sendable {
+        public var size: Int
+        public var of: Int
+    }
 
     public init(
         check: String, collection: String?, severity: Severity, status: CheckStatus, reason: String? = nil,
@@ -65,7 +74,9 @@ public struct CheckResult: Sendable {
             ("severity", .string(severity.rawValue)), ("status", .string(status.rawValue)),
             ("reason", reason.map(JSONValue.string) ?? .null), ("notRunCause", notRunCause.map { .string($0.rawValue) } ?? .null),
             ("durationSeconds", .number(durationSeconds)),
-            ("specLine", specLine.map { .integer(Int64($0)) } ?? .null), ("metrics", metrics.json),
+            ("specLine", specLine.map { .integer(Int64($0)) } ?? .null),
+            ("sample", sample.map { .object([("size", .integer(Int64($0.size))), ("of", .integer(Int64($0.of)))]) } ?? .null),
+            ("metrics", metrics.json),
             ("findings", .array(findings.map(\.json))),
         ])
     }

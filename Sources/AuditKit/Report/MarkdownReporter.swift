@@ -12,7 +12,7 @@ public struct MarkdownReporter: Reporter {
             "",
             "MongoDB \(cell(report.serverVersion)) · spec `\(code(report.specFile))` (sha256 `\(report.specSHA256.prefix(12))`) · "
                 + String(format: "%.2f s", report.durationSeconds) + " · "
-                + (report.exact ? "exact figures" : "estimates from a sample of \(report.sampleSize ?? 0)")
+                + (report.exact ? "exact figures" : "estimates from random samples: " + sampledCollections(report))
                 + " · gate: \(report.failOn.rawValue) and above",
             "",
             "| severity | findings |",

@@ -38,7 +38,7 @@ public struct TextReporter: Reporter {
         lines.append(
             "spec \(safe(report.specFile)) (sha256 \(checksum)), \(report.checks.count) checks, "
                 + String(format: "%.2f s", report.durationSeconds)
-                + (report.exact ? ", exact figures" : ", estimates from a random sample of \(report.sampleSize ?? 0) documents per collection"))
+                + (report.exact ? ", exact figures" : ", estimates from random samples: " + sampledCollections(report)))
         for severity in Severity.descending {
             let findings = report.allFindings.filter { $0.severity == severity }
             guard !findings.isEmpty else { continue }
@@ -69,6 +69,17 @@ public struct TextReporter: Reporter {
         }
         return lines.joined(separator: "\n") + "\n"
     }
+}
+
+/// Which collections were sampled, and how much: `recordings (10000 of 1000000 documents)`.
+func sampledCollections(_ report: AuditReport) -> String {
+    var seen: [String] = []
+    for result in report.checks {
+        guard let sample = result.sample, let collection = result.collection else { continue }
+        let text = "\(safe(collection)) (\(sample.size) of \(sample.of) documents)"
+        if !seen.contains(text) { seen.append(text) }
+    }
+    return seen.isEmpty ? "\(report.sampleSize ?? 0) documents per collection" : seen.joined(separator: ", ")
 }
 
 /// A finding's figures, examples and facts as `name: text` lines, for the text, Markdown and JUnit reports.

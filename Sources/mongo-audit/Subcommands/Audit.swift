@@ -34,6 +34,15 @@ struct Audit: ParsableCommand {
     @Option(name: .long, help: "Audit a random sample of N documents per collection; figures become estimates with 95% confidence intervals.")
     var sample: Int?
 
+    @Option(name: .long, help: "Audit a collection of more than N documents from a random sample of N (every report says which).")
+    var maxDocuments: Int?
+
+    @Option(name: .long, help: "Start no new check or pass after this many seconds; what was not started is reported as not run.")
+    var budget: Double?
+
+    @Option(name: .long, help: "Scan up to N collections at once.")
+    var parallel = 1
+
     @Option(name: .long, help: "Where scans and checks read: primary, primaryPreferred, secondary, secondaryPreferred (default), nearest.")
     var readPreference: ReadPreference = .secondaryPreferred
 
@@ -43,6 +52,9 @@ struct Audit: ParsableCommand {
     func validate() throws {
         try requireFlag("--max-time-ms", maxTimeMS, in: 1...86_400_000)
         if let sample { try requireFlag("--sample", sample, in: 1...1_000_000_000) }
+        if let maxDocuments { try requireFlag("--max-documents", maxDocuments, in: 1...1_000_000_000) }
+        if let budget { try requireFlag("--budget", budget, in: 0.001...604_800) }
+        try requireFlag("--parallel", parallel, in: 1...64)
     }
 
     func run() throws {
@@ -66,10 +78,13 @@ struct Audit: ParsableCommand {
         }
         // A signal ends the audit after the check that runs; the report says which checks did not run.
         SignalStop.shared.install()
-        let report = try Auditor(
+        var auditor = Auditor(
             spec: auditSpec, maxTimeMS: maxTimeMS, scanOptions: scanOptions, tool: toolName,
-            shouldStop: { SignalStop.shared.signal != nil }
-        ).run(on: client, database: databaseName, failOn: failOn)
+            shouldStop: { SignalStop.shared.signal != nil })
+        auditor.budgetSeconds = budget
+        auditor.maxDocuments = maxDocuments
+        auditor.parallelScans = parallel
+        let report = try auditor.run(on: client, database: databaseName, failOn: failOn)
         let colour = color == .always || (color == .auto && isatty(STDOUT_FILENO) == 1 && output == nil)
         print(try format.reporter(colour: colour).render(report), terminator: "")
         let code = AuditExitCode(report)
