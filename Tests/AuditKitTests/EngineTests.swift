@@ -180,4 +180,36 @@ final class EngineTests: XCTestCase {
         XCTAssertTrue(report.checks[1].reason?.contains("budget of 1 s was spent") == true, report.checks[1].reason ?? "")
         XCTAssertEqual(report.outcome, .incomplete)
     }
+
+    /// `--plan` knows the cost before paying it: counts from metadata, fields, sampling, and no more
+    /// documents read than its calibration read.
+    func testThePlanReadsMetadataAndACalibrationOnly() throws {
+        let client = try TestServer.client()
+        let database = client.database(TestServer.uniqueDatabaseName("plan"))
+        defer { try? database.drop() }
+        try database.collection("big").insertMany((0..<5_000).map { ["uuid": .string("u\($0)"), "n": .int32(Int32($0))] })
+        let spec = try AuditSpec(
+            text: """
+                version: 1
+                checks:
+                  - {check: unique_values, collection: big, field: uuid}
+                  - {check: value_rules, collection: big, rules: [{field: n, min: 0}], max_documents: 1000}
+                  - {check: unique_values, collection: nowhere, field: uuid}
+                  - {check: critical_indexes, collection: big, indexes: [{keys: {uuid: 1}}]}
+                """, file: "t.yml")
+        let returned = { () throws -> Int in try client.database("admin").runCommand(["serverStatus": 1]).value(at: "metrics.document.returned")?.intValue ?? -1 }
+        let before = try returned()
+        let plan = try Auditor(spec: spec).plan(on: client, database: database.name)
+        let after = try returned()
+        XCTAssertLessThanOrEqual(after - before, AuditPlan.calibrationDocuments + plan.passes.count, "only the calibration read (and one $collStats reply per collection) returns documents")
+        let big = try XCTUnwrap(plan.passes.first { $0.collection == "big" })
+        XCTAssertEqual(big.documents, 5_000)
+        XCTAssertEqual(big.documentsToRead, 1_000)
+        XCTAssertTrue(big.sampled)
+        XCTAssertEqual(big.fields, ["n", "uuid"])
+        XCTAssertEqual(big.checks, ["unique_values", "value_rules"])
+        XCTAssertNotNil(big.estimatedSeconds)
+        XCTAssertEqual(plan.passes.first { $0.collection == "nowhere" }?.exists, false)
+        XCTAssertEqual(plan.otherChecks.map(\.check), ["critical_indexes"])
+    }
 }

@@ -43,6 +43,9 @@ struct Audit: ParsableCommand {
     @Option(name: .long, help: "Scan up to N collections at once.")
     var parallel = 1
 
+    @Flag(name: .long, help: "Print what the audit would read (collections, documents, fields, commands) and an estimate of its time, then stop.")
+    var plan = false
+
     @Option(name: .long, help: "Where scans and checks read: primary, primaryPreferred, secondary, secondaryPreferred (default), nearest.")
     var readPreference: ReadPreference = .secondaryPreferred
 
@@ -84,6 +87,11 @@ struct Audit: ParsableCommand {
         auditor.budgetSeconds = budget
         auditor.maxDocuments = maxDocuments
         auditor.parallelScans = parallel
+        if plan {
+            let auditPlan = try auditor.plan(on: client, database: databaseName)
+            print(format == .json ? auditPlan.json.text() : auditPlan.text, terminator: format == .json ? "\n" : "")
+            return
+        }
         let report = try auditor.run(on: client, database: databaseName, failOn: failOn)
         let colour = color == .always || (color == .auto && isatty(STDOUT_FILENO) == 1 && output == nil)
         print(try format.reporter(colour: colour).render(report), terminator: "")

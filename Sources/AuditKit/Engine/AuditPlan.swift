@@ -1,0 +1,142 @@
+import Foundation
+import MongoKit
+
+/// What an audit will read and what it will cost, known before paying it: per collection its documents
+/// and size from `$collStats`, the fields the shared pass projects, whether it samples, and an estimate of
+/// the pass's time from a short calibration read; per other check the commands it sends.
+public struct AuditPlan: Sendable {
+    public struct Pass: Sendable {
+        public let collection: String
+        public let checks: [String]
+        public let exists: Bool
+        public let documents: Int
+        public let bytes: Int
+        /// The fields the pass projects; nil when a check needs whole documents.
+        public let fields: [String]?
+        /// Documents the pass will read: all of them, or the sample.
+        public let documentsToRead: Int
+        public let sampled: Bool
+        /// Documents per second measured by the calibration read (nil when the collection is empty).
+        public let documentsPerSecond: Double?
+        public var estimatedSeconds: Double? { documentsPerSecond.map { Double(documentsToRead) / max($0, 1) } }
+    }
+
+    public struct Step: Sendable {
+        public let check: String
+        public let collection: String?
+        public let needs: String
+    }
+
+    public let database: String
+    public let passes: [Pass]
+    public let otherChecks: [Step]
+
+    /// Documents the calibration read takes from each collection: enough to time, too few to load a server.
+    public static let calibrationDocuments = 2_000
+
+    public var json: JSONValue {
+        .object([
+            ("database", .string(database)),
+            (
+                "passes",
+                .array(
+                    passes.map { pass in
+                        .object([
+                            ("collection", .string(pass.collection)), ("checks", .array(pass.checks.map(JSONValue.string))),
+                            ("exists", .bool(pass.exists)), ("documents", .integer(Int64(pass.documents))), ("bytes", .integer(Int64(pass.bytes))),
+                            ("fields", pass.fields.map { .array($0.map(JSONValue.string)) } ?? .null),
+                            ("documentsToRead", .integer(Int64(pass.documentsToRead))), ("sampled", .bool(pass.sampled)),
+                            ("documentsPerSecond", pass.documentsPerSecond.map(JSONValue.number) ?? .null),
+                            ("estimatedSeconds", pass.estimatedSeconds.map(JSONValue.number) ?? .null),
+                        ])
+                    })
+            ),
+            (
+                "otherChecks",
+                .array(
+                    otherChecks.map {
+                        .object([("check", .string($0.check)), ("collection", $0.collection.map(JSONValue.string) ?? .null), ("needs", .string($0.needs))])
+                    })
+            ),
+        ])
+    }
+
+    public var text: String {
+        var lines = ["plan of the audit of \"\(database)\" (no document read beyond a calibration read of \(Self.calibrationDocuments) per collection):"]
+        for pass in passes {
+            guard pass.exists else {
+                lines.append("  \(pass.collection): does not exist (\(pass.checks.joined(separator: ", ")) will report it)")
+                continue
+            }
+            let estimate = pass.estimatedSeconds.map { String(format: ", about %.2f s", $0) } ?? ""
+            lines.append(
+                "  \(pass.collection): one pass for \(pass.checks.joined(separator: ", ")): reads \(pass.documentsToRead) of \(pass.documents) documents"
+                    + "\(pass.sampled ? " (random sample)" : "")" + String(format: " (%.1f MB)", Double(pass.bytes) / 1_048_576) + estimate)
+            lines.append("    fields: \(pass.fields.map { $0.joined(separator: ", ") } ?? "whole documents")")
+        }
+        for step in otherChecks {
+            lines.append("  \(step.check)\(step.collection.map { " on \($0)" } ?? ""): \(step.needs)")
+        }
+        let total = passes.compactMap(\.estimatedSeconds).reduce(0, +)
+        lines.append(String(format: "estimated time of the passes: %.2f s", total))
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+extension Auditor {
+    /// The plan of this audit on `database`: metadata, one calibration read per collection, nothing else.
+    public func plan(on client: MongoClient, database name: String) throws -> AuditPlan {
+        let context = AuditContext(database: client.database(name), maxTimeMS: maxTimeMS, readPreference: scanOptions.readPreference)
+        let names = Set(try context.collections().map(\.name))
+        let documentChecks = spec.checks.filter { $0.check is any DocumentCheck }
+        let byCollection = Dictionary(grouping: documentChecks) { $0.check.collection ?? "" }
+        var passes: [AuditPlan.Pass] = []
+        for collection in byCollection.keys.sorted() {
+            let entries = byCollection[collection]!
+            let checks = entries.map { $0.check as! any DocumentCheck }
+            guard names.contains(collection) else {
+                passes.append(
+                    AuditPlan.Pass(
+                        collection: collection, checks: entries.map(\.identifier), exists: false, documents: 0, bytes: 0, fields: nil,
+                        documentsToRead: 0, sampled: false, documentsPerSecond: nil))
+                continue
+            }
+            let stats = try context.database.firstBatch(of: [
+                "aggregate": .string(collection), "pipeline": [["$collStats": ["storageStats": [:]]]], "cursor": [:],
+            ]).first?["storageStats"]?.documentValue
+            let documents = stats?["count"]?.intValue ?? 0
+            let limit = (entries.compactMap(\.maxDocuments) + [maxDocuments, scanOptions.sampleSize].compactMap { $0 }).min()
+            let toRead = limit.map { min($0, documents) } ?? documents
+            let fields = checks.contains { $0.readsWholeDocuments } ? nil : Array(Set(checks.flatMap(\.fieldsRead))).sorted()
+            passes.append(
+                AuditPlan.Pass(
+                    collection: collection, checks: entries.map(\.identifier), exists: true, documents: documents,
+                    bytes: stats?["size"]?.intValue ?? 0, fields: fields, documentsToRead: toRead, sampled: toRead < documents,
+                    documentsPerSecond: try calibrate(context.database.collection(collection), fields: fields, context: context)))
+        }
+        let others = spec.checks.filter { !($0.check is any DocumentCheck) }.map {
+            AuditPlan.Step(check: $0.identifier, collection: $0.check.collection, needs: type(of: $0.check).description.needs)
+        }
+        return AuditPlan(database: name, passes: passes, otherChecks: others)
+    }
+
+    /// Reads a few thousand documents as the pass would (projected) and times it.
+    private func calibrate(_ collection: MongoCollection, fields: [String]?, context: AuditContext) throws -> Double? {
+        // A path under another projected path is covered by it (MongoDB refuses both in one projection).
+        let projection = fields.map { paths in
+            let all = Set(paths + ["_id"])
+            let kept = all.filter { path in !all.contains { path != $0 && path.hasPrefix($0 + ".") } }.sorted()
+            return Document(kept.map { ($0, BSONValue.int32(1)) })
+        }
+        let started = DispatchTime.now().uptimeNanoseconds
+        var read = 0
+        try collection.find(
+            options: FindOptions(
+                projection: projection, limit: AuditPlan.calibrationDocuments, maxTimeMS: context.maxTimeMS, readPreference: context.readPreference)
+        ) { cursor in
+            try cursor.forEachView { _ in read += 1 }
+        }
+        guard read > 0 else { return nil }
+        return Double(read) / max(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9, 1e-6)
+    }
+}
