@@ -6,11 +6,27 @@ public struct JUnitReporter: Reporter {
     public static let identifier = "junit"
     public init() {}
 
-    public func render(_ report: AuditReport) throws -> String {
-        let failures = report.checks.filter { result in result.findings.contains { $0.severity >= report.failOn } }.count
-        let errors = report.checks.filter { $0.status == .notRun }.count
+    public func render(_ report: AuditReport) throws -> String { render(suitesOf: [report]) }
+
+    /// One `<testsuites>` document with a test suite per audited database.
+    public func render(suitesOf reports: [AuditReport]) -> String {
+        let counts = reports.map { report in
+            (
+                tests: report.checks.count,
+                failures: report.checks.filter { result in result.findings.contains { $0.severity >= report.failOn } }.count,
+                errors: report.checks.filter { $0.status == .notRun }.count
+            )
+        }
+        let time = seconds(reports.map(\.durationSeconds).reduce(0, +))
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        xml += "<testsuites name=\"mongo-audit\" tests=\"\(report.checks.count)\" failures=\"\(failures)\" errors=\"\(errors)\" time=\"\(seconds(report.durationSeconds))\">\n"
+        xml += "<testsuites name=\"mongo-audit\" tests=\"\(counts.map(\.tests).reduce(0, +))\" failures=\"\(counts.map(\.failures).reduce(0, +))\" errors=\"\(counts.map(\.errors).reduce(0, +))\" time=\"\(time)\">\n"
+        for (report, count) in zip(reports, counts) { xml += suite(report, failures: count.failures, errors: count.errors) }
+        xml += "</testsuites>\n"
+        return xml
+    }
+
+    private func suite(_ report: AuditReport, failures: Int, errors: Int) -> String {
+        var xml = ""
         xml += "  <testsuite name=\"\(escape("mongo-audit \(report.database)"))\" tests=\"\(report.checks.count)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"0\" time=\"\(seconds(report.durationSeconds))\" timestamp=\"\(timestamp(report.startedAt))\">\n"
         xml += "    <properties>\n"
         for (name, value) in [
@@ -34,7 +50,7 @@ public struct JUnitReporter: Reporter {
             if !other.isEmpty { xml += "      <system-out>\(escape(describe(other)))</system-out>\n" }
             xml += "    </testcase>\n"
         }
-        xml += "  </testsuite>\n</testsuites>\n"
+        xml += "  </testsuite>\n"
         return xml
     }
 

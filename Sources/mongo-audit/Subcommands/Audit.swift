@@ -9,12 +9,15 @@ struct Audit: ParsableCommand {
         discussion: """
             The audit only reads: a user holding the `read` role on the database is enough.
             The database is taken from --database, else the spec's `database:`, else the connection string's path.
+            --database may be repeated, and may be a pattern (`tenant_*`, `site_?`): each database is audited with
+            the same spec; text and Markdown get a section per database, JSON one report per line (JSON Lines),
+            JUnit one test suite per database; the exit code is the worst database's.
             """)
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Option(name: .long, help: "The database to audit.")
-    var database: String?
+    @Option(name: .long, help: "The database to audit; repeat it, or give a pattern with * and ?, to audit several with one spec.")
+    var database: [String] = []
 
     @Option(name: .long, help: "The spec file (YAML or JSON).")
     var spec = "Checks/mongo-audit.yml"
@@ -69,7 +72,8 @@ struct Audit: ParsableCommand {
             throw AuditExit(code: .invalidInput)
         }
         let auditSpec = try AuditSpec.load(path: spec)
-        guard let databaseName = database ?? auditSpec.database ?? connection.databaseInURI else {
+        let requested = database.isEmpty ? [auditSpec.database ?? connection.databaseInURI].compactMap { $0 } : database
+        guard !requested.isEmpty else {
             throw ValidationError("no database to audit: give --database, `database:` in the spec, or a path in the URI")
         }
         let longestLimit = auditSpec.checks.compactMap(\.timeLimitMS).reduce(maxTimeMS, max)
@@ -87,18 +91,27 @@ struct Audit: ParsableCommand {
         auditor.budgetSeconds = budget
         auditor.maxDocuments = maxDocuments
         auditor.parallelScans = parallel
+        let databaseNames = try DatabaseSelection(requested).names(on: client)
+        guard databaseNames.count == 1 || MultiDatabaseReport.formats.contains(format) else {
+            throw ValidationError("--format \(format.rawValue) takes one database; \(databaseNames.count) match")
+        }
         if plan {
-            let auditPlan = try auditor.plan(on: client, database: databaseName)
-            print(format == .json ? auditPlan.json.text() : auditPlan.text, terminator: format == .json ? "\n" : "")
+            for name in databaseNames {
+                let auditPlan = try auditor.plan(on: client, database: name)
+                print(format == .json ? auditPlan.json.text() : auditPlan.text, terminator: format == .json ? "\n" : "")
+            }
             return
         }
-        let report = try auditor.run(on: client, database: databaseName, failOn: failOn)
+        var reports: [AuditReport] = []
+        for name in databaseNames where SignalStop.shared.signal == nil {
+            reports.append(try auditor.run(on: client, database: name, failOn: failOn))
+        }
         let colour = color == .always || (color == .auto && isatty(STDOUT_FILENO) == 1 && output == nil)
-        print(try format.reporter(colour: colour).render(report), terminator: "")
-        let code = AuditExitCode(report)
+        print(try MultiDatabaseReport(reports: reports, format: format).render(colour: colour), terminator: "")
+        let code = MultiDatabaseReport.worst(reports.map(AuditExitCode.init))
         if let reportFile {
             do {
-                try reportFile.write(try format.reporter(colour: false).render(report))
+                try reportFile.write(try MultiDatabaseReport(reports: reports, format: format).render(colour: false))
             } catch {
                 // The audit ran; its own failure still decides the exit code, and a passing audit whose
                 // report is lost does not pass.
