@@ -117,7 +117,12 @@ final class QueryPlansCostTests: XCTestCase {
         let spec = try AuditSpec(
             text: "version: 1\nchecks:\n  - check: query_plans\n    collection: recordings\n    queries: [{name: by site, filter: {site: 3}}, {name: by uuid, filter: {uuid: u5}}]\n",
             file: "t.yml")
+        let scanned = { () throws -> Int in
+            try client.database("admin").runCommand(["serverStatus": 1]).value(at: "metrics.queryExecutor.scannedObjects")?.intValue ?? -1
+        }
+        let before = try scanned()
         let report = try Auditor(spec: spec).run(on: client, database: database.name, failOn: .high)
+        XCTAssertLessThan(try scanned() - before, 100, "the collection scan is explained, never executed")
         let result = try XCTUnwrap(report.checks.first)
         XCTAssertEqual(result.metrics["queriesTimed"], .count(1), "only the index-served query is timed")
         let scan = try XCTUnwrap(result.findings.first { $0.id == "query_plans/recordings/collection_scan/by site" })

@@ -7,8 +7,9 @@ public struct QueryPlansCheck: Check {
     public static let description = CheckDescription(
         identifier: "query_plans",
         name: "Query plans and latency",
-        summary: "For each declared query (filter, optional sort), one explain with executionStats must show an index "
-            + "scan rather than a collection scan (keys and documents examined per document returned are reported); "
+        summary: "For each declared query (filter, optional sort), explain must show an index scan rather than a "
+            + "collection scan; the query is executed once under the time limit (keys and documents examined per document "
+            + "returned are reported) unless its plan scans a collection of more than 10,000 documents; "
             + "the 95th percentile round trip of the query (first 100 documents) and of ping must stay under the limit "
             + "(reported above the target). Only index-served queries, or those on collections of at most 10,000 "
             + "documents, are timed, a query stops being timed at its first run over the limit, and all timing "
@@ -85,28 +86,39 @@ public struct QueryPlansCheck: Check {
         let deadline = Date().addingTimeInterval(budgetMS / 1000)
         // Timing a query that scans the collection would scan it again on every run: only a small
         // collection, or a plan an index serves, is timed.
-        let small = try collection.estimatedDocumentCount() <= Self.smallCollection
+        let documents = try collection.estimatedDocumentCount()
+        let small = documents <= Self.smallCollection
         var findings: [Finding] = []
         var timed = 0
         for query in queries {
             var find: Document = ["find": .string(collectionName), "filter": .document(query.filter)]
             if let sort = query.sort { find.append("sort", .document(sort)) }
-            // One execution, under the time limit, says what the query costs the server.
-            let explain = try context.database.runCommand(
-                ["explain": .document(find), "verbosity": "executionStats"], readPreference: context.readPreference,
-                maxTimeMS: context.maxTimeMS)
-            let winningPlan = explain.value(at: "queryPlanner.winningPlan")?.documentValue ?? Document()
+            // The plan first; then one execution, under the time limit, says what the query costs the server,
+            // unless the plan scans a large collection: that execution would read it all to say what the plan
+            // already says, so its cost is the collection's size.
+            let explain = { (verbosity: String) in
+                try context.database.runCommand(
+                    ["explain": .document(find), "verbosity": .string(verbosity)], readPreference: context.readPreference,
+                    maxTimeMS: context.maxTimeMS)
+            }
+            let planned = try explain("queryPlanner")
+            let winningPlan = planned.value(at: "queryPlanner.winningPlan")?.documentValue ?? Document()
             let stages = Self.planValues("stage", in: .document(winningPlan))
             let indexes = Self.planValues("indexName", in: .document(winningPlan))
-            let stats = explain["executionStats"]?.documentValue ?? Document()
-            let returned = stats["nReturned"]?.intValue ?? 0
-            let cost: Metrics = [
-                "keysExamined": .count(stats["totalKeysExamined"]?.intValue ?? 0), "docsExamined": .count(stats["totalDocsExamined"]?.intValue ?? 0),
-                "returned": .count(returned),
-                "docsExaminedPerReturned": .value(Double(stats["totalDocsExamined"]?.intValue ?? 0) / Double(max(returned, 1))),
-                "executionMs": .value(Double(stats["executionTimeMillis"]?.intValue ?? 0)),
-            ]
             let scans = stages.contains("COLLSCAN")
+            let cost: Metrics
+            if scans && !small {
+                cost = ["docsExamined": .count(documents)]
+            } else {
+                let stats = try explain("executionStats")["executionStats"]?.documentValue ?? Document()
+                let returned = stats["nReturned"]?.intValue ?? 0
+                cost = [
+                    "keysExamined": .count(stats["totalKeysExamined"]?.intValue ?? 0),
+                    "docsExamined": .count(stats["totalDocsExamined"]?.intValue ?? 0), "returned": .count(returned),
+                    "docsExaminedPerReturned": .value(Double(stats["totalDocsExamined"]?.intValue ?? 0) / Double(max(returned, 1))),
+                    "executionMs": .value(Double(stats["executionTimeMillis"]?.intValue ?? 0)),
+                ]
+            }
             if scans {
                 findings.append(
                     finding(
