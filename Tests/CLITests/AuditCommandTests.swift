@@ -213,18 +213,12 @@ final class AuditServerFailureTests: XCTestCase {
     /// A server that stops answering (a blocked connection, as a frozen or overloaded server) is given up on
     /// after the operation's limit plus a margin; that check is not run and the rest of the audit reports.
     func testAServerThatStopsAnsweringIsGivenUpOnWithinTheLimit() throws {
-        let server = try LaunchedMongod()
-        defer { server.stop() }
-        let client = try server.client()
+        let (server, client) = try launchedServer()
         try SampleDatabase(recordingCount: 200).create(in: client.database("sample"))
-        try client.database("admin").runCommand([
-            "configureFailPoint": "failCommand", "mode": "alwaysOn",
-            "data": ["failCommands": ["find"], "blockConnection": true, "blockTimeMS": 120_000],
-        ])
-        let spec = FileManager.default.temporaryDirectory.appendingPathComponent("frozen-\(UUID()).yml")
-        defer { try? FileManager.default.removeItem(at: spec) }
-        try "version: 1\nchecks:\n  - check: required_collections\n    collections: [recordings]\n  - check: unique_values\n    collection: recordings\n    field: uuid\n"
-            .write(to: spec, atomically: true, encoding: .utf8)
+        try client.blockFinds(for: 120_000)
+        let spec = try temporaryFile(
+            "version: 1\nchecks:\n  - check: required_collections\n    collections: [recordings]\n  - check: unique_values\n    collection: recordings\n    field: uuid\n",
+            name: "frozen.yml")
         // `timeout` only catches a hang (the blocked find would hold a five-minute socket timeout); it is no
         // measure of speed.
         let result = try runProcess(

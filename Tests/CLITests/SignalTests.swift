@@ -8,17 +8,17 @@ import XCTest
 /// time to live) and the migration keeps its record so the next apply resumes it; an audit writes the
 /// report of what it did with the rest marked interrupted. Exit 128 + the signal.
 final class SignalTests: XCTestCase {
-    func testSIGTERMDuringAnIndexBuildReleasesTheLockAndTheNextApplyResumes() throws {
-        let server = try LaunchedMongod()
-        defer { server.stop() }
-        let client = try server.client()
-        let database = client.database("signals")
+    /// 100 recordings in `database`, and a migration directory whose one migration indexes their uuid.
+    func uuidIndexMigration(on database: MongoDatabase) throws -> URL {
         try database.collection("recordings").insertMany((0..<100).map { ["uuid": .string("u\($0)")] })
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("signal-migrations-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try "up:\n  - create_indexes: {collection: recordings, indexes: [{keys: {uuid: 1}}]}\n"
-            .write(to: directory.appendingPathComponent("0001_uuid.yml"), atomically: true, encoding: .utf8)
+        return try temporaryFile("up:\n  - create_indexes: {collection: recordings, indexes: [{keys: {uuid: 1}}]}\n", name: "migrations/0001_uuid.yml")
+            .deletingLastPathComponent()
+    }
+
+    func testSIGTERMDuringAnIndexBuildReleasesTheLockAndTheNextApplyResumes() throws {
+        let (server, client) = try launchedServer()
+        let database = client.database("signals")
+        let directory = try uuidIndexMigration(on: database)
         // The build hangs on the server once started, as a long build on a large collection would.
         try client.database("admin").runCommand(["configureFailPoint": "hangAfterStartingIndexBuild", "mode": "alwaysOn"])
         let arguments = ["migrate", "apply", "--uri", server.uri, "--database", "signals", "--dir", directory.path, "--lock-ttl", "600"]
@@ -46,15 +46,10 @@ final class SignalTests: XCTestCase {
     }
 
     func testSIGINTDuringAnAuditWritesThePartialReport() throws {
-        let server = try LaunchedMongod()
-        defer { server.stop() }
-        let client = try server.client()
+        let (server, client) = try launchedServer()
         try SampleDatabase(recordingCount: 200).create(in: client.database("sample"))
         // Scans wait on the server, so the signal arrives while the audit is under way.
-        try client.database("admin").runCommand([
-            "configureFailPoint": "failCommand", "mode": "alwaysOn",
-            "data": ["failCommands": ["find"], "blockConnection": true, "blockTimeMS": 2_000],
-        ])
+        try client.blockFinds(for: 2_000)
         let spec = repositoryRoot.appendingPathComponent("Checks/mongo-audit.yml").path
         let audit = try RunningProcess(try mongoAuditBinary(), ["audit", "--spec", spec, "--uri", server.uri, "--format", "json"])
         Thread.sleep(forTimeInterval: 1)
@@ -69,16 +64,9 @@ final class SignalTests: XCTestCase {
     /// An index build that outlasts the socket timeout is waited for, not abandoned: the step is retried,
     /// finds the build in progress on the server and polls until it is done.
     func testABuildLongerThanTheSocketTimeoutIsWaitedFor() throws {
-        let server = try LaunchedMongod()
-        defer { server.stop() }
-        let client = try server.client()
+        let (server, client) = try launchedServer()
         let database = client.database("slowbuild")
-        try database.collection("recordings").insertMany((0..<100).map { ["uuid": .string("u\($0)")] })
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("slow-migrations-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try "up:\n  - create_indexes: {collection: recordings, indexes: [{keys: {uuid: 1}}]}\n"
-            .write(to: directory.appendingPathComponent("0001_uuid.yml"), atomically: true, encoding: .utf8)
+        let directory = try uuidIndexMigration(on: database)
         try client.database("admin").runCommand(["configureFailPoint": "hangAfterStartingIndexBuild", "mode": "alwaysOn"])
         let apply = try RunningProcess(
             try mongoAuditBinary(),
@@ -96,18 +84,12 @@ final class SignalTests: XCTestCase {
     /// (not tried, rather than each waiting out server selection), the report is written, and the exit
     /// code says unreachable.
     func testAServerKilledDuringTheAuditExitsUnreachableWithTheReport() throws {
-        let server = try LaunchedMongod()
-        defer { server.stop() }
-        let client = try server.client()
+        let (server, client) = try launchedServer()
         try SampleDatabase(recordingCount: 200).create(in: client.database("sample"))
-        try client.database("admin").runCommand([
-            "configureFailPoint": "failCommand", "mode": "alwaysOn",
-            "data": ["failCommands": ["find"], "blockConnection": true, "blockTimeMS": 3_000],
-        ])
-        let spec = FileManager.default.temporaryDirectory.appendingPathComponent("killed-\(UUID()).yml")
-        defer { try? FileManager.default.removeItem(at: spec) }
-        try "version: 1\nchecks:\n  - check: unique_values\n    collection: recordings\n    field: uuid\n  - check: index_hygiene\n    collection: recordings\n"
-            .write(to: spec, atomically: true, encoding: .utf8)
+        try client.blockFinds(for: 3_000)
+        let spec = try temporaryFile(
+            "version: 1\nchecks:\n  - check: unique_values\n    collection: recordings\n    field: uuid\n  - check: index_hygiene\n    collection: recordings\n",
+            name: "killed.yml")
         let audit = try RunningProcess(
             try mongoAuditBinary(),
             ["audit", "--spec", spec.path, "--uri", server.uri, "--database", "sample", "--server-selection-timeout-ms", "2000"])

@@ -193,3 +193,32 @@ public func mongoAuditBinary() throws -> String {
     }
     return found.path
 }
+
+extension XCTestCase {
+    /// A file in the temporary directory holding `text`, removed when the test ends.
+    public func temporaryFile(_ text: String, name: String) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID().uuidString)-\(name)")
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url
+    }
+
+    /// A server of the test's own (for failpoints and kills), stopped when the test ends.
+    public func launchedServer(arguments: [String] = []) throws -> (server: LaunchedMongod, client: MongoClient) {
+        let server = try LaunchedMongod(arguments: arguments)
+        addTeardownBlock { server.stop() }
+        return (server, try server.client())
+    }
+}
+
+extension MongoClient {
+    /// Makes the server hold every `find` for `milliseconds` before answering, as a frozen or overloaded
+    /// server would (test commands are enabled on the servers the tests start).
+    public func blockFinds(for milliseconds: Int, times: Int? = nil) throws {
+        try database("admin").runCommand([
+            "configureFailPoint": "failCommand", "mode": times.map { ["times": .int32(Int32($0))] } ?? "alwaysOn",
+            "data": ["failCommands": ["find"], "blockConnection": true, "blockTimeMS": .int32(Int32(milliseconds))],
+        ])
+    }
+}
