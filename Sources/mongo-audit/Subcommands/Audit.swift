@@ -7,10 +7,11 @@ struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Audit a database against a spec, read-only, and exit by the severity of what was found.",
         discussion: """
-            The audit only reads: a user holding the `read` role on the database is enough.
-            The database is taken from --database, else the spec's `database:`, else the connection string's path.
-            --database may be repeated, and may be a pattern (`tenant_*`, `site_?`): each database is audited with
-            the same spec; text and Markdown get a section per database, JSON one report per line (JSON Lines),
+            The audit only reads: a user holding the `read` role on the database is enough. The database is taken \
+            from --database, else the spec's `database:`, else the connection string's path.
+
+            --database may be repeated, and may be a pattern (`tenant_*`, `site_?`): each database is audited with \
+            the same spec; text and Markdown get a section per database, JSON one report per line (JSON Lines), \
             JUnit one test suite per database; the exit code is the worst database's.
             """)
 
