@@ -106,6 +106,21 @@ final class InitCommandTests: XCTestCase {
         XCTAssertTrue(drifted.ids.contains("field_completeness/recordings/incomplete_field/end_time"), "\(drifted.ids)")
     }
 
+    func testInitFromASampleStillPassesOnEveryDocument() throws {
+        try buildDatabase()
+        let spec = directory.appendingPathComponent("sampled.yml").path
+        let written = try run(["init", "--uri", try TestServer.uri(), "--database", databaseName, "--output", spec, "--sample", "30"])
+        XCTAssertEqual(written.status, 0, written.stdout + written.stderr)
+        let text = try String(contentsOfFile: spec, encoding: .utf8)
+        XCTAssertTrue(text.contains("from a random sample of 30 documents"), text)
+        // Completeness and ranges come from the whole collection: the same figures as a full init.
+        XCTAssertTrue(text.contains("\"end_time\": {types: [date], min_complete: 0.79}   # complete in 80.00% (240 of 300)"), text)
+        XCTAssertTrue(text.contains("min: 1000\n        max: 2002"), text)
+        let clean = try audit(spec)
+        XCTAssertEqual(clean.status, 0, clean.stdout)
+        XCTAssertEqual(clean.ids, [], clean.stdout)
+    }
+
     func testInitNeverOverwritesWithoutForce() throws {
         try buildDatabase()
         let spec = directory.appendingPathComponent("existing.yml").path
