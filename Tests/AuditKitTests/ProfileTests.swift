@@ -160,6 +160,22 @@ final class ProfileTests: XCTestCase {
         XCTAssertEqual(profiler.profile.droppedPaths, 24)
     }
 
+    func testKeysInAnyOrderAndEmptyKeysLandOnTheirOwnPaths() throws {
+        let profiler = CollectionProfiler(collection: "x")
+        profiler.add(["a": 1, "b": "x", "": true])
+        profiler.add(["b": 2, "a": .null])
+        profiler.add(["": false, "c": ["a": 1, "b": 2]])
+        profiler.add(["c": ["b": "y", "a": 3], "a": 4])
+        let profile = profiler.profile
+        XCTAssertEqual(profile.paths.map(\.path), ["", "a", "b", "c", "c.a", "c.b"])
+        XCTAssertEqual(profile.path("a")?.types.map { "\($0.0) \($0.1)" }, ["int 2", "null 1"])
+        XCTAssertEqual(profile.path("b")?.types.map { "\($0.0) \($0.1)" }, ["int 1", "string 1"])
+        XCTAssertEqual(profile.path("")?.count(of: "bool"), 2)
+        XCTAssertEqual(profile.path("c.a")?.numberMax, 3)
+        XCTAssertEqual(profile.path("c.b")?.count(of: "string"), 1)
+        XCTAssertEqual(profile.path("a")?.missing, 1)
+    }
+
     func testSampleReadsAtMostTheSampleSize() throws {
         let database = client.database(databaseName)
         try database.collection("things").insertMany(Self.mixedDocuments(count: 200))

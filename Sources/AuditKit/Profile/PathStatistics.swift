@@ -28,13 +28,14 @@ final class PathStatistics {
     @exclusivity(unchecked) var arrayLengthMin = Int.max
     @exclusivity(unchecked) var arrayLengthMax = -1
     @exclusivity(unchecked) var distinct = HyperLogLog()
-    /// Counts by value hash while the path has few distinct values; nil once it has had too many.
-    @exclusivity(unchecked) var top: [UInt64: TopValue]? = [:]
-
-    struct TopValue {
-        var value: JSONValue
-        var count: Int
-    }
+    /// Counts by value hash while the path has few distinct values (a linear table: few entries, no hashing).
+    @exclusivity(unchecked) var tracking = true
+    @exclusivity(unchecked) var topHashes: [UInt64] = []
+    @exclusivity(unchecked) var topCounts: [Int] = []
+    @exclusivity(unchecked) var topJSON: [JSONValue] = []
+    /// Child path indices by the position of the key in the parent document, as last seen: documents of one
+    /// collection mostly share their key order, so a lookup is usually one comparison of key bytes.
+    @exclusivity(unchecked) var childCache: [Int] = []
 
     init(name: String, depth: Int, underArray: Bool, index: Int, parent: Int, key: [UInt8]?) {
         self.name = name
@@ -65,14 +66,24 @@ final class PathStatistics {
 
     @inline(__always) func track(hash: UInt64, _ value: @autoclosure () -> JSONValue) {
         distinct.add(hash: hash)
-        guard top != nil else { return }
-        if top![hash] != nil {
-            top![hash]!.count += 1
-        } else if top!.count >= Self.topTrackingLimit {
-            top = nil
+        guard tracking else { return }
+        if let index = topHashes.firstIndex(of: hash) {
+            topCounts[index] += 1
+        } else if topHashes.count >= Self.topTrackingLimit {
+            stopTracking()
         } else {
-            top![hash] = TopValue(value: value(), count: 1)
+            topHashes.append(hash)
+            topCounts.append(1)
+            topJSON.append(value())
         }
+    }
+
+    func stopTracking() {
+        guard tracking else { return }
+        tracking = false
+        topHashes = []
+        topCounts = []
+        topJSON = []
     }
 
     func profile(totalDocuments: Int) -> PathProfile {
@@ -84,10 +95,10 @@ final class PathStatistics {
         let iso = ISO8601DateFormatter()
         iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         func date(_ ms: Int64) -> String { iso.string(from: Date(timeIntervalSince1970: Double(ms) / 1000)) }
-        let topValues = top.map { table in
-            table.values.sorted { $0.count > $1.count || ($0.count == $1.count && $0.value.text(pretty: false) < $1.value.text(pretty: false)) }
-                .prefix(Self.topValueLimit).map { ($0.value, $0.count) }
-        }
+        let topValues: [(JSONValue, Int)]? = tracking
+            ? Array(zip(topJSON, topCounts).sorted { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0.text(pretty: false) < $1.0.text(pretty: false)) }
+                .prefix(Self.topValueLimit))
+            : nil
         return PathProfile(
             path: name, depth: depth, underArray: underArray, types: types, values: values, present: documents,
             null: typeCounts[0x0A], missing: totalDocuments - documents,
@@ -97,6 +108,6 @@ final class PathStatistics {
             stringLengthMin: stringLengthMax >= 0 ? stringLengthMin : nil, stringLengthMax: stringLengthMax >= 0 ? stringLengthMax : nil,
             arrayLengthMin: arrayLengthMax >= 0 ? arrayLengthMin : nil, arrayLengthMax: arrayLengthMax >= 0 ? arrayLengthMax : nil,
             distinctEstimate: values == 0 ? 0 : Int(distinct.estimate.rounded()),
-            distinctExact: top.map { $0.count }, topValues: topValues.map(Array.init))
+            distinctExact: tracking ? topHashes.count : nil, topValues: topValues)
     }
 }

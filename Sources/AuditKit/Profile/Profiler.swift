@@ -15,6 +15,8 @@ public final class CollectionProfiler {
     @exclusivity(unchecked) var droppedOverflow = false
     @exclusivity(unchecked) public private(set) var documents = 0
     @exclusivity(unchecked) public private(set) var malformed = 0
+    @exclusivity(unchecked) var rootCache: [Int] = []
+    static let cachedPositions = 64
 
     public init(collection: String, maxPaths: Int = 2_000) {
         self.collection = collection
@@ -31,6 +33,34 @@ public final class CollectionProfiler {
 
     public func add(_ document: Document) {
         document.bytes.withUnsafeBytes { add(bytes: $0) }
+    }
+
+    /// The path of the key at `position` of a document at `parent`: the path seen there last time when
+    /// its key is the same, else a lookup.
+    @inline(__always) func cachedChild(
+        of parent: Int, position: Int, key: UnsafeRawBufferPointer, depth: Int, underArray: Bool
+    ) -> PathStatistics? {
+        guard position < Self.cachedPositions else { return child(of: parent, key: key, depth: depth, underArray: underArray) }
+        let parentStats = parent >= 0 ? paths[parent] : nil
+        let cache = parentStats?.childCache ?? rootCache
+        if position < cache.count, cache[position] >= 0 {
+            let cached = paths[cache[position]]
+            if let cachedKey = cached.key, cachedKey.count == key.count,
+                key.isEmpty || cachedKey.withUnsafeBytes({ memcmp($0.baseAddress!, key.baseAddress!, key.count) == 0 })
+            {
+                return cached
+            }
+        }
+        let found = child(of: parent, key: key, depth: depth, underArray: underArray)
+        let index = found?.index ?? -1
+        if let parentStats {
+            while parentStats.childCache.count <= position { parentStats.childCache.append(-1) }
+            parentStats.childCache[position] = index
+        } else {
+            while rootCache.count <= position { rootCache.append(-1) }
+            rootCache[position] = index
+        }
+        return found
     }
 
     /// The path at `parent` + `key` (`key` nil: the parent's array elements), created on first sight.
@@ -108,13 +138,14 @@ private struct Walker {
         else { return false }
         let end = start + length - 1
         var at = start + 4
+        var position = 0
         while at < end {
             let type = bytes[at]
             let keyStart = at + 1
             guard let keyEnd = cStringEnd(keyStart, limit: end) else { return false }
-            let stats = profiler.child(
-                of: parent, key: UnsafeRawBufferPointer(rebasing: bytes[keyStart..<(keyEnd - 1)]), depth: depth,
-                underArray: underArray)
+            let key = UnsafeRawBufferPointer(rebasing: bytes[keyStart..<(keyEnd - 1)])
+            let stats = profiler.cachedChild(of: parent, position: position, key: key, depth: depth, underArray: underArray)
+            position += 1
             guard let next = value(type: type, at: keyEnd, end: end, stats: stats, depth: depth, underArray: underArray)
             else { return false }
             at = next
@@ -247,6 +278,6 @@ private struct Walker {
     /// A value whose distinct count is estimated but which is not kept among the top values.
     @inline(__always) func other(_ hash: UInt64, _ stats: PathStatistics) {
         stats.distinct.add(hash: hash)
-        stats.top = nil
+        stats.stopTracking()
     }
 }
