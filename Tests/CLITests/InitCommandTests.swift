@@ -121,6 +121,21 @@ final class InitCommandTests: XCTestCase {
         XCTAssertEqual(clean.ids, [], clean.stdout)
     }
 
+    func testOddNamesAndValuesAreQuotedSoTheSpecParsesAndPasses() throws {
+        let documents = (0..<30).map { i -> Document in
+            ["a\nb": .int32(Int32(i)), "q\"x": .string(["v\"1", "v\n2", "#3"][i % 3]), "sp ace": "x: y", "t": "\u{1B}[31m"]
+        }
+        try client.database(databaseName).collection("we\"ird # c").insertMany(documents)
+        let spec = directory.appendingPathComponent("odd.yml").path
+        let written = try run(["init", "--uri", try TestServer.uri(), "--database", databaseName, "--output", spec])
+        XCTAssertEqual(written.status, 0, written.stdout + written.stderr)
+        let text = try String(contentsOfFile: spec, encoding: .utf8)
+        XCTAssertFalse(text.contains("\u{1B}"), "no raw escape characters in the spec")
+        XCTAssertTrue(text.contains("in: [\"#3\", \"v\\n2\", \"v\\\"1\"]"), text)
+        let clean = try audit(spec)
+        XCTAssertEqual(clean.status, 0, clean.stdout)
+    }
+
     func testInitNeverOverwritesWithoutForce() throws {
         try buildDatabase()
         let spec = directory.appendingPathComponent("existing.yml").path

@@ -27,7 +27,7 @@ public struct StarterSpec: Sendable {
         let profile = try DatabaseProfiler(sample: sample, maxTimeMS: maxTimeMS).run(on: database)
         let names = profile.collections.map(\.collection)
         var out = """
-            # Starter spec written by `mongo-audit init` from database "\(database.name)" (MongoDB \(profile.serverVersion))
+            # Starter spec written by `mongo-audit init` from database "\(yamlComment(database.name))" (MongoDB \(profile.serverVersion))
             # on \(ISO8601DateFormatter().string(from: now)), from \(sample.map { "a random sample of \($0) documents per collection" } ?? "every document").
             # Every rule states what the database looks like today: completeness just under what was seen,
             # (from a sample: completeness and ranges counted on the server over every document),
@@ -51,7 +51,7 @@ public struct StarterSpec: Sendable {
         let name = collection.collection
         let handle = database.collection(name)
         let indexes = try handle.listIndexes(maxTimeMS: maxTimeMS > 0 ? maxTimeMS : nil).filter { !$0.isIDIndex }
-        var out = "\n  # ---- \(name): \(collection.documents) document(s)\(collection.sampled != nil ? " in the sample" : ""), \(collection.paths.count) path(s)\n"
+        var out = "\n  # ---- \(yamlComment(name)): \(collection.documents) document(s)\(collection.sampled != nil ? " in the sample" : ""), \(collection.paths.count) path(s)\n"
         guard collection.documents > 0 else { return out + "  # (empty: no field rules)\n" }
 
         // Indexes, with their options.
