@@ -14,14 +14,22 @@ public struct HyperLogLog: Sendable {
 
     /// Adds a value by its 64-bit hash (which must be well mixed).
     public mutating func add(hash: UInt64) {
-        let index = Int(hash >> UInt64(64 - Self.precision))
-        let rest = (hash << UInt64(Self.precision)) | (1 << UInt64(Self.precision - 1))
-        let rank = UInt8(rest.leadingZeroBitCount + 1)
-        if rank > registers[index] { registers[index] = rank }
+        registers.withUnsafeMutableBufferPointer { Self.add(hash: hash, to: $0.baseAddress!) }
     }
 
     /// The estimated number of distinct values added.
     public var estimate: Double {
+        registers.withUnsafeBufferPointer { Self.estimate(of: $0) }
+    }
+
+    @inline(__always) static func add(hash: UInt64, to registers: UnsafeMutablePointer<UInt8>) {
+        let index = Int(hash >> UInt64(64 - precision))
+        let rest = (hash << UInt64(precision)) | (1 << UInt64(precision - 1))
+        let rank = UInt8(rest.leadingZeroBitCount + 1)
+        if rank > registers[index] { registers[index] = rank }
+    }
+
+    static func estimate(of registers: UnsafeBufferPointer<UInt8>) -> Double {
         let m = Double(Self.registerCount)
         var sum = 0.0
         var zeros = 0

@@ -15,7 +15,10 @@ final class PathStatistics {
     /// The last key of the path; nil for array elements.
     let key: [UInt8]?
     /// Values by BSON type byte.
-    @exclusivity(unchecked) var typeCounts = [Int](repeating: 0, count: 256)
+    /// Values by BSON type byte, and the HyperLogLog registers: raw memory owned by the object, so that the
+    /// per-value updates touch no reference count.
+    let typeCounts: UnsafeMutablePointer<Int>
+    let registers: UnsafeMutablePointer<UInt8>
     @exclusivity(unchecked) var values = 0
     @exclusivity(unchecked) var documents = 0
     @exclusivity(unchecked) var lastDocument = -1
@@ -27,15 +30,11 @@ final class PathStatistics {
     @exclusivity(unchecked) var stringLengthMax = -1
     @exclusivity(unchecked) var arrayLengthMin = Int.max
     @exclusivity(unchecked) var arrayLengthMax = -1
-    @exclusivity(unchecked) var distinct = HyperLogLog()
     /// Counts by value hash while the path has few distinct values (a linear table: few entries, no hashing).
     @exclusivity(unchecked) var tracking = true
     @exclusivity(unchecked) var topHashes: [UInt64] = []
     @exclusivity(unchecked) var topCounts: [Int] = []
     @exclusivity(unchecked) var topJSON: [JSONValue] = []
-    /// Child path indices by the position of the key in the parent document, as last seen: documents of one
-    /// collection mostly share their key order, so a lookup is usually one comparison of key bytes.
-    @exclusivity(unchecked) var childCache: [Int] = []
 
     init(name: String, depth: Int, underArray: Bool, index: Int, parent: Int, key: [UInt8]?) {
         self.name = name
@@ -44,7 +43,18 @@ final class PathStatistics {
         self.index = index
         self.parent = parent
         self.key = key
+        typeCounts = .allocate(capacity: 256)
+        typeCounts.initialize(repeating: 0, count: 256)
+        registers = .allocate(capacity: HyperLogLog.registerCount)
+        registers.initialize(repeating: 0, count: HyperLogLog.registerCount)
     }
+
+    deinit {
+        typeCounts.deallocate()
+        registers.deallocate()
+    }
+
+    @inline(__always) func addDistinct(_ hash: UInt64) { HyperLogLog.add(hash: hash, to: registers) }
 
     @inline(__always) func matches(parent: Int, key: UnsafeRawBufferPointer?) -> Bool {
         guard self.parent == parent else { return false }
@@ -65,7 +75,7 @@ final class PathStatistics {
     }
 
     @inline(__always) func track(hash: UInt64, _ value: @autoclosure () -> JSONValue) {
-        distinct.add(hash: hash)
+        addDistinct(hash)
         guard tracking else { return }
         if let index = topHashes.firstIndex(of: hash) {
             topCounts[index] += 1
@@ -107,7 +117,7 @@ final class PathStatistics {
             dateMin: dateMin <= dateMax ? date(dateMin) : nil, dateMax: dateMin <= dateMax ? date(dateMax) : nil,
             stringLengthMin: stringLengthMax >= 0 ? stringLengthMin : nil, stringLengthMax: stringLengthMax >= 0 ? stringLengthMax : nil,
             arrayLengthMin: arrayLengthMax >= 0 ? arrayLengthMin : nil, arrayLengthMax: arrayLengthMax >= 0 ? arrayLengthMax : nil,
-            distinctEstimate: values == 0 ? 0 : Int(distinct.estimate.rounded()),
+            distinctEstimate: values == 0 ? 0 : Int(HyperLogLog.estimate(of: UnsafeBufferPointer(start: registers, count: HyperLogLog.registerCount)).rounded()),
             distinctExact: tracking ? topHashes.count : nil, topValues: topValues)
     }
 }

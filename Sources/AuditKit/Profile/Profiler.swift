@@ -15,7 +15,13 @@ public final class CollectionProfiler {
     @exclusivity(unchecked) var droppedOverflow = false
     @exclusivity(unchecked) public private(set) var documents = 0
     @exclusivity(unchecked) public private(set) var malformed = 0
-    @exclusivity(unchecked) var rootCache: [Int] = []
+    /// Path index by (parent + 1) * cachedPositions + position of the key in the parent, as last seen:
+    /// documents of one collection mostly share their key order, so a lookup is one comparison of key bytes.
+    @exclusivity(unchecked) var shapeCache: [Int32] = []
+    /// The last key of each path, laid end to end (length -1: array elements).
+    @exclusivity(unchecked) var keyArena: [UInt8] = []
+    @exclusivity(unchecked) var keyOffsets: [Int] = []
+    @exclusivity(unchecked) var keyLengths: [Int] = []
     static let cachedPositions = 64
 
     public init(collection: String, maxPaths: Int = 2_000) {
@@ -41,25 +47,18 @@ public final class CollectionProfiler {
         of parent: Int, position: Int, key: UnsafeRawBufferPointer, depth: Int, underArray: Bool
     ) -> PathStatistics? {
         guard position < Self.cachedPositions else { return child(of: parent, key: key, depth: depth, underArray: underArray) }
-        let parentStats = parent >= 0 ? paths[parent] : nil
-        let cache = parentStats?.childCache ?? rootCache
-        if position < cache.count, cache[position] >= 0 {
-            let cached = paths[cache[position]]
-            if let cachedKey = cached.key, cachedKey.count == key.count,
-                key.isEmpty || cachedKey.withUnsafeBytes({ memcmp($0.baseAddress!, key.baseAddress!, key.count) == 0 })
+        let slot = (parent + 1) * Self.cachedPositions + position
+        if slot < shapeCache.count {
+            let index = Int(shapeCache[slot])
+            if index >= 0, keyLengths[index] == key.count,
+                key.isEmpty || keyArena.withUnsafeBytes({ memcmp($0.baseAddress! + keyOffsets[index], key.baseAddress!, key.count) == 0 })
             {
-                return cached
+                return paths[index]
             }
         }
         let found = child(of: parent, key: key, depth: depth, underArray: underArray)
-        let index = found?.index ?? -1
-        if let parentStats {
-            while parentStats.childCache.count <= position { parentStats.childCache.append(-1) }
-            parentStats.childCache[position] = index
-        } else {
-            while rootCache.count <= position { rootCache.append(-1) }
-            rootCache[position] = index
-        }
+        if slot >= shapeCache.count { shapeCache.append(contentsOf: repeatElement(-1, count: slot + Self.cachedPositions - shapeCache.count)) }
+        shapeCache[slot] = Int32(found?.index ?? -1)
         return found
     }
 
@@ -89,6 +88,9 @@ public final class CollectionProfiler {
             name: fullName, depth: depth, underArray: underArray, index: paths.count, parent: parent, key: key.map(Array.init))
         children[slot] = paths.count
         paths.append(stats)
+        keyOffsets.append(keyArena.count)
+        keyLengths.append(key?.count ?? -1)
+        if let key { keyArena.append(contentsOf: key) }
         return stats
     }
 
@@ -277,7 +279,7 @@ private struct Walker {
 
     /// A value whose distinct count is estimated but which is not kept among the top values.
     @inline(__always) func other(_ hash: UInt64, _ stats: PathStatistics) {
-        stats.distinct.add(hash: hash)
+        stats.addDistinct(hash)
         stats.stopTracking()
     }
 }
