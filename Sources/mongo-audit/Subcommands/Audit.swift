@@ -40,6 +40,8 @@ struct Audit: ParsableCommand {
     @Option(name: .long, help: "Colour in the text report: auto (on a terminal), always, never.")
     var color: ColourChoice = .auto
 
+    @OptionGroup var gate: GateOptions
+
     func validate() throws {
         try requireFlag("--max-time-ms", maxTimeMS, in: 1...86_400_000)
         if let sample { try requireFlag("--sample", sample, in: 1...1_000_000_000) }
@@ -57,6 +59,7 @@ struct Audit: ParsableCommand {
         guard let databaseName = database ?? auditSpec.database ?? connection.databaseInURI else {
             throw ValidationError("no database to audit: give --database, `database:` in the spec, or a path in the URI")
         }
+        var preparedGate = try gate.prepare(spec: auditSpec, specPath: spec, database: databaseName, connection: connection)
         let longestLimit = auditSpec.checks.compactMap(\.timeLimitMS).reduce(maxTimeMS, max)
         let client = try connection.connect(operationLimitMS: longestLimit)
         var scanOptions = ScanOptions(sampleSize: sample, readPreference: readPreference)
@@ -64,14 +67,15 @@ struct Audit: ParsableCommand {
             let progressLine = ProgressLine()
             scanOptions.progress = { progressLine.show($0) }
         }
-        let report = try Auditor(spec: auditSpec, maxTimeMS: maxTimeMS, scanOptions: scanOptions, tool: toolName)
+        let audited = try Auditor(spec: auditSpec, maxTimeMS: maxTimeMS, scanOptions: scanOptions, tool: toolName)
             .run(on: client, database: databaseName, failOn: failOn)
+        let (report, reportContext) = try preparedGate.apply(to: audited)
         let colour = color == .always || (color == .auto && isatty(STDOUT_FILENO) == 1 && output == nil)
-        print(try format.reporter(colour: colour).render(report), terminator: "")
+        print(try format.reporter(colour: colour, context: reportContext).render(report), terminator: "")
         let code = AuditExitCode(report)
         if let reportFile {
             do {
-                try reportFile.write(try format.reporter(colour: false).render(report))
+                try reportFile.write(try format.reporter(colour: false, context: reportContext).render(report))
             } catch {
                 // The audit ran; its own failure still decides the exit code, and a passing audit whose
                 // report is lost does not pass.
@@ -79,6 +83,7 @@ struct Audit: ParsableCommand {
                 throw AuditExit(code: code == .passed ? .invalidInput : code)
             }
         }
+        try finishGate(preparedGate, report: report, context: reportContext, code: code)
         throw AuditExit(code: code)
     }
 }
