@@ -43,7 +43,8 @@ struct HistoryFile {
 
     /// Appends one record, whole or not at all.
     func append(_ record: HistoryRecord) throws {
-        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        // Read access too, to look at the last byte; every write still goes to the end (O_APPEND).
+        let descriptor = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw failure("cannot open") }
         defer { close(descriptor) }
         while flock(descriptor, LOCK_EX) != 0 {

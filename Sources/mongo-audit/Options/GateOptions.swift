@@ -116,13 +116,21 @@ struct PreparedGate {
         var context = ReportContext(history: earlier ?? [], current: store == nil ? nil : recorded, rules: rules)
         if let gate {
             let result = gate.evaluate(report)
-            report.outcome = result.outcome
             recorded.outcome = result.outcome.rawValue
             context.gate = result
         }
         if store != nil { context.current = recorded }
         record = store == nil ? nil : recorded
         return (report, context)
+    }
+
+    /// The exit code: by the baseline's verdict when there is a baseline (the report itself keeps the
+    /// audit's own outcome), else by the report.
+    func exitCode(_ report: AuditReport, _ context: ReportContext) -> AuditExitCode {
+        guard let gate = context.gate else { return AuditExitCode(report) }
+        var gated = report
+        gated.outcome = gate.outcome
+        return AuditExitCode(gated)
     }
 
     /// Appends this audit's record: one line or one document, whole or nothing.

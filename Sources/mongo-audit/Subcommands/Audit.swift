@@ -72,7 +72,7 @@ struct Audit: ParsableCommand {
         let (report, reportContext) = try preparedGate.apply(to: audited)
         let colour = color == .always || (color == .auto && isatty(STDOUT_FILENO) == 1 && output == nil)
         print(try format.reporter(colour: colour, context: reportContext).render(report), terminator: "")
-        let code = AuditExitCode(report)
+        let code = preparedGate.exitCode(report, reportContext)
         if let reportFile {
             do {
                 try reportFile.write(try format.reporter(colour: false, context: reportContext).render(report))
