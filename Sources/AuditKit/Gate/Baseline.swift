@@ -27,7 +27,7 @@ public struct Baseline: Sendable, Equatable {
         public init(_ finding: Finding) {
             self.init(
                 id: finding.id, check: finding.check, severity: finding.severity, title: finding.title,
-                metrics: finding.metrics.entries.map { ($0.name, $0.metric.number) })
+                metrics: finding.metrics.entries.map { ($0.name, $0.metric.number) }.sorted { $0.name < $1.name })
         }
 
         public func metric(_ name: String) -> Double? { metrics.first { $0.name == name }?.value }
