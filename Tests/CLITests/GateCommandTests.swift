@@ -114,9 +114,9 @@ final class GateCommandTests: XCTestCase {
         let regressions = try XCTUnwrap(checks.first { $0["check"] as? String == "regressions" })
         let finding = try XCTUnwrap((regressions["findings"] as? [[String: Any]])?.first { $0["id"] as? String == regression })
         let metrics = try XCTUnwrap(finding["metrics"] as? [String: Any])
-        XCTAssertEqual(try XCTUnwrap(metrics["median"] as? Double), 1990.0 / 2000, accuracy: 1e-9)
-        XCTAssertEqual(try XCTUnwrap(metrics["current"] as? Double), 1990.0 / 2300, accuracy: 1e-9)
-        XCTAssertEqual(regressions["specLine"] as? Int, 20)
+        XCTAssertEqual(try XCTUnwrap(metrics["median"] as? Double), 1980.0 / 2000, accuracy: 1e-9)
+        XCTAssertEqual(try XCTUnwrap(metrics["current"] as? Double), 1980.0 / 2300, accuracy: 1e-9)
+        XCTAssertEqual(regressions["specLine"] as? Int, 19)
 
         // The text report lists the fixed ones and says how to prune.
         let text = try audit(["--baseline", baseline])
@@ -157,7 +157,7 @@ final class GateCommandTests: XCTestCase {
         XCTAssertEqual(diff.status, 1, "a new high finding: " + diff.stdout + diff.stderr)
         XCTAssertTrue(diff.stdout.contains("NEW\n  [high] critical_indexes/recordings/missing_index/{start_time: 1}"), diff.stdout)
         XCTAssertTrue(diff.stdout.contains("FIXED\n  [high] critical_indexes/recordings/missing_index/{uuid: 1}"), diff.stdout)
-        XCTAssertTrue(diff.stdout.contains("[medium] field_completeness/recordings/incomplete_field/sample_rate: missing 10 → 310"), diff.stdout)
+        XCTAssertTrue(diff.stdout.contains("[medium] field_completeness/recordings/incomplete_field/sample_rate: missing 20 → 320"), diff.stdout)
         XCTAssertTrue(diff.stdout.contains("field_completeness/recordings:documentsScanned: 2000 → 2300"), diff.stdout)
         let reverse = try json(try run(["diff", after, before, "--format", "json"]).stdout)
         XCTAssertEqual((reverse["better"] as? [[String: Any]])?.compactMap { $0["id"] as? String }.contains("field_completeness/recordings/incomplete_field/sample_rate"), true)
