@@ -18,6 +18,9 @@ struct GateOptions: ParsableArguments {
     @Flag(name: .long, help: "Allow --history to write into the audited database.")
     var force = false
 
+    @Flag(name: .long, help: "Read --history (for regressions and charts) without appending this audit to it, e.g. for a second report format of the same run.")
+    var noRecord = false
+
     func validate() throws {
         guard tolerance >= 0, tolerance <= 100 else { throw ValidationError("--tolerance must be between 0 and 100, got \(tolerance)") }
     }
@@ -59,7 +62,9 @@ struct GateOptions: ParsableArguments {
                 throw AuditExit(code: .invalidInput)
             }
         }
-        return PreparedGate(gate: gate, store: store, rules: spec.regressions)
+        var prepared = PreparedGate(gate: gate, store: store, rules: spec.regressions)
+        prepared.recording = !noRecord
+        return prepared
     }
 }
 
@@ -82,6 +87,8 @@ struct PreparedGate {
     let store: Store?
     let rules: [RegressionRule]
     private(set) var record: HistoryRecord?
+    /// False with --no-record: the history is read, never appended to.
+    var recording = true
 
     init(gate: Gate?, store: Store?, rules: [RegressionRule]) {
         self.gate = gate
@@ -135,7 +142,7 @@ struct PreparedGate {
 
     /// Appends this audit's record: one line or one document, whole or nothing.
     func appendRecord() throws {
-        guard let record, let store else { return }
+        guard recording, let record, let store else { return }
         switch store {
         case .file(let file): try file.append(record)
         case .mongo(let mongo): try mongo.append(record)
