@@ -18,8 +18,10 @@ struct HistoryFile {
         self.path = path
     }
 
-    /// The records of `database` (all when nil), oldest first; a missing file is an empty history.
-    func read(database: String?) throws -> (records: [HistoryRecord], skipped: Int) {
+    /// The records of `database` (all when nil), oldest first, the newest `last` of them when given; a
+    /// missing file is an empty history. With `last`, the file is read from its end in growing pieces, so a
+    /// long history costs what its tail costs.
+    func read(database: String?, last: Int? = nil) throws -> (records: [HistoryRecord], skipped: Int) {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         if descriptor < 0 {
             if errno == ENOENT { return ([], 0) }
@@ -27,18 +29,30 @@ struct HistoryFile {
         }
         defer { close(descriptor) }
         while flock(descriptor, LOCK_SH) != 0 && errno == EINTR {}
-        var data = Data()
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw ReportFile.Refusal(description: "cannot read the history \(path): \(String(cString: strerror(errno)))") }
+        let size = Int(info.st_size)
+        var piece = last == nil ? size : min(size, 256 << 10)
         while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else { throw ReportFile.Refusal(description: "cannot read the history \(path): \(String(cString: strerror(errno)))") }
-            if count == 0 { break }
-            data.append(contentsOf: buffer[..<count])
+            let offset = size - piece
+            var bytes = [UInt8](repeating: 0, count: piece)
+            var done = 0
+            while done < piece {
+                let count = bytes[done...].withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, off_t(offset + done)) }
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else { throw ReportFile.Refusal(description: "cannot read the history \(path): \(count < 0 ? String(cString: strerror(errno)) : "it shrank while read")") }
+                done += count
+            }
+            // A piece that starts inside a line drops that partial line.
+            var start = 0
+            if offset > 0, let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) { start = newline + 1 }
+            let text = String(decoding: bytes[start...], as: UTF8.self)
+            let decoded = HistoryRecord.decode(lines: text, file: path, database: database, last: last)
+            if offset == 0 || decoded.records.count >= (last ?? .max) {
+                return (decoded.records.sorted { $0.startedAt < $1.startedAt }, decoded.skipped)
+            }
+            piece = min(size, piece * 4)
         }
-        let decoded = HistoryRecord.decode(lines: String(decoding: data, as: UTF8.self), file: path)
-        let records = decoded.records.filter { database == nil || $0.database == database }.sorted { $0.startedAt < $1.startedAt }
-        return (records, decoded.skipped)
     }
 
     /// Appends one record, whole or not at all.

@@ -22,7 +22,15 @@ public struct HistoryRecord: Sendable, Equatable {
     public var durationSeconds: Double
     public var exact: Bool
     public var outcome: String
-    public var metrics: [(key: String, value: Double)]
+    public var metrics: [(key: String, value: Double)] {
+        didSet { index = Self.index(metrics) }
+    }
+    /// The metrics by key, for lookups (regressions and charts read many keys of many records).
+    private var index: [String: Double]
+
+    private static func index(_ metrics: [(key: String, value: Double)]) -> [String: Double] {
+        Dictionary(metrics.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
+    }
 
     public init(
         startedAt: Date, database: String, specFile: String, specSHA256: String, tool: String, serverVersion: String,
@@ -38,6 +46,7 @@ public struct HistoryRecord: Sendable, Equatable {
         self.exact = exact
         self.outcome = outcome
         self.metrics = metrics
+        index = Self.index(metrics)
     }
 
     public init(report: AuditReport) {
@@ -61,7 +70,7 @@ public struct HistoryRecord: Sendable, Equatable {
             outcome: report.outcome.rawValue, metrics: metrics)
     }
 
-    public func value(_ key: String) -> Double? { metrics.first { $0.key == key }?.value }
+    public func value(_ key: String) -> Double? { index[key] }
 
     public static func == (lhs: HistoryRecord, rhs: HistoryRecord) -> Bool { lhs.json == rhs.json }
 
@@ -111,6 +120,10 @@ public struct HistoryRecord: Sendable, Equatable {
 
     /// Reads one JSON line.
     public static func decode(line: String, file: String) throws -> HistoryRecord {
+        try decode(line: line, file: file, dates: TimestampParser())
+    }
+
+    static func decode(line: String, file: String, dates: TimestampParser) throws -> HistoryRecord {
         let r = ReportDecoder.Reader(file: file)
         guard let data = line.data(using: .utf8), let root = try? JSONSerialization.jsonObject(with: data) else {
             throw GateFileError(file: file, "a line is not JSON")
@@ -121,21 +134,34 @@ public struct HistoryRecord: Sendable, Equatable {
         // JSONSerialization loses the order; keys are sorted, which is as good for every reader here.
         let metrics = metricsObject.keys.sorted().compactMap { key in (metricsObject[key] as? NSNumber).map { (key: key, value: $0.doubleValue) } }
         return HistoryRecord(
-            startedAt: parseTimestamp(try r.string(object, "startedAt")) ?? Date(timeIntervalSince1970: 0), database: try r.string(object, "database"),
+            startedAt: dates.parse(try r.string(object, "startedAt")) ?? Date(timeIntervalSince1970: 0), database: try r.string(object, "database"),
             specFile: object["specFile"] as? String ?? "", specSHA256: object["specSHA256"] as? String ?? "", tool: object["tool"] as? String ?? "",
             serverVersion: object["serverVersion"] as? String ?? "", durationSeconds: (object["durationSeconds"] as? NSNumber)?.doubleValue ?? 0,
             exact: object["exact"] as? Bool ?? true, outcome: object["outcome"] as? String ?? "", metrics: metrics)
     }
 
     /// Reads a JSON Lines history. A line that is not a record (a torn write from a crashed writer of another
-    /// tool, a blank line) is skipped and counted, never fatal.
-    public static func decode(lines text: String, file: String) -> (records: [HistoryRecord], skipped: Int) {
+    /// tool, a blank line) is skipped and counted, never fatal. With `database`, only its records; with
+    /// `last`, only the newest that many, read from the end (lines of other databases are passed over
+    /// without being parsed), so the cost of a long history stays that of its tail.
+    public static func decode(lines text: String, file: String, database: String? = nil, last: Int? = nil) -> (records: [HistoryRecord], skipped: Int) {
         var records: [HistoryRecord] = []
         var skipped = 0
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            if let record = try? decode(line: String(line), file: file) { records.append(record) } else { skipped += 1 }
+        let dates = TimestampParser()
+        let marker = database.map { "\"database\":" + JSONValue.string($0).text(pretty: false) }
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true).reversed() {
+            if let last, records.count >= last { break }
+            if let marker, !line.contains(marker) {
+                if !line.contains("\"database\":") { skipped += 1 }
+                continue
+            }
+            if let record = try? decode(line: String(line), file: file, dates: dates), database == nil || record.database == database {
+                records.append(record)
+            } else {
+                skipped += 1
+            }
         }
-        return (records, skipped)
+        return (records.reversed(), skipped)
     }
 }
 
@@ -148,13 +174,13 @@ public struct MongoHistoryStore: Sendable {
 
     public func append(_ record: HistoryRecord) throws { try collection.insertOne(record.document) }
 
-    /// The records of `database`, oldest first.
-    public func records(database: String?) throws -> [HistoryRecord] {
+    /// The records of `database` (all when nil), oldest first; the newest `last` of them when given.
+    public func records(database: String?, last: Int? = nil) throws -> [HistoryRecord] {
         let filter: Document = database.map { ["database": .string($0)] } ?? Document()
-        return try collection.find(filter, options: FindOptions(sort: ["startedAt": .int32(1)])) { cursor in
+        return try collection.find(filter, options: FindOptions(sort: ["startedAt": .int32(-1)], limit: last)) { cursor in
             var records: [HistoryRecord] = []
             while let document = try cursor.next() { records.append(try HistoryRecord(document: document)) }
-            return records
+            return records.reversed()
         }
     }
 }
@@ -214,4 +240,17 @@ public func glob(_ pattern: String, matches text: String) -> Bool {
     }
     while pi < p.count && p[pi] == "*" { pi += 1 }
     return pi == p.count
+}
+
+/// Parses the reports' timestamps with one pair of formatters (making one is the expensive part).
+final class TimestampParser {
+    private let fractional = ISO8601DateFormatter()
+    private let whole = ISO8601DateFormatter()
+
+    init() {
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        whole.formatOptions = [.withInternetDateTime]
+    }
+
+    func parse(_ text: String) -> Date? { fractional.date(from: text) ?? whole.date(from: text) }
 }

@@ -180,6 +180,12 @@ public struct HTMLReporter: Reporter {
                 limit = rule.worse == .up ? median + abs(median) * rule.threshold : median - abs(median) * rule.threshold
             }
         }
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime]
+        let dayFormatter = DateFormatter()
+        dayFormatter.locale = Locale(identifier: "en_US_POSIX")
+        dayFormatter.timeZone = TimeZone(identifier: "UTC")
+        dayFormatter.dateFormat = "MM-dd HH:mm"
         let width = 320.0, height = 140.0, left = 46.0, right = 10.0, top = 12.0, bottom = 24.0
         var low = points.map(\.value).min() ?? 0, high = points.map(\.value).max() ?? 1
         if let limit { low = min(low, limit); high = max(high, limit) }
@@ -199,11 +205,11 @@ public struct HTMLReporter: Reporter {
         let path = points.indices.map { "\(fmt(x($0))),\(fmt(y(points[$0].value)))" }.joined(separator: " ")
         svg += "<polyline points=\"\(path)\" class=\"line\"/>"
         for index in points.indices {
-            svg += "<circle cx=\"\(fmt(x(index)))\" cy=\"\(fmt(y(points[index].value)))\" r=\"\(regressed[index] ? 4.5 : 2.5)\" class=\"\(regressed[index] ? "point regression" : "point")\"><title>\(esc(timestamp(points[index].date))): \(esc(short(points[index].value)))\(regressed[index] ? " (regression)" : "")</title></circle>"
+            svg += "<circle cx=\"\(fmt(x(index)))\" cy=\"\(fmt(y(points[index].value)))\" r=\"\(regressed[index] ? 4.5 : 2.5)\" class=\"\(regressed[index] ? "point regression" : "point")\"><title>\(esc(iso.string(from: points[index].date))): \(esc(short(points[index].value)))\(regressed[index] ? " (regression)" : "")</title></circle>"
         }
         if let first = points.first, let latest = points.last {
-            svg += "<text x=\"\(left)\" y=\"\(height - 8)\" class=\"axis\">\(esc(day(first.date)))</text>"
-            svg += "<text x=\"\(width - right)\" y=\"\(height - 8)\" class=\"axis\" text-anchor=\"end\">\(esc(day(latest.date)))</text>"
+            svg += "<text x=\"\(left)\" y=\"\(height - 8)\" class=\"axis\">\(esc(dayFormatter.string(from: first.date)))</text>"
+            svg += "<text x=\"\(width - right)\" y=\"\(height - 8)\" class=\"axis\" text-anchor=\"end\">\(esc(dayFormatter.string(from: latest.date)))</text>"
         }
         svg += "</svg><figcaption><code>\(esc(key))</code><br>latest \(esc(short(last)))\(rule.map { " · worse \($0.worse.rawValue), threshold \(String(format: "%.0f%%", $0.threshold * 100)) of the median of \($0.window)" } ?? "")\(regressed.last == true ? " · <b class=\"regression\">regression</b>" : "")</figcaption></figure>"
         return svg
@@ -215,14 +221,6 @@ public struct HTMLReporter: Reporter {
     }
 
     func fmt(_ value: Double) -> String { String(format: "%.1f", value) }
-
-    func day(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "MM-dd HH:mm"
-        return formatter.string(from: date)
-    }
 
     func anchor(_ result: CheckResult) -> String {
         let raw = "check-\(result.check)-\(result.collection ?? "")-\(result.specLine ?? 0)"

@@ -26,7 +26,7 @@ struct GateOptions: ParsableArguments {
     }
 
     /// Everything checked before the audit starts, so a bad baseline or history target costs no audit.
-    func prepare(spec: AuditSpec, specPath: String, database: String, connection: ConnectionOptions) throws -> PreparedGate {
+    func prepare(spec: AuditSpec, specPath: String, database: String, connection: ConnectionOptions, charts: Bool = false) throws -> PreparedGate {
         var gate: Gate?
         if let baseline {
             do {
@@ -64,6 +64,7 @@ struct GateOptions: ParsableArguments {
         }
         var prepared = PreparedGate(gate: gate, store: store, rules: spec.regressions)
         prepared.recording = !noRecord
+        prepared.charts = charts
         return prepared
     }
 }
@@ -89,6 +90,8 @@ struct PreparedGate {
     private(set) var record: HistoryRecord?
     /// False with --no-record: the history is read, never appended to.
     var recording = true
+    /// The report draws charts of the history (HTML), so it reads more of it.
+    var charts = false
 
     init(gate: Gate?, store: Store?, rules: [RegressionRule]) {
         self.gate = gate
@@ -98,15 +101,20 @@ struct PreparedGate {
 
     /// Earlier records of `database`, oldest first.
     func history(database: String) throws -> [HistoryRecord] {
+        guard historyDepth > 0 else { return [] }
         switch store {
         case .none: return []
         case .file(let file):
-            let read = try file.read(database: database)
+            let read = try file.read(database: database, last: historyDepth)
             if read.skipped > 0 { printError("history \(file.path): skipped \(read.skipped) line(s) that are not records") }
             return read.records
-        case .mongo(let mongo): return try mongo.records(database: database)
+        case .mongo(let mongo): return try mongo.records(database: database, last: historyDepth)
         }
     }
+
+    /// How many earlier runs are read: the longest regression window, and the 30 that charts show when the
+    /// report draws them; none when nothing reads them (appending needs no reading).
+    var historyDepth: Int { max(charts ? 30 : 0, rules.map(\.window).max() ?? 0) }
 
     /// The report with the regressions evaluated and the baseline's verdict deciding its outcome, and what
     /// the reporters show of both.

@@ -59,7 +59,8 @@ struct Audit: ParsableCommand {
         guard let databaseName = database ?? auditSpec.database ?? connection.databaseInURI else {
             throw ValidationError("no database to audit: give --database, `database:` in the spec, or a path in the URI")
         }
-        var preparedGate = try gate.prepare(spec: auditSpec, specPath: spec, database: databaseName, connection: connection)
+        var preparedGate = try gate.prepare(
+            spec: auditSpec, specPath: spec, database: databaseName, connection: connection, charts: format == .html)
         let longestLimit = auditSpec.checks.compactMap(\.timeLimitMS).reduce(maxTimeMS, max)
         let client = try connection.connect(operationLimitMS: longestLimit)
         var scanOptions = ScanOptions(sampleSize: sample, readPreference: readPreference)

@@ -42,11 +42,11 @@ struct Trend: ParsableCommand {
             switch try HistoryTarget(history) {
             case .file(let path):
                 guard FileManager.default.fileExists(atPath: path) else { throw ReportFile.Refusal(description: "no history at \(path)") }
-                records = try HistoryFile(path: path, protecting: []).read(database: database).records
+                records = try HistoryFile(path: path, protecting: []).read(database: database, last: last).records
             case .mongo(let uri, let name, let collection):
                 let client = try MongoClient(uri: uri, options: ClientOptions(serverSelectionTimeoutMS: serverSelectionTimeoutMS))
                 clientsOpenUntilExit.append(client)
-                records = try MongoHistoryStore(collection: client.database(name).collection(collection)).records(database: database)
+                records = try MongoHistoryStore(collection: client.database(name).collection(collection)).records(database: database, last: last)
             }
         } catch let error as GateFileError {
             printError("\(error)")
