@@ -193,6 +193,32 @@ final class GateCommandTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: history, encoding: .utf8), text)
     }
 
+    func testALongHistoryIsReadFromItsEndAndTornLinesAreSkipped() throws {
+        let history = path("history.jsonl")
+        XCTAssertEqual(try audit(["--history", history, "--fail-on", "critical"]).status, 0)
+        let line = try String(contentsOfFile: history, encoding: .utf8).trimmingCharacters(in: .newlines)
+        // 300 runs (a few MB), every third of another database, and a torn line in the middle.
+        var text = ""
+        for run in 0..<300 {
+            let date = String(format: "2025-01-01T00:%02d:%02d.000Z", run / 60, run % 60)
+            var record = line.replacing(#/"startedAt":"[^"]*"/#, with: "\"startedAt\":\"\(date)\"")
+            if run % 3 == 0 { record = record.replacingOccurrences(of: "\"database\":\"\(databaseName)\"", with: "\"database\":\"other\"") }
+            text += record + "\n"
+            if run == 150 { text += "{\"schema\":\"mongo-audit/history\",\"torn\n" }
+        }
+        try text.write(toFile: history, atomically: true, encoding: .utf8)
+        let last = try json(try run(["trend", "--history", history, "--database", databaseName, "--last", "40", "--format", "json", "--metric", "audit:*"]).stdout)
+        let runs = try XCTUnwrap(last["runs"] as? [[String: Any]])
+        XCTAssertEqual(runs.count, 40)
+        XCTAssertEqual(runs.last?["startedAt"] as? String, "2025-01-01T00:04:59Z")
+        XCTAssertTrue(runs.allSatisfy { $0["database"] as? String == databaseName })
+        let all = try json(try run(["trend", "--history", history, "--database", databaseName, "--last", "1000", "--format", "json"]).stdout)
+        XCTAssertEqual((all["runs"] as? [Any])?.count, 200, "the torn line is skipped")
+        // Appending after all that keeps every line whole.
+        XCTAssertEqual(try audit(["--history", history, "--fail-on", "critical"]).status, 0)
+        XCTAssertEqual(try String(contentsOfFile: history, encoding: .utf8).split(separator: "\n").count, 302)
+    }
+
     func testHistoryInAMongoDBCollection() throws {
         let uri = try TestServer.uri()
         let base = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? uri
