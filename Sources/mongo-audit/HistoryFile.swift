@@ -46,8 +46,7 @@ struct HistoryFile {
             // A piece that starts inside a line drops that partial line.
             var start = 0
             if offset > 0, let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) { start = newline + 1 }
-            let text = String(decoding: bytes[start...], as: UTF8.self)
-            let decoded = HistoryRecord.decode(lines: text, file: path, database: database, last: last)
+            let decoded = HistoryRecord.decode(lines: Array(bytes[start...]), file: path, database: database, last: last)
             if offset == 0 || decoded.records.count >= (last ?? .max) {
                 return (decoded.records.sorted { $0.startedAt < $1.startedAt }, decoded.skipped)
             }

@@ -108,6 +108,11 @@ final class GateCommandTests: XCTestCase {
         let fixed = (gate["fixed"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
         XCTAssertEqual(fixed, ["critical_indexes/recordings/missing_index/{uuid: 1}"])
         XCTAssertEqual(gate["outcome"] as? String, "failed")
+        // The report with its gate section and the regressions check still follows the v2 schema.
+        let schema = repositoryRoot.appendingPathComponent("docs/report-schema.json").path
+        let validate = "import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))); print('valid')"
+        let validation = try runProcess("/usr/bin/env", ["python3", "-c", validate, path("after.json"), schema])
+        XCTAssertEqual(validation.status, 0, validation.stderr)
 
         // The regression finding carries both figures.
         let checks = report["checks"] as? [[String: Any]] ?? []

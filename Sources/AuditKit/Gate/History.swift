@@ -145,23 +145,51 @@ public struct HistoryRecord: Sendable, Equatable {
     /// `last`, only the newest that many, read from the end (lines of other databases are passed over
     /// without being parsed), so the cost of a long history stays that of its tail.
     public static func decode(lines text: String, file: String, database: String? = nil, last: Int? = nil) -> (records: [HistoryRecord], skipped: Int) {
+        decode(lines: Array(text.utf8), file: file, database: database, last: last)
+    }
+
+    /// The same over bytes: lines are found by their newline bytes (no character-by-character walk), and
+    /// a line of another database is recognised from its first bytes, where this tool writes `database`.
+    public static func decode(lines bytes: [UInt8], file: String, database: String? = nil, last: Int? = nil) -> (records: [HistoryRecord], skipped: Int) {
         var records: [HistoryRecord] = []
         var skipped = 0
         let dates = TimestampParser()
-        let marker = database.map { "\"database\":" + JSONValue.string($0).text(pretty: false) }
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true).reversed() {
+        let marker = database.map { Array(("\"database\":" + JSONValue.string($0).text(pretty: false)).utf8) }
+        let anyDatabase = Array("\"database\":".utf8)
+        var end = bytes.count
+        while end > 0 {
             if let last, records.count >= last { break }
-            if let marker, !line.contains(marker) {
-                if !line.contains("\"database\":") { skipped += 1 }
-                continue
+            var start = end - 1
+            while start > 0 && bytes[start - 1] != UInt8(ascii: "\n") { start -= 1 }
+            defer { end = start > 0 ? start - 1 : 0 }
+            let line = bytes[start..<end]
+            if line.allSatisfy({ $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: " ") }) { continue }
+            if let marker {
+                let head = line.prefix(1024)
+                if !contains(head, marker) {
+                    // Another database's record (its field is near the start), or not a record at all.
+                    if !contains(head, anyDatabase) { skipped += 1 }
+                    continue
+                }
             }
-            if let record = try? decode(line: String(line), file: file, dates: dates), database == nil || record.database == database {
+            if let record = try? decode(line: String(decoding: line, as: UTF8.self), file: file, dates: dates), database == nil || record.database == database {
                 records.append(record)
             } else {
                 skipped += 1
             }
         }
         return (records.reversed(), skipped)
+    }
+
+    private static func contains(_ haystack: ArraySlice<UInt8>, _ needle: [UInt8]) -> Bool {
+        guard needle.count <= haystack.count, let first = needle.first else { return needle.isEmpty }
+        var index = haystack.startIndex
+        let lastStart = haystack.endIndex - needle.count
+        while index <= lastStart {
+            if haystack[index] == first && haystack[index..<index + needle.count].elementsEqual(needle) { return true }
+            index += 1
+        }
+        return false
     }
 }
 
