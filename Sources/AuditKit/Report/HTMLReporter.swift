@@ -180,12 +180,6 @@ public struct HTMLReporter: Reporter {
                 limit = rule.worse == .up ? median + abs(median) * rule.threshold : median - abs(median) * rule.threshold
             }
         }
-        let iso = ISO8601DateFormatter()
-        iso.formatOptions = [.withInternetDateTime]
-        let dayFormatter = DateFormatter()
-        dayFormatter.locale = Locale(identifier: "en_US_POSIX")
-        dayFormatter.timeZone = TimeZone(identifier: "UTC")
-        dayFormatter.dateFormat = "MM-dd HH:mm"
         let width = 320.0, height = 140.0, left = 46.0, right = 10.0, top = 12.0, bottom = 24.0
         var low = points.map(\.value).min() ?? 0, high = points.map(\.value).max() ?? 1
         if let limit { low = min(low, limit); high = max(high, limit) }
@@ -205,11 +199,11 @@ public struct HTMLReporter: Reporter {
         let path = points.indices.map { "\(fmt(x($0))),\(fmt(y(points[$0].value)))" }.joined(separator: " ")
         svg += "<polyline points=\"\(path)\" class=\"line\"/>"
         for index in points.indices {
-            svg += "<circle cx=\"\(fmt(x(index)))\" cy=\"\(fmt(y(points[index].value)))\" r=\"\(regressed[index] ? 4.5 : 2.5)\" class=\"\(regressed[index] ? "point regression" : "point")\"><title>\(esc(iso.string(from: points[index].date))): \(esc(short(points[index].value)))\(regressed[index] ? " (regression)" : "")</title></circle>"
+            svg += "<circle cx=\"\(fmt(x(index)))\" cy=\"\(fmt(y(points[index].value)))\" r=\"\(regressed[index] ? 4.5 : 2.5)\" class=\"\(regressed[index] ? "point regression" : "point")\"><title>\(utc(points[index].date, full: true)): \(esc(short(points[index].value)))\(regressed[index] ? " (regression)" : "")</title></circle>"
         }
         if let first = points.first, let latest = points.last {
-            svg += "<text x=\"\(left)\" y=\"\(height - 8)\" class=\"axis\">\(esc(dayFormatter.string(from: first.date)))</text>"
-            svg += "<text x=\"\(width - right)\" y=\"\(height - 8)\" class=\"axis\" text-anchor=\"end\">\(esc(dayFormatter.string(from: latest.date)))</text>"
+            svg += "<text x=\"\(left)\" y=\"\(height - 8)\" class=\"axis\">\(utc(first.date, full: false))</text>"
+            svg += "<text x=\"\(width - right)\" y=\"\(height - 8)\" class=\"axis\" text-anchor=\"end\">\(utc(latest.date, full: false))</text>"
         }
         svg += "</svg><figcaption><code>\(esc(key))</code><br>latest \(esc(short(last)))\(rule.map { " · worse \($0.worse.rawValue), threshold \(String(format: "%.0f%%", $0.threshold * 100)) of the median of \($0.window)" } ?? "")\(regressed.last == true ? " · <b class=\"regression\">regression</b>" : "")</figcaption></figure>"
         return svg
@@ -220,7 +214,22 @@ public struct HTMLReporter: Reporter {
         return String(format: abs(value) < 1 ? "%.4f" : "%.2f", value)
     }
 
-    func fmt(_ value: Double) -> String { String(format: "%.1f", value) }
+    /// A coordinate to a tenth (String(format:) is slow on Linux, and a chart has hundreds of them).
+    func fmt(_ value: Double) -> String {
+        let tenths = (value * 10).rounded()
+        return tenths.truncatingRemainder(dividingBy: 10) == 0 ? String(Int(tenths / 10)) : String(tenths / 10)
+    }
+
+    /// `2025-01-31T12:05:00Z` (full) or `01-31 12:05`, in UTC, without a date formatter per point.
+    func utc(_ date: Date, full: Bool) -> String {
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : String(n) }
+        let day = "\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))"
+        let time = "\(two(parts.tm_hour)):\(two(parts.tm_min))"
+        return full ? "\(parts.tm_year + 1900)-\(day)T\(time):\(two(parts.tm_sec))Z" : "\(day) \(time)"
+    }
 
     func anchor(_ result: CheckResult) -> String {
         let raw = "check-\(result.check)-\(result.collection ?? "")-\(result.specLine ?? 0)"
