@@ -22,7 +22,7 @@ struct MongoAudit: ParsableCommand {
             \(AuditExitCode.allCases.map { "  \($0.rawValue)  \($0.meaning)" }.joined(separator: "\n"))
             """,
         version: toolVersion,
-        subcommands: [Audit.self, ListChecks.self, Migrate.self, Sample.self, Profile.self, Init.self]
+        subcommands: [Audit.self, BaselineCommand.self, Trend.self, Diff.self, ListChecks.self, Migrate.self, Sample.self, Profile.self, Init.self]
     )
 
     /// Runs the command and turns every error into its message and documented exit code.

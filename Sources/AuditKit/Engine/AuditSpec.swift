@@ -28,12 +28,16 @@ public struct ConfiguredCheck: Sendable {
 /// an unknown option or a wrongly typed value is an error naming file, line and field.
 public struct AuditSpec: Sendable {
     public static let currentVersion = 1
-    static let topLevelFields = ["version", "database", "description", "allow_javascript", "checks"]
+    static let topLevelFields = ["version", "database", "description", "allow_javascript", "checks", "regressions", "tolerances"]
 
     public let file: String
     public let database: String?
     public let description: String?
     public let checks: [ConfiguredCheck]
+    /// `regressions:`: metrics of the history that must not move past a threshold (see `RegressionRule`).
+    public var regressions: [RegressionRule] = []
+    /// `tolerances:`: absolute allowed growth of a baselined finding's figures, per check identifier.
+    public var tolerances: [String: Double] = [:]
     /// SHA-256 of the file's bytes, so a report says exactly which spec it applied.
     public let sha256: String
 
@@ -72,6 +76,8 @@ public struct AuditSpec: Sendable {
         let entries = try fields.required("checks").array()
         guard !entries.isEmpty else { throw try fields.required("checks").error("the spec names no checks") }
         checks = try entries.map { try Self.configure($0, registry: registry) }
+        regressions = try fields["regressions"].map(RegressionRule.parse) ?? []
+        tolerances = try fields["tolerances"].map { try RegressionRule.parseTolerances($0, registry: registry) } ?? [:]
     }
 
     static func configure(_ entry: SpecNode, registry: CheckRegistry) throws -> ConfiguredCheck {

@@ -9,7 +9,7 @@ public protocol Reporter: Sendable {
 
 /// The report formats, by identifier; the only list of them.
 public enum ReportFormat: String, CaseIterable, Sendable {
-    case text, json, junit, markdown
+    case text, json, junit, markdown, html, sarif, github
 
     /// The reporter of this format; `colour` applies to text only.
     public func reporter(colour: Bool = false) -> any Reporter {
@@ -18,6 +18,9 @@ public enum ReportFormat: String, CaseIterable, Sendable {
         case .json: return JSONReporter()
         case .junit: return JUnitReporter()
         case .markdown: return MarkdownReporter()
+        case .html: return HTMLReporter()
+        case .sarif: return SARIFReporter()
+        case .github: return GitHubReporter()
         }
     }
 }

@@ -56,6 +56,8 @@ struct Audit: ParsableCommand {
     @Option(name: .long, help: "Colour in the text report: auto (on a terminal), always, never.")
     var color: ColourChoice = .auto
 
+    @OptionGroup var gate: GateOptions
+
     func validate() throws {
         try requireFlag("--max-time-ms", maxTimeMS, in: 1...86_400_000)
         if let sample { try requireFlag("--sample", sample, in: 1...1_000_000_000) }
@@ -79,6 +81,14 @@ struct Audit: ParsableCommand {
         }
         let longestLimit = auditSpec.checks.compactMap(\.timeLimitMS).reduce(maxTimeMS, max)
         let client = try connection.connect(operationLimitMS: longestLimit)
+        let databaseNames = try DatabaseSelection(requested).names(on: client)
+        guard databaseNames.count == 1 || MultiDatabaseReport.formats.contains(format) else {
+            throw ValidationError("--format \(format.rawValue) takes one database; \(databaseNames.count) match")
+        }
+        // Baselines, history and regressions are per database; each is read before any audit starts.
+        var gates = try databaseNames.map { name in
+            try gate.prepare(spec: auditSpec, specPath: spec, database: name, connection: connection, charts: format == .html)
+        }
         var scanOptions = ScanOptions(sampleSize: sample, readPreference: readPreference)
         if isatty(STDERR_FILENO) == 1 {
             let progressLine = ProgressLine()
@@ -92,10 +102,6 @@ struct Audit: ParsableCommand {
         auditor.budgetSeconds = budget
         auditor.maxDocuments = maxDocuments
         auditor.parallelScans = parallel
-        let databaseNames = try DatabaseSelection(requested).names(on: client)
-        guard databaseNames.count == 1 || MultiDatabaseReport.formats.contains(format) else {
-            throw ValidationError("--format \(format.rawValue) takes one database; \(databaseNames.count) match")
-        }
         if plan {
             for name in databaseNames {
                 let auditPlan = try auditor.plan(on: client, database: name)
@@ -103,22 +109,30 @@ struct Audit: ParsableCommand {
             }
             return
         }
-        var reports: [AuditReport] = []
-        for name in databaseNames where SignalStop.shared.signal == nil {
-            reports.append(try auditor.run(on: client, database: name, failOn: failOn))
+        var reports: [(report: AuditReport, context: ReportContext, code: AuditExitCode)] = []
+        for (position, name) in databaseNames.enumerated() where SignalStop.shared.signal == nil {
+            let (report, context) = try gates[position].apply(to: try auditor.run(on: client, database: name, failOn: failOn))
+            reports.append((report, context, gates[position].exitCode(report, context)))
+        }
+        let render = { (colour: Bool) throws -> String in
+            guard reports.count != 1 else { return try format.reporter(colour: colour, context: reports[0].context).render(reports[0].report) }
+            return try MultiDatabaseReport(reports: reports.map(\.report), format: format).render(colour: colour)
         }
         let colour = color == .always || (color == .auto && isatty(STDOUT_FILENO) == 1 && output == nil)
-        print(try MultiDatabaseReport(reports: reports, format: format).render(colour: colour), terminator: "")
-        let code = MultiDatabaseReport.worst(reports.map(AuditExitCode.init))
+        print(try render(colour), terminator: "")
+        let code = MultiDatabaseReport.worst(reports.map(\.code))
         if let reportFile {
             do {
-                try reportFile.write(try MultiDatabaseReport(reports: reports, format: format).render(colour: false))
+                try reportFile.write(try render(false))
             } catch {
                 // The audit ran; its own failure still decides the exit code, and a passing audit whose
                 // report is lost does not pass.
                 printError("\(error)")
                 throw AuditExit(code: code == .passed ? .invalidInput : code)
             }
+        }
+        for (position, audited) in reports.enumerated() {
+            try finishGate(gates[position], report: audited.report, context: audited.context, code: audited.code)
         }
         if let signal = SignalStop.shared.signal {
             fflush(nil)

@@ -1,0 +1,95 @@
+import Foundation
+import MongoKit
+
+/// What changed from one report to the next: findings new, fixed, worse or better (a compared figure moved
+/// beyond the tolerance, or the severity changed), and every figure that changed.
+public struct ReportDiff: Sendable {
+    public struct Change: Sendable {
+        public var key: String
+        public var old: Double?
+        public var new: Double?
+    }
+
+    public var old: AuditReport
+    public var new: AuditReport
+    public var tolerance: Double
+    public var failOn: Severity
+    public var newFindings: [Finding] = []
+    public var fixed: [Finding] = []
+    public var worse: [(finding: Finding, changes: [MetricChange])] = []
+    public var better: [(finding: Finding, changes: [MetricChange])] = []
+    public var metricChanges: [Change] = []
+    public var notes: [String] = []
+
+    public init(old: AuditReport, new: AuditReport, tolerance: Double = 0.2, failOn: Severity = .high) {
+        self.old = old
+        self.new = new
+        self.tolerance = tolerance
+        self.failOn = failOn
+        let baseline = Baseline(report: old)
+        let gate = Gate(baseline: baseline, relativeTolerance: tolerance).evaluate(new)
+        notes = gate.notes
+        newFindings = gate.findings(.new).map(\.finding)
+        worse = gate.findings(.worse).map { ($0.finding, $0.changes) }
+        let fixedIds = Set(gate.fixed.map(\.id))
+        fixed = old.allFindings.filter { fixedIds.contains($0.id) }
+        // Better: the reverse comparison finds the old finding worse than the new one.
+        let reverse = Gate(baseline: Baseline(report: new), relativeTolerance: tolerance)
+        for item in gate.findings(.known) + gate.findings(.worse) {
+            guard let oldFinding = old.allFindings.first(where: { $0.id == item.finding.id }), let entry = reverse.baseline.entry(item.finding.id) else { continue }
+            let improved = reverse.worseChanges(oldFinding, entry).map { MetricChange(name: $0.name, old: $0.new, new: $0.old, tolerance: $0.tolerance, absolute: $0.absolute) }
+            if !improved.isEmpty || item.finding.severity < oldFinding.severity { better.append((item.finding, improved)) }
+        }
+        let before = HistoryRecord(report: old), after = HistoryRecord(report: new)
+        let keys = uniqued(before.metrics.map(\.key) + after.metrics.map(\.key)).filter { $0 != "audit:durationSeconds" }
+        for key in keys {
+            let a = before.value(key), b = after.value(key)
+            if a != b { metricChanges.append(Change(key: key, old: a, new: b)) }
+        }
+    }
+
+    /// A new or worse finding at or above the gate.
+    public var failing: Bool { newFindings.contains { $0.severity >= failOn } || worse.contains { $0.finding.severity >= failOn } }
+
+    public var text: String {
+        var lines = [
+            "\(old.specFile) on \"\(safe(old.database))\" at \(timestamp(old.startedAt)) → \(new.specFile) on \"\(safe(new.database))\" at \(timestamp(new.startedAt))",
+            "findings: \(newFindings.count) new, \(fixed.count) fixed, \(worse.count) worse, \(better.count) better; \(metricChanges.count) figure(s) changed",
+        ]
+        for note in notes { lines.append("note: \(safe(note))") }
+        func section(_ title: String, _ items: [String]) {
+            guard !items.isEmpty else { return }
+            lines.append("")
+            lines.append(title)
+            lines += items.map { "  \($0)" }
+        }
+        section("NEW", newFindings.map { "[\($0.severity.rawValue)] \(safe($0.id)): \(safe($0.title))" })
+        section("FIXED", fixed.map { "[\($0.severity.rawValue)] \(safe($0.id)): \(safe($0.title))" })
+        section("WORSE", worse.map { "[\($0.finding.severity.rawValue)] \(safe($0.finding.id)): " + $0.changes.map(\.text).joined(separator: "; ") })
+        section("BETTER", better.map { "[\($0.finding.severity.rawValue)] \(safe($0.finding.id)): " + $0.changes.map(\.text).joined(separator: "; ") })
+        section("METRICS", metricChanges.map { "\(safe($0.key)): \($0.old.map(format) ?? "–") → \($0.new.map(format) ?? "–")" })
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    public var json: JSONValue {
+        func findingList(_ items: [Finding]) -> JSONValue {
+            .array(items.map { .object([("id", .string($0.id)), ("severity", .string($0.severity.rawValue)), ("title", .string($0.title))]) })
+        }
+        func changeList(_ items: [(finding: Finding, changes: [MetricChange])]) -> JSONValue {
+            .array(items.map { item in
+                .object([
+                    ("id", .string(item.finding.id)), ("severity", .string(item.finding.severity.rawValue)),
+                    ("changes", .array(item.changes.map { .object([("metric", .string($0.name)), ("old", number($0.old)), ("new", number($0.new))]) })),
+                ])
+            })
+        }
+        return .object([
+            ("schema", .string("mongo-audit/diff")), ("schemaVersion", .integer(1)),
+            ("old", .object([("database", .string(old.database)), ("startedAt", .string(timestamp(old.startedAt))), ("specSHA256", .string(old.specSHA256))])),
+            ("new", .object([("database", .string(new.database)), ("startedAt", .string(timestamp(new.startedAt))), ("specSHA256", .string(new.specSHA256))])),
+            ("notes", .array(notes.map(JSONValue.string))),
+            ("new_findings", findingList(newFindings)), ("fixed", findingList(fixed)), ("worse", changeList(worse)), ("better", changeList(better)),
+            ("metrics", .array(metricChanges.map { .object([("key", .string($0.key)), ("old", $0.old.map(number) ?? .null), ("new", $0.new.map(number) ?? .null)]) })),
+        ])
+    }
+}
