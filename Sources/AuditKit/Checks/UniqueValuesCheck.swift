@@ -57,13 +57,22 @@ public struct UniqueValuesCheck: DocumentCheck {
         Accumulator(check: self, slot: fields.index(of: field)!, expectedDocuments: expectedDocuments)
     }
 
+    /// Values are looked at as a multikey unique index does: each distinct value a document holds on the
+    /// path (an array's elements, not the array) counts once for that document; a document repeating a
+    /// value in its array is no duplicate. Missing, null, undefined and empty arrays are left aside (a
+    /// non-sparse unique index would index them all as one null key). Hashes are SipHash with a random key
+    /// per run, and only pick candidates: every reported figure is counted on the values themselves.
     final class Accumulator: DocumentAccumulator {
         let check: UniqueValuesCheck
         let slot: Int
+        let key = SipHasher.randomKey()
         @exclusivity(unchecked) var seen: SeenHashes
-        /// Values seen more than once (or, with the Bloom filter, probably), by hash, with their repeats.
-        @exclusivity(unchecked) var candidates: [UInt64: (value: BSONValue, repeats: Int)] = [:]
+        /// Values whose hash was seen before (a repeat, or a collision the count will weed out), by hash.
+        @exclusivity(unchecked) var candidates: [UInt64: [(bytes: [UInt8], value: BSONValue)]] = [:]
+        @exclusivity(unchecked) var candidateCount = 0
         @exclusivity(unchecked) var candidatesTruncated = false
+        /// The current document's distinct hashes (reused).
+        @exclusivity(unchecked) var documentHashes: [UInt64] = []
 
         init(check: UniqueValuesCheck, slot: Int, expectedDocuments: Int) {
             self.check = check
@@ -72,38 +81,47 @@ public struct UniqueValuesCheck: DocumentCheck {
         }
 
         func visit(_ document: DocumentView, fields: FieldReader) {
-            guard let hash = fields.valueHash(slot) else { return }
-            guard seen.insert(hash) else { return }
-            if candidates[hash] != nil {
-                candidates[hash]!.repeats += 1
-            } else if candidates.count < UniqueValuesCheck.candidateLimit {
-                if let value = fields.value(slot) { candidates[hash] = (value, 1) }
-            } else {
-                candidatesTruncated = true
+            let count = fields.valueCount(slot)
+            if count == 0 { return }
+            if count == 1 {
+                let value = fields.raw(slot, 0)
+                guard value.type != 0x0A, value.type != 0x06, value.type != 0x04 else { return }
+                add(fields.hash(value, key: key), fields, 0)
+                return
+            }
+            documentHashes.removeAll(keepingCapacity: true)
+            fields.forEachElement(slot) { value, position in
+                let hash = fields.hash(value, key: key)
+                guard !documentHashes.contains(hash) else { return }
+                documentHashes.append(hash)
+                add(hash, fields, position)
             }
         }
 
-        /// Duplicated values with their document counts, most frequent first: straight from the pass when
-        /// it was exact, otherwise from one query on the candidates.
+        @inline(__always)
+        private func add(_ hash: UInt64, _ fields: FieldReader, _ position: Int) {
+            guard seen.insert(hash) else { return }
+            let bytes = canonicalBytes(fields.raw(slot, position))
+            if let known = candidates[hash], known.contains(where: { $0.bytes == bytes }) { return }
+            guard candidateCount < UniqueValuesCheck.candidateLimit else {
+                candidatesTruncated = true
+                return
+            }
+            guard let value = fields.value(slot, position) else { return }
+            candidates[hash, default: []].append((bytes, value))
+            candidateCount += 1
+        }
+
+        /// Duplicated values with their document counts, most frequent first: the candidates counted exactly
+        /// by one query that reads back the documents holding them.
         func duplicates(context: AuditContext) throws -> [(value: BSONValue, count: Int)] {
-            if seen.isExact {
-                return candidates.values.map { ($0.value, $0.repeats + 1) }.sorted { $0.count > $1.count }
-            }
-            var result: [(value: BSONValue, count: Int)] = []
-            let pipeline: [Document] = [
-                ["$match": [check.field: ["$in": .array(candidates.values.map(\.value))]]],
-                ["$group": ["_id": .string("$" + check.field), "count": ["$sum": 1]]],
-                ["$match": ["count": ["$gt": 1]]],
-                ["$sort": ["count": -1]],
-            ]
-            try context.database.collection(check.collectionName).aggregate(
-                pipeline, options: AggregateOptions(maxTimeMS: context.maxTimeMS, readPreference: context.readPreference)
-            ) { cursor in
-                while let group = try cursor.next() {
-                    if let value = group["_id"] { result.append((value, group["count"]?.intValue ?? 0)) }
-                }
-            }
-            return result
+            let values = candidates.values.flatMap { $0 }
+            let counts = try countDocumentsHolding(
+                values.map(\.value), path: check.field, in: context.database.collection(check.collectionName), context: context)
+            return values.compactMap { candidate in
+                let count = counts[candidate.bytes] ?? 0
+                return count > 1 ? (candidate.value, count) : nil
+            }.sorted { $0.count > $1.count }
         }
 
         func output(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> CheckOutput {
@@ -115,7 +133,10 @@ public struct UniqueValuesCheck: DocumentCheck {
             guard duplicatedValues > 0 else { return CheckOutput(metrics: metrics) }
             let field = check.field
             let sampleNote = scan.sampled ? " in a sample of \(scan.scanned)" : ""
-            var facts: [(name: String, text: String)] = [("method", method)]
+            var facts: [(name: String, text: String)] = [
+                ("method", method),
+                ("verification", "candidates picked by keyed hashes (SipHash, random key per run), counted on the values themselves by one query"),
+            ]
             if candidatesTruncated {
                 facts.append(("note", "more than \(UniqueValuesCheck.candidateLimit) repeated values; counts cover the first ones"))
             }
