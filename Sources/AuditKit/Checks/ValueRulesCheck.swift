@@ -246,7 +246,8 @@ public struct ValueRulesCheck: DocumentCheck {
     }
 
     /// Rules look at elements: a document breaks a rule when one of the values its path reaches (an array's
-    /// elements, not the array) breaks it; null, undefined, a missing field and an empty array are no value.
+    /// elements, not the array) breaks it; null, undefined, a missing field and an empty array are no value,
+    /// and an array nested in an array is neither entered nor checked (a query does not enter it either).
     final class Accumulator: DocumentAccumulator {
         let check: ValueRulesCheck
         let matchers: [Matcher]
@@ -279,6 +280,8 @@ public struct ValueRulesCheck: DocumentCheck {
                 var values = 0
                 var texts: [[UInt8]] = []
                 fields.forEachElement(slot) { value, _ in
+                    // An array inside an array is not entered, as in a query: its values are not checked.
+                    if value.type == 0x04 { return }
                     values += 1
                     if broken { return }
                     if !matcher.accepts(value) {
