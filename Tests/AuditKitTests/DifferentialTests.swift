@@ -128,6 +128,10 @@ final class DifferentialTests: XCTestCase {
             return (reply["values"]?.arrayValue ?? []).filter { $0 != .null && $0 != .undefined }
         }
         for (index, path) in Self.paths.enumerated() {
+            // Through a numeric component the server's own operators disagree with each other (`distinct`
+            // expands `a.0` over `a: [[1, 2]]` into 1 and 2, a query and a unique index see [1, 2]): no
+            // single oracle, so those paths are compared by field_completeness and value_rules only.
+            if path.split(separator: ".").contains(where: { $0.allSatisfy(\.isNumber) }) { continue }
             let unique = results[Self.typeSets.count + 1 + 2 * index]
             let references = results[Self.typeSets.count + 2 + 2 * index]
             var duplicated = 0
@@ -150,5 +154,67 @@ final class DifferentialTests: XCTestCase {
         }
         print("DifferentialTests: seed \(seed): \(Self.documents) + \(Self.targets) documents, \(figures) figures compared, \(disagreements.count) disagreement(s)")
         XCTAssertEqual(disagreements, [], "seed \(seed) (rerun with compare(seed: \(seed)))")
+    }
+}
+
+/// unique_values against building the unique index itself, and references against `$lookup`, on the
+/// cases the issue named: each collection holds values the tool used to get wrong.
+final class UniqueIndexOracleTests: XCTestCase {
+    static let cases: [(name: String, values: [BSONValue])] = [
+        ("int64 ids near 1.5e18", [.int64(1_500_000_000_000_000_001), .int64(1_500_000_000_000_000_002), .int64(1_500_000_000_000_000_003), .int64(1_500_000_000_000_000_004)]),
+        ("1, 1.0 and Decimal128 1.0", [.int32(1), .double(1), .decimal128("1.0")]),
+        ("-0 and 0", [.double(-0.0), .int32(0)]),
+        ("NaN twice", [.double(.nan), .decimal128("NaN")]),
+        ("a string and a symbol", [.string("s"), .symbol("s")]),
+        ("an array repeating a value", [[1, 1], 2]),
+        ("elements shared by arrays", [[1, 2], [3, 2]]),
+        ("1E-999 and 0", [.decimal128("1E-999"), .int32(0)]),
+        ("int64 beyond 2^53 and its double", [.int64(9_007_199_254_740_993), .double(9_007_199_254_740_992)]),
+        ("decimal 2^63 and the double", [.decimal128("9223372036854775808"), .double(9_223_372_036_854_775_808.0)]),
+        ("documents by value", [["x": 1], ["x": .double(1)]]),
+        ("arrays of documents", [[["k": 1]], [["k": 2], ["k": 1]]]),
+        ("decimal 0.1 and double 0.1", [.decimal128("0.1"), .double(0.1)]),
+    ]
+
+    func testUniqueValuesAgreesWithBuildingTheUniqueIndex() throws {
+        let client = try TestServer.client()
+        let database = client.database(TestServer.uniqueDatabaseName("uniqueoracle"))
+        defer { try? database.drop() }
+        for (index, testCase) in Self.cases.enumerated() {
+            let name = "c\(index)"
+            let collection = database.collection(name)
+            try collection.insertMany(testCase.values.enumerated().map { ["_id": .int32(Int32($0.offset)), "u": $0.element] })
+            let spec = try AuditSpec(text: "version: 1\nchecks:\n  - check: unique_values\n    collection: \(name)\n    field: u\n", file: "u.yml")
+            let report = try Auditor(spec: spec).run(on: client, database: database.name, failOn: .high)
+            let reported = report.allFindings.contains { $0.kind == "duplicate_values" }
+            var built = true
+            do {
+                try collection.createIndexes([IndexSpec(keys: [IndexKey(field: "u", direction: 1)], unique: true)])
+            } catch {
+                built = false
+            }
+            XCTAssertEqual(reported, !built, "\(testCase.name): the audit \(reported ? "reports" : "does not report") duplicates, the unique index \(built ? "builds" : "fails")")
+        }
+    }
+
+    func testReferencesAgreeWithLookup() throws {
+        let client = try TestServer.client()
+        let database = client.database(TestServer.uniqueDatabaseName("lookuporacle"))
+        defer { try? database.drop() }
+        try database.collection("targets").insertMany([["_id": 7], ["_id": .int64(1_500_000_000_000_000_001)], ["_id": "s"], ["_id": .double(0)]])
+        try database.collection("refs").insertMany([
+            ["r": .decimal128("7")], ["r": .double(7)], ["r": .int64(1_500_000_000_000_000_002)], ["r": .symbol("s")],
+            ["r": .double(-0.0)], ["r": [7, .decimal128("7.00")]], ["r": .decimal128("1E-999")], ["r": [["x": 1]]],
+        ])
+        let spec = try AuditSpec(
+            text: "version: 1\nchecks:\n  - check: references\n    collection: refs\n    field: r\n    to_collection: targets\n", file: "r.yml")
+        let report = try Auditor(spec: spec).run(on: client, database: database.name, failOn: .high)
+        var lookupOrphans = 0
+        try database.collection("refs").aggregate([
+            ["$lookup": ["from": "targets", "localField": "r", "foreignField": "_id", "as": "t"]], ["$match": ["t": ["$size": 0]]],
+        ]) { cursor in while try cursor.next() != nil { lookupOrphans += 1 } }
+        let orphans: Metric? = report.checks[0].metrics["orphanDocuments"]
+        XCTAssertEqual(orphans.map { $0.number }, Double(lookupOrphans), "every document here holds one reference value (or equal ones)")
+        XCTAssertEqual(lookupOrphans, 3, "1500000000000000002, 1E-999 and {x: 1} resolve to nothing")
     }
 }
