@@ -397,42 +397,42 @@ public enum BSONCanonical {
         }
     }
 
+    /// The first word of each value holds its canonical type in the low byte and a kind or a length above.
     public static func write<Sink: CanonicalSink>(_ value: RawBSONValue, to sink: inout Sink) {
-        let tag = typeOrder(value.type)
-        sink.write(tag)
+        let tag = UInt64(typeOrder(value.type))
         let bytes = value.bytes
         switch value.type {
         case 0x01, 0x10, 0x12, 0x13:
-            guard let number = value.number else { writeMalformed(bytes, to: &sink); return }
+            guard let number = value.number else { writeMalformed(tag, bytes, to: &sink); return }
             switch number {
-            case .nan: sink.write(UInt8(0))
-            case .negativeInfinity: sink.write(UInt8(1))
-            case .integer(let i): sink.write(UInt8(2)); sink.write(UInt64(bitPattern: i))
-            case .double(let d): sink.write(UInt8(3)); sink.write(d.bitPattern)
+            case .nan: sink.write(tag)
+            case .negativeInfinity: sink.write(tag | 1 << 8)
+            case .integer(let i): sink.write(tag | 2 << 8); sink.write(UInt64(bitPattern: i))
+            case .double(let d): sink.write(tag | 3 << 8); sink.write(d.bitPattern)
             case .decimal(let negative, let high, let low, let exponent):
-                sink.write(UInt8(negative ? 4 : 5)); sink.write(high); sink.write(low); sink.write(UInt64(bitPattern: Int64(exponent)))
-            case .positiveInfinity: sink.write(UInt8(6))
+                sink.write(tag | (negative ? 4 : 5) << 8); sink.write(high); sink.write(low); sink.write(UInt64(bitPattern: Int64(exponent)))
+            case .positiveInfinity: sink.write(tag | 6 << 8)
             }
         case 0x02, 0x0E, 0x0D:
-            guard let text = RawBSONValue(type: 0x02, bytes: bytes).text else { writeMalformed(bytes, to: &sink); return }
-            sink.write(UInt64(text.count))
+            guard let text = RawBSONValue(type: 0x02, bytes: bytes).text else { writeMalformed(tag, bytes, to: &sink); return }
+            sink.write(tag | UInt64(text.count) << 8)
             sink.write(text)
         case 0x03, 0x04:
+            sink.write(tag)
             writeDocument(bytes, names: value.type == 0x03, to: &sink)
         case 0x08:
-            sink.write(bytes.count == 1 && bytes[0] != 0 ? UInt8(1) : UInt8(0))
+            sink.write(tag | (bytes.count == 1 && bytes[0] != 0 ? 1 << 8 : 0))
         case 0x06, 0x0A, 0x7F, 0xFF:
-            break
+            sink.write(tag)
         default:
             // Binary, ObjectId, date, timestamp, regex, DBPointer, code with scope: by their bytes.
-            sink.write(UInt64(bytes.count))
+            sink.write(tag | UInt64(bytes.count) << 8)
             sink.write(bytes)
         }
     }
 
-    private static func writeMalformed<Sink: CanonicalSink>(_ bytes: UnsafeRawBufferPointer, to sink: inout Sink) {
-        sink.write(UInt8(0xEE))
-        sink.write(UInt64(bytes.count))
+    private static func writeMalformed<Sink: CanonicalSink>(_ tag: UInt64, _ bytes: UnsafeRawBufferPointer, to sink: inout Sink) {
+        sink.write(tag | 0xEE << 8 | UInt64(bytes.count) << 16)
         sink.write(bytes)
     }
 
@@ -450,7 +450,7 @@ public enum BSONCanonical {
             failed = true
         }
         sink.write(UInt8(0))
-        if failed { writeMalformed(bytes, to: &sink) }
+        if failed { writeMalformed(0xEE, bytes, to: &sink) }
     }
 }
 
@@ -568,12 +568,17 @@ public struct SipHasher: CanonicalSink {
 
     public mutating func write(_ bytes: UnsafeRawBufferPointer) {
         var offset = 0
+        while tailBytes != 0 && offset < bytes.count {
+            write(bytes[offset])
+            offset += 1
+        }
         if tailBytes == 0 {
+            let start = offset
             while offset + 8 <= bytes.count {
                 compress(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
                 offset += 8
             }
-            length += offset
+            length += offset - start
         }
         while offset < bytes.count {
             write(bytes[offset])
