@@ -163,7 +163,7 @@ public struct FieldCompletenessCheck: DocumentCheck {
         }
 
         func output(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> CheckOutput {
-            var findings: [Finding] = []
+            var findings = try check.collectionFindings(check.collectionName, documents: scan.scanned, severity: severity, context: context)
             var completeness: Metrics = [:]
             for (rule, count) in zip(check.rules, counts) {
                 let complete = count.present - count.null - count.wrongType

@@ -164,7 +164,8 @@ public struct LiveHistoricCheck: DocumentCheck {
             let start = check.startField
             let end = check.endField
             let counts: Metrics = ["live": scan.proportion(live), "historic": scan.proportion(historic)]
-            var findings = [
+            var findings = try check.collectionFindings(check.collectionName, documents: scan.scanned, severity: severity, context: context)
+            findings += [
                 check.finding(
                     "live_historic", severity: .info,
                     title: "\(live) live and \(historic) historic recordings\(scan.sampled ? " in the sample" : "")",

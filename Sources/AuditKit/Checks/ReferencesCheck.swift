@@ -151,8 +151,19 @@ public struct ReferencesCheck: Check {
             "referencingDocuments": .count(referencingDocuments), "referencedValues": .count(referencedValues),
             "orphanDocuments": .proportion(Proportion(count: orphanDocuments, of: referencingDocuments)), "orphanValues": .count(orphanValues),
         ]
-        guard orphanDocuments > 0 else { return CheckOutput(metrics: metrics) }
-        return CheckOutput(findings: [
+        var absent = try collectionFindings(collectionName, documents: try source.estimatedDocumentCount(), severity: severity, context: context)
+        if try context.collections().contains(where: { $0.name == collectionName }) {
+            absent += try collectionFindings(targetCollection, documents: try target.estimatedDocumentCount(), severity: severity, context: context)
+        }
+        if absent.isEmpty && referencingDocuments == 0 {
+            absent.append(finding(
+                "no_values", subject: "\(field)->\(targetCollection).\(targetField)", severity: severity,
+                title: "no document of \(collectionName) holds a reference in '\(field)': nothing was checked",
+                impact: "A reference check over no value passes whatever the data; the field may be misspelled or absent.",
+                metrics: metrics))
+        }
+        guard orphanDocuments > 0 else { return CheckOutput(findings: absent, metrics: metrics) }
+        return CheckOutput(findings: absent + [
             finding(
                 "orphan_references", subject: "\(field)->\(targetCollection).\(targetField)", severity: severity,
                 title: "\(orphanDocuments) document(s) reference a \(targetCollection).\(targetField) that does not exist (\(orphanValues) distinct value(s))",

@@ -71,6 +71,8 @@ public struct UniqueValuesCheck: DocumentCheck {
         @exclusivity(unchecked) var candidates: [UInt64: [(bytes: [UInt8], value: BSONValue)]] = [:]
         @exclusivity(unchecked) var candidateCount = 0
         @exclusivity(unchecked) var candidatesTruncated = false
+        @exclusivity(unchecked) var documentsWithValues = 0
+        @exclusivity(unchecked) var valuesChecked = 0
         /// The current document's distinct hashes (reused).
         @exclusivity(unchecked) var documentHashes: [UInt64] = []
 
@@ -86,6 +88,8 @@ public struct UniqueValuesCheck: DocumentCheck {
             if count == 1 {
                 let value = fields.raw(slot, 0)
                 guard value.type != 0x0A, value.type != 0x06, value.type != 0x04 else { return }
+                documentsWithValues += 1
+                valuesChecked += 1
                 add(fields.hash(value, key: key), fields, 0)
                 return
             }
@@ -96,6 +100,8 @@ public struct UniqueValuesCheck: DocumentCheck {
                 documentHashes.append(hash)
                 add(hash, fields, position)
             }
+            if !documentHashes.isEmpty { documentsWithValues += 1 }
+            valuesChecked += documentHashes.count
         }
 
         @inline(__always)
@@ -129,8 +135,19 @@ public struct UniqueValuesCheck: DocumentCheck {
             let found = candidates.isEmpty ? [] : try duplicates(context: context)
             let duplicatedValues = found.count
             let extraDocuments = found.reduce(0) { $0 + $1.count - 1 }
-            let metrics: Metrics = ["duplicatedValues": .count(duplicatedValues), "extraDocuments": scan.proportion(extraDocuments)]
-            guard duplicatedValues > 0 else { return CheckOutput(metrics: metrics) }
+            let metrics: Metrics = [
+                "duplicatedValues": .count(duplicatedValues), "extraDocuments": scan.proportion(extraDocuments),
+                "documentsWithValues": .count(documentsWithValues), "valuesChecked": .count(valuesChecked),
+            ]
+            var absent = try check.collectionFindings(check.collectionName, documents: scan.scanned, severity: severity, context: context)
+            if absent.isEmpty && documentsWithValues == 0 {
+                absent.append(check.finding(
+                    "no_values", subject: check.field, severity: severity,
+                    title: "no document holds a value of '\(check.field)' (\(scan.scanned) documents): nothing was compared",
+                    impact: "A uniqueness check over no value passes whatever the data; the field may be misspelled or absent.",
+                    metrics: metrics))
+            }
+            guard duplicatedValues > 0 else { return CheckOutput(findings: absent, metrics: metrics) }
             let field = check.field
             let sampleNote = scan.sampled ? " in a sample of \(scan.scanned)" : ""
             var facts: [(name: String, text: String)] = [
@@ -147,7 +164,7 @@ public struct UniqueValuesCheck: DocumentCheck {
                     + "\(field) cannot be built until the duplicates are resolved.",
                 fix: "list them: db.getSiblingDB(\"\(context.database.name)\").\(check.collectionName).aggregate([{$group: {_id: \"$\(field)\", ids: {$push: \"$_id\"}, n: {$sum: 1}}}, {$match: {n: {$gt: 1}}}], {allowDiskUse: true})",
                 metrics: metrics, examples: found.prefix(5).map(\.value), facts: facts)
-            return CheckOutput(findings: [finding], metrics: metrics)
+            return CheckOutput(findings: absent + [finding], metrics: metrics)
         }
     }
 }

@@ -308,8 +308,18 @@ public struct ValueRulesCheck: DocumentCheck {
                 violations[index] += verdicts.violations
                 exampleIDs[index] = Array((exampleIDs[index] + verdicts.exampleIDs).prefix(examples[index].limit))
             }
-            let findings = check.rules.indices.compactMap { index -> Finding? in
+            var findings = try check.collectionFindings(check.collectionName, documents: scan.scanned, severity: severity, context: context)
+            let empty = !findings.isEmpty && scan.scanned == 0 || findings.contains { $0.kind == "missing_collection" }
+            findings += check.rules.indices.compactMap { index -> Finding? in
                 let rule = check.rules[index]
+                if checked[index] == 0 && !empty {
+                    // No silent pass: a rule that saw no value (a misspelled field?) says so.
+                    return check.finding(
+                        "rule_checked_nothing", subject: rule.label, severity: severity,
+                        title: "the rule on '\(rule.field)' checked 0 values over \(scan.scanned) documents",
+                        impact: "A rule that matches no value passes whatever the data; the field may be misspelled or absent.",
+                        metrics: ["checkedValues": .count(0), "documents": .count(scan.scanned)])
+                }
                 guard violations[index] > 0 else { return nil }
                 return check.finding(
                     "rule_violated", subject: rule.label, severity: severity,

@@ -69,3 +69,29 @@ func countDocumentsHolding(
     }
     return wanted
 }
+
+extension Check {
+    /// No silent pass: a finding when the collection a check reads does not exist (at the check's severity),
+    /// is a view (info), or holds no document (at the check's severity): "100% over 0 documents" says nothing.
+    func collectionFindings(_ name: String, documents: Int, severity: Severity, context: AuditContext) throws -> [Finding] {
+        let info = try context.collections().first { $0.name == name }
+        guard let info else {
+            return [finding(
+                "missing_collection", in: name, severity: severity, title: "collection '\(name)' does not exist: nothing was checked",
+                impact: "A misspelled or dropped collection makes every figure of this check empty instead of failing.",
+                metrics: ["documents": .count(0)])]
+        }
+        var findings: [Finding] = []
+        if info.kind == .view {
+            findings.append(finding(
+                "collection_is_view", in: name, severity: .info, title: "'\(name)' is a view: its figures are those of the view's pipeline",
+                impact: "The check read the view's output, not a collection.", metrics: ["documents": .count(documents)]))
+        }
+        if documents == 0 {
+            findings.append(finding(
+                "empty_collection", in: name, severity: severity, title: "collection '\(name)' holds no document: nothing was checked",
+                impact: "An empty collection passes every rule; it is probably not the one meant.", metrics: ["documents": .count(0)]))
+        }
+        return findings
+    }
+}
