@@ -2,7 +2,9 @@ import CMongoc
 import Foundation
 
 /// Reads a fixed set of dotted paths from each document of a scan in one walk over its raw bytes, instead
-/// of one search per path: the fast path that lets several checks share a pass cheaply. The walk also
+/// of one search per path: the fast path that lets several checks share a pass cheaply. A path reaches
+/// every value MongoDB's query matching would see (through arrays of documents, array positions, the
+/// elements of an array at its end): `valueCount`/`raw` give them all, the single-value accessors the first. The walk also
 /// names every top-level field (as a small integer id), so counting field names costs no second walk.
 /// Every length is checked against the document's bounds; a malformed element ends the walk early.
 /// Not thread-safe; values read are valid until the next `load`.
