@@ -43,3 +43,33 @@ final class SilentPassTests: XCTestCase {
         XCTAssertEqual(latitude.metrics["checkedValues"]?.number, 3)
     }
 }
+
+/// `value_rules` patterns run on the server (PCRE, as `$regex`), under the check's time limit.
+final class PatternOnServerTests: XCTestCase {
+    func testPatternsAreTheServersAndBounded() throws {
+        let client = try TestServer.client()
+        let database = client.database(TestServer.uniqueDatabaseName("pattern"))
+        defer { try? database.drop() }
+        try database.collection("c").insertMany([
+            ["s": "abc"], ["s": ["abd", "xyz"]], ["s": .symbol("abe")], ["s": 5], ["s": .string(String(repeating: "a", count: 40) + "!")],
+        ])
+        let spec = try AuditSpec(
+            text: """
+                version: 1
+                checks:
+                  - {check: value_rules, collection: c, rules: [{field: s, pattern: '^ab\\w', name: word}]}
+                  - {check: value_rules, collection: c, rules: [{field: s, pattern: '(', name: broken}]}
+                  - {check: value_rules, collection: c, time_limit_ms: 2000, rules: [{field: s, pattern: '^(a|aa)+$', name: catastrophic}]}
+                """, file: "pattern.yml")
+        let report = try Auditor(spec: spec).run(on: client, database: database.name, failOn: .high)
+        // `\w` is PCRE: "abc" and the symbol "abe" match; ["abd", "xyz"] (xyz), 5 and the long string do not.
+        let word = try XCTUnwrap(report.allFindings.first { $0.id == "value_rules/c/rule_violated/word" })
+        XCTAssertEqual(word.metrics["violations"]?.number, 3)
+        XCTAssertEqual(report.checks[1].status, .notRun, "a pattern the server rejects fails the check")
+        XCTAssertTrue((report.checks[1].reason ?? "").lowercased().contains("regex") || (report.checks[1].reason ?? "").contains("("), report.checks[1].reason ?? "")
+        // The catastrophic pattern runs on the server under the check's 2 s limit (or its own backtracking
+        // limit): it ends, reported as not run or with its figures, and the audit goes on.
+        XCTAssertEqual(report.checks.count, 3)
+        print("PatternOnServerTests: " + report.checks.map { "\($0.status) \($0.reason ?? "")" }.joined(separator: " | "))
+    }
+}
