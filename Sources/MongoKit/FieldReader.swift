@@ -30,6 +30,9 @@ public final class FieldReader {
     private let scratch: OpaquePointer
     /// Per path component, whether it can name an array position (digits, no leading zero).
     private let componentIsIndex: UnsafeMutablePointer<Bool>
+    /// Per wanted top-level key id, the number of the load that last saw it (a repeated key is read once).
+    private let keyStamp: UnsafeMutablePointer<Int>
+    @exclusivity(unchecked) private var loads = 0
     /// The key of `valueHash`, random per reader.
     private let hashKey: (UInt64, UInt64)
 
@@ -70,6 +73,9 @@ public final class FieldReader {
         componentIsIndex = .allocate(capacity: max(totalComponents, 1))
         for index in 0..<totalComponents { componentIsIndex[index] = Self.isArrayIndex(components[index]) }
         hashKey = SipHasher.randomKey()
+        // At most one top-level name per path.
+        keyStamp = .allocate(capacity: count)
+        keyStamp.initialize(repeating: 0, count: count)
         scratch = ma_iter_new()!
         var tops: [[UInt8]] = []
         for names in split where !tops.contains(names[0]) { tops.append(names[0]) }
@@ -84,6 +90,7 @@ public final class FieldReader {
         }
         pathsStart[tops.count] = position
         wantedKeys = tops.count
+
     }
 
     deinit {
@@ -92,7 +99,7 @@ public final class FieldReader {
         keyNames.free()
         keyIDAtPosition.free()
         currentKeyIDs.free()
-        for pointer in [componentStart, componentCount, pathOrder, pathsStart] { pointer.deallocate() }
+        for pointer in [componentStart, componentCount, pathOrder, pathsStart, keyStamp] { pointer.deallocate() }
         components.deallocate()
         componentIsIndex.deallocate()
         for index in 0..<max(paths.count, 1) { found[index].free() }
@@ -124,6 +131,7 @@ public final class FieldReader {
     /// Finds every path in the BSON document of `length` bytes at `data` (which may be malformed).
     func load(_ data: UnsafePointer<UInt8>, length: Int) {
         for index in 0..<paths.count { found[index].removeAll() }
+        loads &+= 1
         currentKeyIDs.removeAll()
         bytes = data
         guard let last = lastOffset(start: 0, length: length) else { return }
@@ -135,10 +143,11 @@ public final class FieldReader {
             position += 1
             currentKeyIDs.append(id)
             if id < wantedKeys {
+                defer { keyStamp[id] = loads }
                 for order in pathsStart[id]..<pathsStart[id + 1] {
                     let path = pathOrder[order]
                     // A field repeated at the top level: MongoDB reads the first.
-                    if !sawKeyBefore(id, position: position - 1) {
+                    if keyStamp[id] != loads {
                         collect(path, next: 0, element, parent: 0, parentLength: length, depth: 0, positional: false)
                     }
                 }
@@ -171,16 +180,6 @@ public final class FieldReader {
         let type = bytes[offset]
         guard let size = valueSize(type, at: keyEnd + 1, limit: last), keyEnd + 1 + size <= last else { return nil }
         return Element(start: offset, type: type, keyStart: keyStart, keyEnd: keyEnd, valueStart: keyEnd + 1, valueEnd: keyEnd + 1 + size)
-    }
-
-    /// Whether the top-level key id appeared earlier in the current document.
-    private func sawKeyBefore(_ id: Int, position: Int) -> Bool {
-        var index = 0
-        while index < position {
-            if currentKeyIDs[index] == id { return true }
-            index += 1
-        }
-        return false
     }
 
     /// Deeper than this, a path stops (documents nest at most about 100 levels; this keeps the stack bounded

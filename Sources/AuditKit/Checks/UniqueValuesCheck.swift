@@ -90,6 +90,8 @@ public struct UniqueValuesCheck: DocumentCheck {
             self.check = check
             self.slot = slot
             seen = SeenHashes(expectedItems: expectedDocuments, exactBytes: check.exactTableBytes)
+            // ObjectIds take 14 bytes each: reserve once rather than double (and copy) as it fills.
+            if seen.isExact { firstSightings.reserve(expectedDocuments * 14) }
         }
 
         func visit(_ document: DocumentView, fields: FieldReader) {
@@ -405,6 +407,8 @@ struct FirstSightings {
     private(set) var overflowed = false
     static let byteLimit = 24 << 20
     static let idLimit = 64
+
+    mutating func reserve(_ bytes: Int) { self.bytes.reserveCapacity(min(bytes, Self.byteLimit)) }
 
     /// Keeps the current document's `_id` (slot 0 of the scan's reader); returns its offset.
     mutating func append(_ fields: FieldReader) -> UInt32 {

@@ -127,6 +127,8 @@ public struct ValueRulesCheck: DocumentCheck {
         let hasMaximum: Bool
         let hasAllowedSet: Bool
         let allowedNumbers: Set<NumberKey>
+        /// The same, as an array for a linear search when small (no hashing per value).
+        let allowedNumberList: [NumberKey]
         let allowedStrings: [[UInt8]]
         let hasPattern: Bool
 
@@ -139,6 +141,7 @@ public struct ValueRulesCheck: DocumentCheck {
             hasMaximum = rule.max != nil
             hasAllowedSet = rule.hasAllowedSet
             allowedNumbers = rule.allowedNumbers
+            allowedNumberList = rule.allowedNumbers.count <= 32 ? Array(rule.allowedNumbers) : []
             allowedStrings = rule.allowedStrings.map { Array($0.utf8) }
             hasPattern = rule.patternText != nil
         }
@@ -159,7 +162,7 @@ public struct ValueRulesCheck: DocumentCheck {
             }
             if hasAllowedSet {
                 if let number = value.number {
-                    if !allowedNumbers.contains(number) { return false }
+                    if allowedNumberList.isEmpty ? !allowedNumbers.contains(number) : !allowedNumberList.contains(number) { return false }
                 } else if let text = value.text {
                     if !allowedStrings.contains(where: { $0.elementsEqual(text) }) { return false }
                 } else {
@@ -272,29 +275,30 @@ public struct ValueRulesCheck: DocumentCheck {
         }
 
         func visit(_ document: DocumentView, fields: FieldReader) {
-            for index in matchers.indices {
+            for index in 0..<slots.count {
                 let slot = slots[index]
-                guard fields.valueCount(slot) > 0 else { continue }
-                let matcher = matchers[index]
+                let count = fields.valueCount(slot)
+                guard count > 0 else { continue }
                 var broken = false
                 var values = 0
-                var texts: [[UInt8]] = []
-                fields.forEachElement(slot) { value, _ in
-                    // An array inside an array is not entered, as in a query: its values are not checked.
-                    if value.type == 0x04 { return }
+                var texts: [[UInt8]]? = nil
+                for position in 0..<count where !fields.isWholeArray(slot, position) {
+                    let value = fields.raw(slot, position)
+                    // Null and undefined are no value; an array inside an array is not entered, as in a query.
+                    if value.type == 0x0A || value.type == 0x06 || value.type == 0x04 { continue }
                     values += 1
-                    if broken { return }
-                    if !matcher.accepts(value) {
+                    if broken { continue }
+                    if !matchers[index].accepts(value) {
                         broken = true
-                    } else if matcher.hasPattern, let text = value.text {
-                        texts.append(Array(text))
+                    } else if matchers[index].hasPattern, let text = value.text {
+                        texts = (texts ?? []) + [Array(text)]
                     }
                 }
                 checked[index] += values
                 if broken {
                     violations[index] += 1
                     examples[index].add(fields)
-                } else if !texts.isEmpty, let verdicts = patterns[index] {
+                } else if let texts, let verdicts = patterns[index] {
                     verdicts.judge(texts, id: examples[index].ids.count < examples[index].limit ? fields.value(0) : nil)
                 }
             }
