@@ -34,7 +34,7 @@ public struct RawBSONValue {
     public var isNumber: Bool { type == 0x01 || type == 0x10 || type == 0x12 || type == 0x13 }
 
     /// The text of a string or symbol (without its length and NUL), nil for other types or a bad length.
-    public var text: UnsafeRawBufferPointer? {
+    @inlinable public var text: UnsafeRawBufferPointer? {
         guard type == 0x02 || type == 0x0E, bytes.count >= 5 else { return nil }
         let length = Int(Int32(littleEndian: bytes.loadUnaligned(as: Int32.self)))
         guard length >= 1, length + 4 == bytes.count else { return nil }
@@ -42,7 +42,7 @@ public struct RawBSONValue {
     }
 
     /// A datetime's milliseconds since the epoch.
-    public var dateMilliseconds: Int64? {
+    @inlinable public var dateMilliseconds: Int64? {
         guard type == 0x09, bytes.count == 8 else { return nil }
         return Int64(littleEndian: bytes.loadUnaligned(as: Int64.self))
     }

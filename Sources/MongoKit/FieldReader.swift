@@ -25,8 +25,8 @@ public final class FieldReader {
     @exclusivity(unchecked) private var wantedKeys = 0
 
     // What `load` found, per path: every value the path reaches, as MongoDB's query matching sees them.
-    private let found: UnsafeMutablePointer<GrowableTable<FoundValue>>
-    @exclusivity(unchecked) private var bytes: UnsafePointer<UInt8> = UnsafePointer(bitPattern: 1)!
+    @usableFromInline let found: UnsafeMutablePointer<GrowableTable<FoundValue>>
+    @usableFromInline @exclusivity(unchecked) var bytes: UnsafePointer<UInt8> = UnsafePointer(bitPattern: 1)!
     private let scratch: OpaquePointer
     /// Per path component, whether it can name an array position (digits, no leading zero).
     private let componentIsIndex: UnsafeMutablePointer<Bool>
@@ -148,7 +148,11 @@ public final class FieldReader {
                     let path = pathOrder[order]
                     // A field repeated at the top level: MongoDB reads the first.
                     if keyStamp[id] != loads {
-                        collect(path, next: 0, element, parent: 0, parentLength: length, depth: 0, positional: false)
+                        if componentCount[path] == 0 && element.type != 0x04 {
+                            record(path, element, parent: 0, parentLength: length, wholeArray: false)
+                        } else {
+                            collect(path, next: 0, element, parent: 0, parentLength: length, depth: 0, positional: false)
+                        }
                     }
                 }
             }
@@ -363,16 +367,16 @@ public final class FieldReader {
     // Every value a path reaches.
 
     /// How many values the path reaches in the current document (0 when it is missing).
-    public func valueCount(_ index: Int) -> Int { found[index].count }
+    @inlinable public func valueCount(_ index: Int) -> Int { found[index].count }
 
     /// The `position`th value the path reaches: where it lies and its type. Valid until the next `load`.
-    public func raw(_ index: Int, _ position: Int) -> RawBSONValue {
+    @inlinable public func raw(_ index: Int, _ position: Int) -> RawBSONValue {
         let entry = found[index][position]
         return RawBSONValue(type: entry.type, bytes: UnsafeRawBufferPointer(start: bytes + entry.valueStart, count: entry.valueEnd - entry.valueStart))
     }
 
     /// Whether the `position`th value is an array at the end of the path, whose elements follow it.
-    public func isWholeArray(_ index: Int, _ position: Int) -> Bool { found[index][position].wholeArray }
+    @inlinable public func isWholeArray(_ index: Int, _ position: Int) -> Bool { found[index][position].wholeArray }
 
     /// The `position`th value as a Swift value.
     public func value(_ index: Int, _ position: Int) -> BSONValue? {
@@ -394,24 +398,24 @@ public final class FieldReader {
 }
 
 /// One value a path reaches, as offsets into the current document.
-struct FoundValue {
-    let type: UInt8
-    let wholeArray: Bool
-    let elementStart: Int
-    let valueStart: Int
-    let valueEnd: Int
+@usableFromInline struct FoundValue {
+    @usableFromInline let type: UInt8
+    @usableFromInline let wholeArray: Bool
+    @usableFromInline let elementStart: Int
+    @usableFromInline let valueStart: Int
+    @usableFromInline let valueEnd: Int
     /// The document or array holding the element.
-    let parentStart: Int
-    let parentLength: Int
+    @usableFromInline let parentStart: Int
+    @usableFromInline let parentLength: Int
 }
 
 /// A manually allocated array that grows by doubling: read in hot loops without retains. Its owner frees it.
-struct GrowableTable<Element> {
-    private var storage = UnsafeMutablePointer<Element>.allocate(capacity: 16)
+@usableFromInline struct GrowableTable<Element> {
+    @usableFromInline var storage = UnsafeMutablePointer<Element>.allocate(capacity: 16)
     private var capacity = 16
-    private(set) var count = 0
+    @usableFromInline var count = 0
 
-    subscript(index: Int) -> Element {
+    @inlinable subscript(index: Int) -> Element {
         get { storage[index] }
         set { storage[index] = newValue }
     }

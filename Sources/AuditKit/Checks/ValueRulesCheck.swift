@@ -131,6 +131,9 @@ public struct ValueRulesCheck: DocumentCheck {
         let allowedNumberList: [NumberKey]
         let allowedStrings: [[UInt8]]
         let hasPattern: Bool
+        /// The numeric bounds as doubles when both are exactly doubles (-inf/+inf when absent); nil otherwise.
+        let minimumExactDouble: Double?
+        let maximumExactDouble: Double?
 
         init(_ rule: Rule, now: Date) {
             minimum = rule.min?.number
@@ -144,6 +147,15 @@ public struct ValueRulesCheck: DocumentCheck {
             allowedNumberList = rule.allowedNumbers.count <= 32 ? Array(rule.allowedNumbers) : []
             allowedStrings = rule.allowedStrings.map { Array($0.utf8) }
             hasPattern = rule.patternText != nil
+            func exact(_ bound: Bound?, absent: Double) -> Double? {
+                guard let bound else { return absent }
+                if case .number(let n) = bound, !n.isNaN { return n }
+                return nil
+            }
+            let low = exact(rule.min, absent: -.infinity)
+            let high = exact(rule.max, absent: .infinity)
+            minimumExactDouble = low != nil && high != nil ? low : nil
+            maximumExactDouble = low != nil && high != nil ? high : nil
         }
 
         /// Whether the value satisfies every constraint but the pattern (which the caller asks the server about).
@@ -152,6 +164,12 @@ public struct ValueRulesCheck: DocumentCheck {
                 if let milliseconds = value.dateMilliseconds {
                     if hasMinimum { guard let minimumTime, milliseconds >= minimumTime else { return false } }
                     if hasMaximum { guard let maximumTime, milliseconds <= maximumTime else { return false } }
+                } else if value.type == 0x10 || value.type == 0x01, value.bytes.count >= 4, let minimumDouble = minimumExactDouble, let maximumDouble = maximumExactDouble {
+                    // Fast path: an int32 or a double against bounds that are doubles is compared exactly as doubles.
+                    let number = value.type == 0x10
+                        ? Double(Int32(littleEndian: value.bytes.loadUnaligned(as: Int32.self)))
+                        : Double(bitPattern: UInt64(littleEndian: value.bytes.count == 8 ? value.bytes.loadUnaligned(as: UInt64.self) : 0))
+                    guard number >= minimumDouble, number <= maximumDouble else { return false }  // NaN fails both
                 } else if let number = value.number {
                     if case .nan = number { return false }
                     if hasMinimum { guard let minimum, NumberKey.compare(number, minimum) >= 0 else { return false } }
@@ -193,7 +211,7 @@ public struct ValueRulesCheck: DocumentCheck {
             throw node.error("a rule needs at least one of min, max, in, pattern")
         }
         var numbers = Set<NumberKey>()
-        var numberTexts: [String] = []
+        var numberValues: [BSONValue] = []
         var strings = Set<String>()
         if let inNode = fields["in"] {
             let items = try inNode.array()
@@ -203,12 +221,14 @@ public struct ValueRulesCheck: DocumentCheck {
                 if case .string(let s) = value {
                     strings.insert(s)
                 } else if let number = NumberKey(value) {
-                    if numbers.insert(number).inserted { numberTexts.append(Self.numberText(value)) }
+                    if numbers.insert(number).inserted { numberValues.append(value) }
                 } else {
                     throw item.error("allowed values must be numbers or text")
                 }
             }
         }
+        // As the description always read (and so the finding's id): ascending, each as %g.
+        let numberTexts = numberValues.sorted { ($0.doubleValue ?? 0) < ($1.doubleValue ?? 0) }.map { String(format: "%g", $0.doubleValue ?? 0) }
         // The server evaluates patterns (PCRE, as `$regex` does); one it rejects fails the check and says why.
         var patternText: String?
         if let patternNode = fields["pattern"] {
@@ -222,16 +242,6 @@ public struct ValueRulesCheck: DocumentCheck {
             label: field, field: field, min: min, max: max, allowedNumbers: numbers, allowedNumberTexts: numberTexts,
             allowedStrings: strings, hasAllowedSet: fields["in"] != nil, patternText: patternText)
         return rule.named(try fields["name"]?.string() ?? "\(field) \(rule.describeConstraint)")
-    }
-
-    /// How a number of the spec reads in a rule's description (as the spec's numbers always did: %g).
-    static func numberText(_ value: BSONValue) -> String {
-        switch value {
-        case .int32(let v): return String(v)
-        case .int64(let v) where abs(v) < 1_000_000: return String(v)
-        case .decimal128(let text): return text
-        default: return String(format: "%g", value.doubleValue ?? 0)
-        }
     }
 
     static func readBound(_ node: SpecNode) throws -> Bound {
