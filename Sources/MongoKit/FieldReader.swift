@@ -151,7 +151,7 @@ public final class FieldReader {
                         if componentCount[path] == 0 && element.type != 0x04 {
                             record(path, element, parent: 0, parentLength: length, wholeArray: false)
                         } else {
-                            collect(path, next: 0, element, parent: 0, parentLength: length, depth: 0, positional: false)
+                            descend(path, element, parentLength: length)
                         }
                     }
                 }
@@ -222,6 +222,28 @@ public final class FieldReader {
                     collect(path, next: next + 1, grandchild, parent: childStart, parentLength: childLength, depth: depth + 1, positional: false)
                 }
             }
+        }
+    }
+
+    /// The common case first, without recursion: through embedded documents only, to a value that is not
+    /// an array. Anything else (an array on the way or at the end) goes to `collect`.
+    private func descend(_ path: Int, _ element: Element, parentLength length: Int) {
+        var current = element
+        var parent = 0
+        var parentLength = length
+        var next = 0
+        let components = componentCount[path]
+        while next < components && current.type == 0x03 {
+            guard let (child, start, childLength) = field(self.components[componentStart[path] + next], in: current) else { return }
+            current = child
+            parent = start
+            parentLength = childLength
+            next += 1
+        }
+        if next == components && current.type != 0x04 {
+            record(path, current, parent: parent, parentLength: parentLength, wholeArray: false)
+        } else {
+            collect(path, next: next, current, parent: parent, parentLength: parentLength, depth: next, positional: false)
         }
     }
 

@@ -289,6 +289,19 @@ public struct ValueRulesCheck: DocumentCheck {
                 let slot = slots[index]
                 let count = fields.valueCount(slot)
                 guard count > 0 else { continue }
+                if count == 1 {
+                    // The common case: one value, not an array.
+                    let value = fields.raw(slot, 0)
+                    if value.type == 0x0A || value.type == 0x06 || value.type == 0x04 { continue }
+                    checked[index] += 1
+                    if !matchers[index].accepts(value) {
+                        violations[index] += 1
+                        examples[index].add(fields)
+                    } else if matchers[index].hasPattern, let text = value.text, let verdicts = patterns[index] {
+                        verdicts.judge([Array(text)], id: examples[index].ids.count < examples[index].limit ? fields.value(0) : nil)
+                    }
+                    continue
+                }
                 var broken = false
                 var values = 0
                 var texts: [[UInt8]]? = nil
