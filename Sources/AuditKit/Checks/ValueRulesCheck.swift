@@ -230,10 +230,14 @@ public struct ValueRulesCheck: DocumentCheck {
         // As the description always read (and so the finding's id): ascending, each as %g.
         let numberTexts = numberValues.sorted { ($0.doubleValue ?? 0) < ($1.doubleValue ?? 0) }.map { String(format: "%g", $0.doubleValue ?? 0) }
         // The server evaluates patterns (PCRE, as `$regex` does); one it rejects fails the check and says why.
+        // Plainly broken syntax is refused here already, with the spec's file, line and field.
         var patternText: String?
         if let patternNode = fields["pattern"] {
             let text = try patternNode.string()
             guard !text.utf8.contains(0) else { throw patternNode.error("a pattern cannot hold a NUL character") }
+            guard (try? NSRegularExpression(pattern: text)) != nil else {
+                throw patternNode.error("not a valid regular expression: \(text)")
+            }
             patternText = text
         }
         let min = try fields["min"].map(readBound)
