@@ -5,9 +5,11 @@
 #include <string.h>
 
 // bson_iter_t and bson_t are declared 128-byte aligned, so Swift imports them as opaque types.
-// These helpers allocate them in C with the alignment they need.
+// These helpers allocate them in C with the alignment they need. C11's aligned_alloc wants a size that is a
+// multiple of the alignment (AddressSanitizer enforces it), hence MA_ALIGNED_SIZE.
+#define MA_ALIGNED_SIZE(type) ((sizeof(type) + 127) & ~(size_t)127)
 static inline bson_iter_t *ma_iter_new(void) {
-    bson_iter_t *iter = (bson_iter_t *)aligned_alloc(128, sizeof(bson_iter_t));
+    bson_iter_t *iter = (bson_iter_t *)aligned_alloc(128, MA_ALIGNED_SIZE(bson_iter_t));
     memset(iter, 0, sizeof(bson_iter_t));
     return iter;
 }
@@ -24,7 +26,7 @@ static inline const char *ma_error_message(const bson_error_t *error) { return e
 
 // A bson_t header (128-byte aligned) to point at documents held elsewhere with bson_init_static.
 static inline bson_t *ma_bson_header_new(void) {
-    bson_t *header = (bson_t *)aligned_alloc(128, sizeof(bson_t));
+    bson_t *header = (bson_t *)aligned_alloc(128, MA_ALIGNED_SIZE(bson_t));
     memset(header, 0, sizeof(bson_t));
     return header;
 }
@@ -71,7 +73,7 @@ static inline void ma_oid_generate(uint8_t *out12) {
 // libmongoc initialises a reply bson_t itself (bson_init), which marks it static; so replies are
 // C-allocated, initialised here, and turned into an ordinary heap bson_t by ma_reply_take.
 static inline bson_t *ma_reply_new(void) {
-    bson_t *reply = (bson_t *)aligned_alloc(128, sizeof(bson_t));
+    bson_t *reply = (bson_t *)aligned_alloc(128, MA_ALIGNED_SIZE(bson_t));
     bson_init(reply);
     return reply;
 }

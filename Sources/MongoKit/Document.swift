@@ -311,7 +311,7 @@ func appendValue(_ value: BSONValue, key: String, to doc: OpaquePointer) {
     case .undefined: bson_append_undefined(doc, key, -1)
     case .objectId(let id): ma_append_oid_bytes(doc, key, id.bytes)
     case .bool(let b): bson_append_bool(doc, key, -1, b)
-    case .datetime(let date): bson_append_date_time(doc, key, -1, Int64((date.timeIntervalSince1970 * 1000).rounded()))
+    case .datetime(let date): bson_append_date_time(doc, key, -1, clampedMilliseconds(date))
     case .null: bson_append_null(doc, key, -1)
     case .regex(let pattern, let options): bson_append_regex(doc, key, -1, pattern, options)
     case .dbPointer(let collection, let id):
@@ -329,4 +329,14 @@ func appendValue(_ value: BSONValue, key: String, to doc: OpaquePointer) {
     case .minKey: bson_append_minkey(doc, key, -1)
     case .maxKey: bson_append_maxkey(doc, key, -1)
     }
+}
+
+/// A date's milliseconds since the epoch, clamped to the int64 range (dates at its ends come back from a
+/// Double one unit past it; never trap on data).
+public func clampedMilliseconds(_ date: Date) -> Int64 {
+    let milliseconds = (date.timeIntervalSince1970 * 1000).rounded()
+    if milliseconds.isNaN { return 0 }
+    if milliseconds >= 9_223_372_036_854_775_807.0 { return Int64.max }
+    if milliseconds <= -9_223_372_036_854_775_808.0 { return Int64.min }
+    return Int64(milliseconds)
 }

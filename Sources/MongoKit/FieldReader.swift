@@ -2,7 +2,9 @@ import CMongoc
 import Foundation
 
 /// Reads a fixed set of dotted paths from each document of a scan in one walk over its raw bytes, instead
-/// of one search per path: the fast path that lets several checks share a pass cheaply. The walk also
+/// of one search per path: the fast path that lets several checks share a pass cheaply. A path reaches
+/// every value MongoDB's query matching would see (through arrays of documents, array positions, the
+/// elements of an array at its end): `valueCount`/`raw` give them all, the single-value accessors the first. The walk also
 /// names every top-level field (as a small integer id), so counting field names costs no second walk.
 /// Every length is checked against the document's bounds; a malformed element ends the walk early.
 /// Not thread-safe; values read are valid until the next `load`.
@@ -22,15 +24,17 @@ public final class FieldReader {
     private let pathsStart: UnsafeMutablePointer<Int>
     @exclusivity(unchecked) private var wantedKeys = 0
 
-    // What `load` found, per path.
-    private let foundType: UnsafeMutablePointer<UInt8>  // 0 when the path is missing
-    private let valueStart: UnsafeMutablePointer<Int>  // offset of the value's bytes in the document
-    private let valueEnd: UnsafeMutablePointer<Int>
-    private let elementStart: UnsafeMutablePointer<Int>  // offset of the element's type byte
-    private let parentStart: UnsafeMutablePointer<Int>  // the document holding the element
-    private let parentLength: UnsafeMutablePointer<Int>
-    @exclusivity(unchecked) private var bytes: UnsafePointer<UInt8> = UnsafePointer(bitPattern: 1)!
+    // What `load` found, per path: every value the path reaches, as MongoDB's query matching sees them.
+    @usableFromInline let found: UnsafeMutablePointer<GrowableTable<FoundValue>>
+    @usableFromInline @exclusivity(unchecked) var bytes: UnsafePointer<UInt8> = UnsafePointer(bitPattern: 1)!
     private let scratch: OpaquePointer
+    /// Per path component, whether it can name an array position (digits, no leading zero).
+    private let componentIsIndex: UnsafeMutablePointer<Bool>
+    /// Per wanted top-level key id, the number of the load that last saw it (a repeated key is read once).
+    private let keyStamp: UnsafeMutablePointer<Int>
+    @exclusivity(unchecked) private var loads = 0
+    /// The key of `valueHash`, random per reader.
+    private let hashKey: (UInt64, UInt64)
 
     // Top-level field names, interned. Documents of a collection mostly repeat their fields in the same
     // order, so each position remembers the id it held last and one comparison usually names a field.
@@ -64,14 +68,14 @@ public final class FieldReader {
         }
         pathOrder = .allocate(capacity: count)
         pathsStart = .allocate(capacity: count + 1)
-        foundType = .allocate(capacity: count)
-        foundType.initialize(repeating: 0, count: count)
-        valueStart = .allocate(capacity: count)
-        valueEnd = .allocate(capacity: count)
-        elementStart = .allocate(capacity: count)
-        parentStart = .allocate(capacity: count)
-        parentLength = .allocate(capacity: count)
-        for pointer in [valueStart, valueEnd, elementStart, parentStart, parentLength] { pointer.initialize(repeating: 0, count: count) }
+        found = .allocate(capacity: count)
+        for index in 0..<count { (found + index).initialize(to: GrowableTable()) }
+        componentIsIndex = .allocate(capacity: max(totalComponents, 1))
+        for index in 0..<totalComponents { componentIsIndex[index] = Self.isArrayIndex(components[index]) }
+        hashKey = SipHasher.randomKey()
+        // At most one top-level name per path.
+        keyStamp = .allocate(capacity: count)
+        keyStamp.initialize(repeating: 0, count: count)
         scratch = ma_iter_new()!
         var tops: [[UInt8]] = []
         for names in split where !tops.contains(names[0]) { tops.append(names[0]) }
@@ -86,6 +90,7 @@ public final class FieldReader {
         }
         pathsStart[tops.count] = position
         wantedKeys = tops.count
+
     }
 
     deinit {
@@ -94,11 +99,11 @@ public final class FieldReader {
         keyNames.free()
         keyIDAtPosition.free()
         currentKeyIDs.free()
-        for pointer in [componentStart, componentCount, pathOrder, pathsStart, valueStart, valueEnd, elementStart, parentStart, parentLength] {
-            pointer.deallocate()
-        }
+        for pointer in [componentStart, componentCount, pathOrder, pathsStart, keyStamp] { pointer.deallocate() }
         components.deallocate()
-        foundType.deallocate()
+        componentIsIndex.deallocate()
+        for index in 0..<max(paths.count, 1) { found[index].free() }
+        found.deallocate()
         ma_iter_free(scratch)
     }
 
@@ -125,7 +130,8 @@ public final class FieldReader {
 
     /// Finds every path in the BSON document of `length` bytes at `data` (which may be malformed).
     func load(_ data: UnsafePointer<UInt8>, length: Int) {
-        foundType.update(repeating: 0, count: paths.count)
+        for index in 0..<paths.count { found[index].removeAll() }
+        loads &+= 1
         currentKeyIDs.removeAll()
         bytes = data
         guard let last = lastOffset(start: 0, length: length) else { return }
@@ -137,12 +143,16 @@ public final class FieldReader {
             position += 1
             currentKeyIDs.append(id)
             if id < wantedKeys {
+                defer { keyStamp[id] = loads }
                 for order in pathsStart[id]..<pathsStart[id + 1] {
                     let path = pathOrder[order]
-                    if componentCount[path] == 0 {
-                        record(path, element, parent: 0, parentLength: length)
-                    } else if element.type == 0x03 || element.type == 0x04 {
-                        descend(path, component: 0, document: element.valueStart, length: element.valueEnd - element.valueStart)
+                    // A field repeated at the top level: MongoDB reads the first.
+                    if keyStamp[id] != loads {
+                        if componentCount[path] == 0 && element.type != 0x04 {
+                            record(path, element, parent: 0, parentLength: length, wholeArray: false)
+                        } else {
+                            descend(path, element, parentLength: length)
+                        }
                     }
                 }
             }
@@ -176,32 +186,106 @@ public final class FieldReader {
         return Element(start: offset, type: type, keyStart: keyStart, keyEnd: keyEnd, valueStart: keyEnd + 1, valueEnd: keyEnd + 1 + size)
     }
 
-    /// Follows the rest of a dotted path into an embedded document or array.
-    private func descend(_ path: Int, component: Int, document start: Int, length: Int) {
-        guard let last = lastOffset(start: start, length: length) else { return }
-        let name = components[componentStart[path] + component]
-        var offset = start + 4
-        while offset < last {
-            guard let element = element(at: offset, last: last) else { return }
-            offset = element.valueEnd
-            guard element.keyEnd - element.keyStart == name.count, memcmp(bytes + element.keyStart, name.baseAddress!, name.count) == 0
-            else { continue }
-            if component + 1 == componentCount[path] {
-                record(path, element, parent: start, parentLength: length)
-            } else if element.type == 0x03 || element.type == 0x04 {
-                descend(path, component: component + 1, document: element.valueStart, length: element.valueEnd - element.valueStart)
+    /// Deeper than this, a path stops (documents nest at most about 100 levels; this keeps the stack bounded
+    /// on malformed input).
+    private static let maximumDepth = 200
+
+    /// Collects the values that the rest of a path, from component `next`, reaches from `element`, as
+    /// MongoDB's query matching does: through embedded documents; through arrays by position (a numeric
+    /// component) and into each embedded document they hold (arrays directly inside arrays are not
+    /// entered); at the end of the path an array yields itself and then each of its elements, unless the
+    /// path reached it by position (`a.0` over `a: [[7, 8]]` yields only `[7, 8]`, as the server matches).
+    private func collect(_ path: Int, next: Int, _ element: Element, parent: Int, parentLength: Int, depth: Int, positional: Bool) {
+        guard depth < Self.maximumDepth else { return }
+        if next == componentCount[path] {
+            record(path, element, parent: parent, parentLength: parentLength, wholeArray: element.type == 0x04 && !positional)
+            if element.type == 0x04 && !positional {
+                forEachChild(of: element) { child, start, length in
+                    record(path, child, parent: start, parentLength: length, wholeArray: false)
+                }
             }
             return
         }
+        let componentIndex = componentStart[path] + next
+        let name = components[componentIndex]
+        if element.type == 0x03 {
+            if let (child, start, length) = field(name, in: element) {
+                collect(path, next: next + 1, child, parent: start, parentLength: length, depth: depth + 1, positional: false)
+            }
+        } else if element.type == 0x04 {
+            let isIndex = componentIsIndex[componentIndex]
+            forEachChild(of: element) { child, start, length in
+                if isIndex, child.keyEnd - child.keyStart == name.count, memcmp(bytes + child.keyStart, name.baseAddress!, name.count) == 0 {
+                    collect(path, next: next + 1, child, parent: start, parentLength: length, depth: depth + 1, positional: true)
+                }
+                if child.type == 0x03, let (grandchild, childStart, childLength) = field(name, in: child) {
+                    collect(path, next: next + 1, grandchild, parent: childStart, parentLength: childLength, depth: depth + 1, positional: false)
+                }
+            }
+        }
     }
 
-    private func record(_ path: Int, _ element: Element, parent: Int, parentLength length: Int) {
-        foundType[path] = element.type
-        elementStart[path] = element.start
-        valueStart[path] = element.valueStart
-        valueEnd[path] = element.valueEnd
-        parentStart[path] = parent
-        parentLength[path] = length
+    /// The common case first, without recursion: through embedded documents only, to a value that is not
+    /// an array. Anything else (an array on the way or at the end) goes to `collect`.
+    private func descend(_ path: Int, _ element: Element, parentLength length: Int) {
+        var current = element
+        var parent = 0
+        var parentLength = length
+        var next = 0
+        let components = componentCount[path]
+        while next < components && current.type == 0x03 {
+            guard let (child, start, childLength) = field(self.components[componentStart[path] + next], in: current) else { return }
+            current = child
+            parent = start
+            parentLength = childLength
+            next += 1
+        }
+        if next == components && current.type != 0x04 {
+            record(path, current, parent: parent, parentLength: parentLength, wholeArray: false)
+        } else {
+            collect(path, next: next, current, parent: parent, parentLength: parentLength, depth: next, positional: false)
+        }
+    }
+
+    /// The first field named `name` of the embedded document `element`, with that document's bounds.
+    private func field(_ name: UnsafeMutableBufferPointer<UInt8>, in element: Element) -> (Element, Int, Int)? {
+        let start = element.valueStart
+        let length = element.valueEnd - element.valueStart
+        guard let last = lastOffset(start: start, length: length) else { return nil }
+        var offset = start + 4
+        while offset < last {
+            guard let child = self.element(at: offset, last: last) else { return nil }
+            offset = child.valueEnd
+            if child.keyEnd - child.keyStart == name.count, memcmp(bytes + child.keyStart, name.baseAddress!, name.count) == 0 {
+                return (child, start, length)
+            }
+        }
+        return nil
+    }
+
+    /// Calls `body` with each element of the embedded document or array `element` and its bounds.
+    private func forEachChild(of element: Element, _ body: (Element, Int, Int) -> Void) {
+        let start = element.valueStart
+        let length = element.valueEnd - element.valueStart
+        guard let last = lastOffset(start: start, length: length) else { return }
+        var offset = start + 4
+        while offset < last {
+            guard let child = self.element(at: offset, last: last) else { return }
+            offset = child.valueEnd
+            body(child, start, length)
+        }
+    }
+
+    private static func isArrayIndex(_ name: UnsafeMutableBufferPointer<UInt8>) -> Bool {
+        guard !name.isEmpty, name.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return false }
+        return name.count == 1 || name[0] != 0x30
+    }
+
+    private func record(_ path: Int, _ element: Element, parent: Int, parentLength length: Int, wholeArray: Bool) {
+        found[path].append(
+            FoundValue(
+                type: element.type, wholeArray: wholeArray, elementStart: element.start, valueStart: element.valueStart,
+                valueEnd: element.valueEnd, parentStart: parent, parentLength: length))
     }
 
     /// The size of a value of `type` starting at `offset`, or nil when it is malformed or runs past `limit`.
@@ -269,75 +353,91 @@ public final class FieldReader {
         Int64(littleEndian: UnsafeRawPointer(bytes + offset).loadUnaligned(as: Int64.self))
     }
 
-    private func typeCode(_ index: Int) -> UInt8? {
-        let type = foundType[index]
-        return type == 0 ? nil : type
-    }
+    // The first value a path reaches (for a whole array: the array itself), as one value.
 
-    /// The BSON type at the path, or nil when the document lacks it.
+    private func typeCode(_ index: Int) -> UInt8? { found[index].count == 0 ? nil : found[index][0].type }
+
+    /// The BSON type of the first value at the path, or nil when the path reaches no value.
     public func type(_ index: Int) -> BSONType? { typeCode(index).flatMap(BSONType.init(rawValue:)) }
 
-    /// The value at the path as a Swift value (allocates for strings and documents).
-    public func value(_ index: Int) -> BSONValue? {
-        guard typeCode(index) != nil else { return nil }
-        let keyLength = valueStart[index] - elementStart[index] - 2
-        guard
-            bson_iter_init_from_data_at_offset(
-                scratch, bytes + parentStart[index], parentLength[index], UInt32(elementStart[index] - parentStart[index]),
-                UInt32(keyLength))
-        else { return nil }
-        return readValue(scratch)
-    }
+    /// The first value at the path as a Swift value (allocates for strings and documents).
+    public func value(_ index: Int) -> BSONValue? { found[index].count == 0 ? nil : value(index, 0) }
 
-    /// Any numeric value as a Double (int32, int64, double, decimal128); nil for other types.
-    public func number(_ index: Int) -> Double? {
-        switch foundType[index] {
-        case 0x01: return Double(bitPattern: UInt64(bitPattern: readInt64(valueStart[index])))
-        case 0x10: return Double(readInt32(valueStart[index]))
-        case 0x12: return Double(readInt64(valueStart[index]))
-        case 0x13: return value(index)?.doubleValue
-        default: return nil
-        }
-    }
+    /// The first value at the path as a Double (int32, int64, double, decimal128); nil for other types.
+    public func number(_ index: Int) -> Double? { found[index].count == 0 ? nil : raw(index, 0).number?.approximateDouble }
 
     /// A datetime as milliseconds since the epoch; nil for other types.
-    public func dateMilliseconds(_ index: Int) -> Int64? {
-        foundType[index] == 0x09 ? readInt64(valueStart[index]) : nil
-    }
+    public func dateMilliseconds(_ index: Int) -> Int64? { found[index].count == 0 ? nil : raw(index, 0).dateMilliseconds }
 
-    public func bool(_ index: Int) -> Bool? { foundType[index] == 0x08 ? bytes[valueStart[index]] != 0 : nil }
+    public func bool(_ index: Int) -> Bool? { typeCode(index) == 0x08 ? bytes[found[index][0].valueStart] != 0 : nil }
 
     /// The UTF-8 bytes of a string value (without its terminating NUL), valid until the next `load`.
     public func stringBytes(_ index: Int) -> UnsafeRawBufferPointer? {
-        guard foundType[index] == 0x02 else { return nil }
-        return UnsafeRawBufferPointer(start: bytes + valueStart[index] + 4, count: valueEnd[index] - valueStart[index] - 5)
+        guard typeCode(index) == 0x02 else { return nil }
+        return raw(index, 0).text
     }
 
     public func string(_ index: Int) -> String? { stringBytes(index).map { String(decoding: $0, as: UTF8.self) } }
 
-    /// A 64-bit hash of the value's type and bytes, equal for equal values of one type (for duplicate and
-    /// reference checks that must not keep every value in memory). Nil when the path is missing or null.
+    /// A hash of the first value, consistent with MongoDB's equality (`BSONCanonical`), keyed per reader.
+    /// Nil when the path is missing or null.
     public func valueHash(_ index: Int) -> UInt64? {
-        let code = foundType[index]
-        guard code != 0, code != 0x0A else { return nil }
-        switch code {
-        case 0x01, 0x10, 0x12:
-            // Numbers compare by value in MongoDB, so 1, 1.0 and NumberLong(1) hash alike.
-            var value = number(index)!
-            return withUnsafeBytes(of: &value) { hashBytes($0, seed: 0x01) }
-        default:
-            return hashBytes(UnsafeRawBufferPointer(start: bytes + valueStart[index], count: valueEnd[index] - valueStart[index]), seed: UInt64(code))
-        }
+        guard let code = typeCode(index), code != 0x0A else { return nil }
+        return hash(raw(index, 0), key: hashKey)
+    }
+
+    // Every value a path reaches.
+
+    /// How many values the path reaches in the current document (0 when it is missing).
+    @inlinable public func valueCount(_ index: Int) -> Int { found[index].count }
+
+    /// The `position`th value the path reaches: where it lies and its type. Valid until the next `load`.
+    @inlinable public func raw(_ index: Int, _ position: Int) -> RawBSONValue {
+        let entry = found[index][position]
+        return RawBSONValue(type: entry.type, bytes: UnsafeRawBufferPointer(start: bytes + entry.valueStart, count: entry.valueEnd - entry.valueStart))
+    }
+
+    /// Whether the `position`th value is an array at the end of the path, whose elements follow it.
+    @inlinable public func isWholeArray(_ index: Int, _ position: Int) -> Bool { found[index][position].wholeArray }
+
+    /// The `position`th value as a Swift value.
+    public func value(_ index: Int, _ position: Int) -> BSONValue? {
+        let entry = found[index][position]
+        let keyLength = entry.valueStart - entry.elementStart - 2
+        guard
+            bson_iter_init_from_data_at_offset(
+                scratch, bytes + entry.parentStart, entry.parentLength, UInt32(entry.elementStart - entry.parentStart), UInt32(keyLength))
+        else { return nil }
+        return readValue(scratch)
+    }
+
+    /// A keyed hash consistent with MongoDB's equality.
+    public func hash(_ value: RawBSONValue, key: (UInt64, UInt64)) -> UInt64 {
+        var hasher = SipHasher(key: key)
+        BSONCanonical.write(value, to: &hasher)
+        return hasher.finalize()
     }
 }
 
-/// A manually allocated array that grows by doubling: read in hot loops without retains. Its owner frees it.
-struct GrowableTable<Element> {
-    private var storage = UnsafeMutablePointer<Element>.allocate(capacity: 16)
-    private var capacity = 16
-    private(set) var count = 0
+/// One value a path reaches, as offsets into the current document.
+@usableFromInline struct FoundValue {
+    @usableFromInline let type: UInt8
+    @usableFromInline let wholeArray: Bool
+    @usableFromInline let elementStart: Int
+    @usableFromInline let valueStart: Int
+    @usableFromInline let valueEnd: Int
+    /// The document or array holding the element.
+    @usableFromInline let parentStart: Int
+    @usableFromInline let parentLength: Int
+}
 
-    subscript(index: Int) -> Element {
+/// A manually allocated array that grows by doubling: read in hot loops without retains. Its owner frees it.
+@usableFromInline struct GrowableTable<Element> {
+    @usableFromInline var storage = UnsafeMutablePointer<Element>.allocate(capacity: 16)
+    private var capacity = 16
+    @usableFromInline var count = 0
+
+    @inlinable subscript(index: Int) -> Element {
         get { storage[index] }
         set { storage[index] = newValue }
     }

@@ -118,17 +118,38 @@ public struct FieldCompletenessCheck: DocumentCheck {
             counts = Array(repeating: Counts(), count: check.rules.count)
         }
 
+        /// As the server's `$exists` and `$type` see a path: it is present when it reaches any value (an
+        /// array, even empty, included); complete when one of the values it reaches (an array itself, or one
+        /// of its elements) is of a declared type (without declared types: is not null or undefined); null
+        /// when every value it reaches is null or undefined; of another type otherwise. So `tags: ["a"]`
+        /// is complete for `types: [string]` and for `types: [array]`, and `tags: []` only for `array`.
         func visit(_ document: DocumentView, fields: FieldReader) {
             for index in slots.indices {
-                guard let type = fields.type(slots[index]) else {
+                let slot = slots[index]
+                let count = fields.valueCount(slot)
+                guard count > 0 else {
                     counts[index].examples.add(fields)
                     continue
                 }
                 counts[index].present += 1
-                if type == .null {
+                var complete = false
+                var onlyNull = true
+                for position in 0..<count {
+                    let type = fields.raw(slot, position).type
+                    if type != 0x0A && type != 0x06 {
+                        onlyNull = false
+                        if let table = allowed[index] {
+                            if table[Int(type)] { complete = true }
+                        } else {
+                            complete = true
+                        }
+                    }
+                    if complete { break }
+                }
+                if onlyNull {
                     counts[index].null += 1
                     counts[index].examples.add(fields)
-                } else if let table = allowed[index], !table[Int(type.rawValue)] {
+                } else if !complete {
                     counts[index].wrongType += 1
                     counts[index].examples.add(fields)
                 }
@@ -142,7 +163,7 @@ public struct FieldCompletenessCheck: DocumentCheck {
         }
 
         func output(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> CheckOutput {
-            var findings: [Finding] = []
+            var findings = try check.collectionFindings(check.collectionName, documents: scan.scanned, severity: severity, context: context)
             var completeness: Metrics = [:]
             for (rule, count) in zip(check.rules, counts) {
                 let complete = count.present - count.null - count.wrongType

@@ -122,8 +122,9 @@ public struct LiveHistoricCheck: DocumentCheck {
             startSlot = start
             endSlot = end
             deletedSlot = deleted
-            nowMilliseconds = Int64(now.timeIntervalSince1970 * 1000)
-            oldestLiveStartMilliseconds = nowMilliseconds - Int64(check.maxLiveDays * 86_400_000)
+            nowMilliseconds = clampedMilliseconds(now)
+            // max_live_days is at most 36,500 days (its option's range): no overflow.
+            oldestLiveStartMilliseconds = nowMilliseconds &- Int64(check.maxLiveDays * 86_400_000)
             liveWhenMissing = check.liveWhen.contains(.endMissing)
             liveWhenNull = check.liveWhen.contains(.endNull)
             liveWhenFuture = check.liveWhen.contains(.endInFuture)
@@ -135,7 +136,8 @@ public struct LiveHistoricCheck: DocumentCheck {
             let isLive: Bool
             switch fields.type(endSlot) {
             case nil: isLive = liveWhenMissing
-            case .null?: isLive = liveWhenNull
+            // undefined is null to the server (`{end_time: null}` matches it).
+            case .null?, .undefined?: isLive = liveWhenNull
             default: isLive = end.map { $0 > nowMilliseconds && liveWhenFuture } ?? false
             }
             if isLive { live += 1 } else { historic += 1 }
@@ -162,7 +164,8 @@ public struct LiveHistoricCheck: DocumentCheck {
             let start = check.startField
             let end = check.endField
             let counts: Metrics = ["live": scan.proportion(live), "historic": scan.proportion(historic)]
-            var findings = [
+            var findings = try check.collectionFindings(check.collectionName, documents: scan.scanned, severity: severity, context: context)
+            findings += [
                 check.finding(
                     "live_historic", severity: .info,
                     title: "\(live) live and \(historic) historic recordings\(scan.sampled ? " in the sample" : "")",

@@ -61,39 +61,109 @@ public struct ReferencesCheck: Check {
             toCollection: try options.required(Options.toCollection), toField: try options.value(Options.toField, default: "_id"))
     }
 
+    /// References look at elements, as `$lookup` does: each value the reference path reaches (an array's
+    /// elements) must equal, by MongoDB's equality (1, 1.0 and Decimal128("1") alike), a value the target
+    /// path reaches in some document. Missing, null and undefined references and empty arrays are not
+    /// counted. A document is an orphan when one of its references resolves to nothing. Hashes (SipHash,
+    /// random key per run) only narrow the search: every value is compared with its match itself.
     public func run(in context: AuditContext, severity: Severity) throws -> CheckOutput {
-        // Pass 1: how many documents hold each reference value (by 64-bit hash; values stay on the server).
-        var unresolved: [UInt64: Int] = [:]
+        let key = SipHasher.randomKey()
+        let source = context.database.collection(collectionName)
+        let target = context.database.collection(targetCollection)
+        // Pass 1: the hashes of the reference values, and how many documents hold each.
+        var referenced: [UInt64: Int] = [:]
         var referencingDocuments = 0
-        try scan(context.database.collection(collectionName), field: field, context: context) { hash, _ in
-            unresolved[hash, default: 0] += 1
-            referencingDocuments += 1
+        try scan(source, field: field, context: context) { reader in
+            var hashes: [UInt64] = []
+            reader.forEachElement(0) { value, _ in
+                let hash = reader.hash(value, key: key)
+                if !hashes.contains(hash) { hashes.append(hash) }
+            }
+            if !hashes.isEmpty { referencingDocuments += 1 }
+            for hash in hashes { referenced[hash, default: 0] += 1 }
             return true
         }
-        let referencedValues = unresolved.count
-        // Pass 2: strike every value the target collection holds; stop early once all are found.
-        if !unresolved.isEmpty {
-            try scan(context.database.collection(targetCollection), field: targetField, context: context) { hash, _ in
-                unresolved.removeValue(forKey: hash)
-                return !unresolved.isEmpty
+        // Pass 2: the target's values with those hashes, kept exactly; it stops once every hash has one.
+        var matched: [UInt64: [(bytes: [UInt8], hit: Bool)]] = [:]
+        var complete = true
+        func readTarget(stopEarly: Bool) throws {
+            matched = [:]
+            complete = true
+            guard !referenced.isEmpty else { return }
+            try scan(target, field: targetField, context: context) { reader in
+                reader.forEachElement(0) { value, _ in
+                    let hash = reader.hash(value, key: key)
+                    guard referenced[hash] != nil else { return }
+                    let bytes = canonicalBytes(value)
+                    if !(matched[hash]?.contains { $0.bytes == bytes } ?? false) { matched[hash, default: []].append((bytes, false)) }
+                }
+                if stopEarly && matched.count == referenced.count {
+                    complete = false
+                    return false
+                }
+                return true
             }
         }
-        let orphanValues = unresolved.count
-        let orphanDocuments = unresolved.values.reduce(0, +)
-        // Pass 3, only when there are orphans: a few of their values as examples.
-        var examples: [BSONValue] = []
-        if orphanDocuments > 0 {
-            try scan(context.database.collection(collectionName), field: field, context: context) { hash, reader in
-                if unresolved.removeValue(forKey: hash) != nil, let value = reader.value(0) { examples.append(value) }
-                return examples.count < 5
+        try readTarget(stopEarly: true)
+        // Pass 3: each reference value compared with the target's values of its hash.
+        var orphans: [[UInt8]: (value: BSONValue, documents: Int)] = [:]
+        var orphanOrder: [[UInt8]] = []
+        var orphanDocuments = 0
+        var suspect = false
+        func readSource() throws {
+            orphans = [:]
+            orphanOrder = []
+            orphanDocuments = 0
+            suspect = false
+            guard !referenced.isEmpty else { return }
+            try scan(source, field: field, context: context) { reader in
+                var documentOrphans: [[UInt8]] = []
+                reader.forEachElement(0) { value, position in
+                    let hash = reader.hash(value, key: key)
+                    let bytes = canonicalBytes(value)
+                    if let index = matched[hash]?.firstIndex(where: { $0.bytes == bytes }) {
+                        matched[hash]![index].hit = true
+                        return
+                    }
+                    // The same hash in the target but another value: a collision, or the pass stopped early.
+                    if matched[hash] != nil && !complete { suspect = true }
+                    guard !documentOrphans.contains(bytes) else { return }
+                    documentOrphans.append(bytes)
+                    if orphans[bytes] == nil {
+                        orphans[bytes] = (reader.value(0, position) ?? .undefined, 0)
+                        orphanOrder.append(bytes)
+                    }
+                    orphans[bytes]!.documents += 1
+                }
+                if !documentOrphans.isEmpty { orphanDocuments += 1 }
+                return true
             }
         }
+        try readSource()
+        if suspect {
+            try readTarget(stopEarly: false)
+            try readSource()
+        }
+        let orphanValues = orphans.count
+        let referencedValues = orphanValues + matched.values.reduce(0) { $0 + $1.filter(\.hit).count }
+        let examples = orphanOrder.prefix(5).compactMap { orphans[$0]?.value }
         let metrics: Metrics = [
             "referencingDocuments": .count(referencingDocuments), "referencedValues": .count(referencedValues),
             "orphanDocuments": .proportion(Proportion(count: orphanDocuments, of: referencingDocuments)), "orphanValues": .count(orphanValues),
         ]
-        guard orphanDocuments > 0 else { return CheckOutput(metrics: metrics) }
-        return CheckOutput(findings: [
+        var absent = try collectionFindings(collectionName, documents: try source.estimatedDocumentCount(), severity: severity, context: context)
+        if try context.collections().contains(where: { $0.name == collectionName }) {
+            absent += try collectionFindings(targetCollection, documents: try target.estimatedDocumentCount(), severity: severity, context: context)
+        }
+        if absent.isEmpty && referencingDocuments == 0 {
+            absent.append(finding(
+                "no_values", subject: "\(field)->\(targetCollection).\(targetField)", severity: severity,
+                title: "no document of \(collectionName) holds a reference in '\(field)': nothing was checked",
+                impact: "A reference check over no value passes whatever the data; the field may be misspelled or absent.",
+                metrics: metrics))
+        }
+        guard orphanDocuments > 0 else { return CheckOutput(findings: absent, metrics: metrics) }
+        return CheckOutput(findings: absent + [
             finding(
                 "orphan_references", subject: "\(field)->\(targetCollection).\(targetField)", severity: severity,
                 title: "\(orphanDocuments) document(s) reference a \(targetCollection).\(targetField) that does not exist (\(orphanValues) distinct value(s))",
@@ -104,13 +174,12 @@ public struct ReferencesCheck: Check {
         ], metrics: metrics)
     }
 
-    /// Reads one field of every document (projected), calling `visit` with the value's hash and the reader
-    /// until it returns false.
-    private func scan(
-        _ collection: MongoCollection, field: String, context: AuditContext, _ visit: (UInt64, FieldReader) -> Bool
-    ) throws {
+    /// Reads one field of every document (projected, up to the path's first numeric component), calling
+    /// `visit` with the loaded reader until it returns false.
+    private func scan(_ collection: MongoCollection, field: String, context: AuditContext, _ visit: (FieldReader) -> Bool) throws {
         let reader = FieldReader(paths: [field])
-        let projection: Document = field == "_id" ? ["_id": 1] : [field: 1, "_id": 0]
+        let projected = CollectionScan.projectionPath(field)
+        let projection: Document = projected == "_id" || projected.hasPrefix("_id.") ? [projected: 1] : [projected: 1, "_id": 0]
         try collection.find(
             options: FindOptions(
                 projection: projection, batchSize: CollectionScan.batchSize, maxTimeMS: context.maxTimeMS, readPreference: context.readPreference,
@@ -118,8 +187,7 @@ public struct ReferencesCheck: Check {
         ) { cursor in
             try cursor.forEachViewPrefetched { view in
                 reader.load(view)
-                guard let hash = reader.valueHash(0) else { return true }
-                return visit(hash, reader)
+                return visit(reader)
             }
         }
     }

@@ -51,12 +51,18 @@ public struct ValueRulesCheck: DocumentCheck {
         case date(Date)
         case now
 
-        func value(now: Date) -> Double {
+        /// A time bound in milliseconds since the epoch; nil for a number.
+        func milliseconds(now: Date) -> Int64? {
             switch self {
-            case .number(let n): return n
-            case .date(let d): return d.timeIntervalSince1970
-            case .now: return now.timeIntervalSince1970
+            case .number: return nil
+            case .date(let d): return clampedMilliseconds(d)
+            case .now: return clampedMilliseconds(now)
             }
+        }
+
+        var number: NumberKey? {
+            if case .number(let n) = self { return NumberKey(double: n) }
+            return nil
         }
 
         var isTime: Bool {
@@ -79,10 +85,11 @@ public struct ValueRulesCheck: DocumentCheck {
         let field: String
         let min: Bound?
         let max: Bound?
-        let allowedNumbers: Set<Double>
+        let allowedNumbers: Set<NumberKey>
+        /// The allowed numbers as the spec wrote them, for the rule's description.
+        let allowedNumberTexts: [String]
         let allowedStrings: Set<String>
         let hasAllowedSet: Bool
-        let pattern: NSRegularExpression?
         let patternText: String?
 
         /// Whether the spec named the rule.
@@ -90,8 +97,8 @@ public struct ValueRulesCheck: DocumentCheck {
 
         func named(_ name: String) -> Rule {
             Rule(
-                label: name, field: field, min: min, max: max, allowedNumbers: allowedNumbers, allowedStrings: allowedStrings,
-                hasAllowedSet: hasAllowedSet, pattern: pattern, patternText: patternText)
+                label: name, field: field, min: min, max: max, allowedNumbers: allowedNumbers, allowedNumberTexts: allowedNumberTexts,
+                allowedStrings: allowedStrings, hasAllowedSet: hasAllowedSet, patternText: patternText)
         }
 
         var describeConstraint: String {
@@ -99,7 +106,7 @@ public struct ValueRulesCheck: DocumentCheck {
             if let min { parts.append(">= \(min.text)") }
             if let max { parts.append("<= \(max.text)") }
             if hasAllowedSet {
-                let values = allowedNumbers.sorted().map { String(format: "%g", $0) } + allowedStrings.sorted()
+                let values = allowedNumberTexts + allowedStrings.sorted()
                 parts.append("in {\(values.joined(separator: ", "))}")
             }
             if let patternText { parts.append("matches /\(patternText)/") }
@@ -107,59 +114,80 @@ public struct ValueRulesCheck: DocumentCheck {
         }
     }
 
-    /// A rule ready for the pass: bounds resolved against the audit's time, allowed strings kept as bytes
-    /// so that a document's string is compared where it lies, without building a Swift string.
+    /// A rule ready for the pass: bounds resolved against the audit's time, numbers compared by value
+    /// exactly (`NumberKey`: int64 and decimal128 never through a double; NaN sorts below every number, so
+    /// it breaks min and max), allowed strings kept as bytes (strings and symbols alike) so that a
+    /// document's string is compared where it lies. Patterns are evaluated by the server (`PatternVerdicts`).
     final class Matcher {
-        let minimum: Double?
-        let minimumIsTime: Bool
-        let maximum: Double?
-        let maximumIsTime: Bool
+        let minimum: NumberKey?
+        let minimumTime: Int64?
+        let hasMinimum: Bool
+        let maximum: NumberKey?
+        let maximumTime: Int64?
+        let hasMaximum: Bool
         let hasAllowedSet: Bool
-        let allowedNumbers: Set<Double>
+        let allowedNumbers: Set<NumberKey>
+        /// The same, as an array for a linear search when small (no hashing per value).
+        let allowedNumberList: [NumberKey]
         let allowedStrings: [[UInt8]]
-        let pattern: NSRegularExpression?
+        let hasPattern: Bool
+        /// The numeric bounds as doubles when both are exactly doubles (-inf/+inf when absent); nil otherwise.
+        let minimumExactDouble: Double?
+        let maximumExactDouble: Double?
 
         init(_ rule: Rule, now: Date) {
-            minimum = rule.min?.value(now: now)
-            minimumIsTime = rule.min?.isTime ?? false
-            maximum = rule.max?.value(now: now)
-            maximumIsTime = rule.max?.isTime ?? false
+            minimum = rule.min?.number
+            minimumTime = rule.min?.milliseconds(now: now)
+            hasMinimum = rule.min != nil
+            maximum = rule.max?.number
+            maximumTime = rule.max?.milliseconds(now: now)
+            hasMaximum = rule.max != nil
             hasAllowedSet = rule.hasAllowedSet
             allowedNumbers = rule.allowedNumbers
+            allowedNumberList = rule.allowedNumbers.count <= 32 ? Array(rule.allowedNumbers) : []
             allowedStrings = rule.allowedStrings.map { Array($0.utf8) }
-            pattern = rule.pattern
+            hasPattern = rule.patternText != nil
+            func exact(_ bound: Bound?, absent: Double) -> Double? {
+                guard let bound else { return absent }
+                if case .number(let n) = bound, !n.isNaN { return n }
+                return nil
+            }
+            let low = exact(rule.min, absent: -.infinity)
+            let high = exact(rule.max, absent: .infinity)
+            minimumExactDouble = low != nil && high != nil ? low : nil
+            maximumExactDouble = low != nil && high != nil ? high : nil
         }
 
-        /// Whether the present, non-null value at `slot` satisfies every constraint of the rule.
-        func accepts(_ fields: FieldReader, _ slot: Int) -> Bool {
-            if minimum != nil || maximum != nil {
-                let number: Double?
-                let isTime: Bool
-                if let milliseconds = fields.dateMilliseconds(slot) {
-                    number = Double(milliseconds) / 1000
-                    isTime = true
-                } else {
-                    number = fields.number(slot)
-                    isTime = false
-                }
-                guard let number else { return false }
-                if let minimum, minimumIsTime != isTime || number < minimum { return false }
-                if let maximum, maximumIsTime != isTime || number > maximum { return false }
-            }
-            if hasAllowedSet {
-                if let number = fields.number(slot) {
-                    if !allowedNumbers.contains(number) { return false }
-                } else if let bytes = fields.stringBytes(slot) {
-                    if !allowedStrings.contains(where: { $0.elementsEqual(bytes) }) { return false }
+        /// Whether the value satisfies every constraint but the pattern (which the caller asks the server about).
+        func accepts(_ value: RawBSONValue) -> Bool {
+            if hasMinimum || hasMaximum {
+                if let milliseconds = value.dateMilliseconds {
+                    if hasMinimum { guard let minimumTime, milliseconds >= minimumTime else { return false } }
+                    if hasMaximum { guard let maximumTime, milliseconds <= maximumTime else { return false } }
+                } else if value.type == 0x10 || value.type == 0x01, value.bytes.count >= 4, let minimumDouble = minimumExactDouble, let maximumDouble = maximumExactDouble {
+                    // Fast path: an int32 or a double against bounds that are doubles is compared exactly as doubles.
+                    let number = value.type == 0x10
+                        ? Double(Int32(littleEndian: value.bytes.loadUnaligned(as: Int32.self)))
+                        : Double(bitPattern: UInt64(littleEndian: value.bytes.count == 8 ? value.bytes.loadUnaligned(as: UInt64.self) : 0))
+                    guard number >= minimumDouble, number <= maximumDouble else { return false }  // NaN fails both
+                } else if let number = value.number {
+                    if case .nan = number { return false }
+                    if hasMinimum { guard let minimum, NumberKey.compare(number, minimum) >= 0 else { return false } }
+                    if hasMaximum { guard let maximum, NumberKey.compare(number, maximum) <= 0 else { return false } }
                 } else {
                     return false
                 }
             }
-            if let pattern {
-                guard let string = fields.string(slot) else { return false }
-                let range = NSRange(string.startIndex..., in: string)
-                if pattern.firstMatch(in: string, range: range) == nil { return false }
+            if hasAllowedSet {
+                if let number = value.number {
+                    if allowedNumberList.isEmpty ? !allowedNumbers.contains(number) : !allowedNumberList.contains(number) { return false }
+                } else if let text = value.text {
+                    if !allowedStrings.contains(where: { $0.elementsEqual(text) }) { return false }
+                } else {
+                    return false
+                }
             }
+            if hasPattern, value.text == nil { return false }
             return true
         }
     }
@@ -182,26 +210,32 @@ public struct ValueRulesCheck: DocumentCheck {
         guard fields["min"] != nil || fields["max"] != nil || fields["in"] != nil || fields["pattern"] != nil else {
             throw node.error("a rule needs at least one of min, max, in, pattern")
         }
-        var numbers = Set<Double>()
+        var numbers = Set<NumberKey>()
+        var numberValues: [BSONValue] = []
         var strings = Set<String>()
         if let inNode = fields["in"] {
             let items = try inNode.array()
             guard !items.isEmpty else { throw inNode.error("the list must not be empty") }
             for item in items {
-                switch try item.bsonValue() {
-                case .string(let s): strings.insert(s)
-                case let value where value.doubleValue != nil: numbers.insert(value.doubleValue!)
-                default: throw item.error("allowed values must be numbers or text")
+                let value = try item.bsonValue()
+                if case .string(let s) = value {
+                    strings.insert(s)
+                } else if let number = NumberKey(value) {
+                    if numbers.insert(number).inserted { numberValues.append(value) }
+                } else {
+                    throw item.error("allowed values must be numbers or text")
                 }
             }
         }
-        var pattern: NSRegularExpression?
+        // As the description always read (and so the finding's id): ascending, each as %g.
+        let numberTexts = numberValues.sorted { ($0.doubleValue ?? 0) < ($1.doubleValue ?? 0) }.map { String(format: "%g", $0.doubleValue ?? 0) }
+        // The server evaluates patterns (PCRE, as `$regex` does); one it rejects fails the check and says why.
+        // Plainly broken syntax is refused here already, with the spec's file, line and field.
         var patternText: String?
         if let patternNode = fields["pattern"] {
             let text = try patternNode.string()
-            do {
-                pattern = try NSRegularExpression(pattern: text)
-            } catch {
+            guard !text.utf8.contains(0) else { throw patternNode.error("a pattern cannot hold a NUL character") }
+            guard (try? NSRegularExpression(pattern: text)) != nil else {
                 throw patternNode.error("not a valid regular expression: \(text)")
             }
             patternText = text
@@ -209,8 +243,8 @@ public struct ValueRulesCheck: DocumentCheck {
         let min = try fields["min"].map(readBound)
         let max = try fields["max"].map(readBound)
         let rule = Rule(
-            label: field, field: field, min: min, max: max, allowedNumbers: numbers, allowedStrings: strings,
-            hasAllowedSet: fields["in"] != nil, pattern: pattern, patternText: patternText)
+            label: field, field: field, min: min, max: max, allowedNumbers: numbers, allowedNumberTexts: numberTexts,
+            allowedStrings: strings, hasAllowedSet: fields["in"] != nil, patternText: patternText)
         return rule.named(try fields["name"]?.string() ?? "\(field) \(rule.describeConstraint)")
     }
 
@@ -225,41 +259,98 @@ public struct ValueRulesCheck: DocumentCheck {
     }
 
     public func makeAccumulator(context: AuditContext, fields: FieldReader, expectedDocuments: Int) -> any DocumentAccumulator {
-        Accumulator(check: self, now: context.now, slots: rules.map { fields.index(of: $0.field)! })
+        Accumulator(check: self, context: context, slots: rules.map { fields.index(of: $0.field)! })
     }
 
+    /// Rules look at elements: a document breaks a rule when one of the values its path reaches (an array's
+    /// elements, not the array) breaks it; null, undefined, a missing field and an empty array are no value,
+    /// and an array nested in an array is neither entered nor checked (a query does not enter it either).
     final class Accumulator: DocumentAccumulator {
         let check: ValueRulesCheck
         let matchers: [Matcher]
         let slots: [Int]
+        /// Per rule with a pattern, the server's verdicts on its strings.
+        let patterns: [PatternVerdicts?]
         @exclusivity(unchecked) var checked: [Int]
         @exclusivity(unchecked) var violations: [Int]
         @exclusivity(unchecked) var examples: [Examples]
 
-        init(check: ValueRulesCheck, now: Date, slots: [Int]) {
+        init(check: ValueRulesCheck, context: AuditContext, slots: [Int]) {
             self.check = check
-            matchers = check.rules.map { Matcher($0, now: now) }
+            matchers = check.rules.map { Matcher($0, now: context.now) }
             self.slots = slots
+            let collection = context.database.collection(check.collectionName)
+            patterns = check.rules.map { rule in
+                rule.patternText.map { PatternVerdicts(pattern: $0, collection: collection, context: context) }
+            }
             checked = Array(repeating: 0, count: check.rules.count)
             violations = checked
             examples = Array(repeating: Examples(), count: check.rules.count)
         }
 
         func visit(_ document: DocumentView, fields: FieldReader) {
-            for index in matchers.indices {
+            for index in 0..<slots.count {
                 let slot = slots[index]
-                guard let type = fields.type(slot), type != .null else { continue }
-                checked[index] += 1
-                if !matchers[index].accepts(fields, slot) {
+                let count = fields.valueCount(slot)
+                guard count > 0 else { continue }
+                if count == 1 {
+                    // The common case: one value, not an array.
+                    let value = fields.raw(slot, 0)
+                    if value.type == 0x0A || value.type == 0x06 || value.type == 0x04 { continue }
+                    checked[index] += 1
+                    if !matchers[index].accepts(value) {
+                        violations[index] += 1
+                        examples[index].add(fields)
+                    } else if matchers[index].hasPattern, let text = value.text, let verdicts = patterns[index] {
+                        verdicts.judge([Array(text)], id: examples[index].ids.count < examples[index].limit ? fields.value(0) : nil)
+                    }
+                    continue
+                }
+                var broken = false
+                var values = 0
+                var texts: [[UInt8]]? = nil
+                for position in 0..<count where !fields.isWholeArray(slot, position) {
+                    let value = fields.raw(slot, position)
+                    // Null and undefined are no value; an array inside an array is not entered, as in a query.
+                    if value.type == 0x0A || value.type == 0x06 || value.type == 0x04 { continue }
+                    values += 1
+                    if broken { continue }
+                    if !matchers[index].accepts(value) {
+                        broken = true
+                    } else if matchers[index].hasPattern, let text = value.text {
+                        texts = (texts ?? []) + [Array(text)]
+                    }
+                }
+                checked[index] += values
+                if broken {
                     violations[index] += 1
                     examples[index].add(fields)
+                } else if let texts, let verdicts = patterns[index] {
+                    verdicts.judge(texts, id: examples[index].ids.count < examples[index].limit ? fields.value(0) : nil)
                 }
             }
         }
 
         func output(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> CheckOutput {
-            let findings = check.rules.indices.compactMap { index -> Finding? in
+            var exampleIDs = examples.map(\.ids)
+            for index in check.rules.indices {
+                guard let verdicts = patterns[index] else { continue }
+                try verdicts.finish()
+                violations[index] += verdicts.violations
+                exampleIDs[index] = Array((exampleIDs[index] + verdicts.exampleIDs).prefix(examples[index].limit))
+            }
+            var findings = try check.collectionFindings(check.collectionName, documents: scan.scanned, severity: severity, context: context)
+            let empty = !findings.isEmpty && scan.scanned == 0 || findings.contains { $0.kind == "missing_collection" }
+            findings += check.rules.indices.compactMap { index -> Finding? in
                 let rule = check.rules[index]
+                if checked[index] == 0 && !empty {
+                    // No silent pass: a rule that saw no value (a misspelled field?) says so.
+                    return check.finding(
+                        "rule_checked_nothing", subject: rule.label, severity: severity,
+                        title: "the rule on '\(rule.field)' checked 0 values over \(scan.scanned) documents",
+                        impact: "A rule that matches no value passes whatever the data; the field may be misspelled or absent.",
+                        metrics: ["checkedValues": .count(0), "documents": .count(scan.scanned)])
+                }
                 guard violations[index] > 0 else { return nil }
                 return check.finding(
                     "rule_violated", subject: rule.label, severity: severity,
@@ -267,9 +358,115 @@ public struct ValueRulesCheck: DocumentCheck {
                         + "\(rule.field) \(rule.describeConstraint)",
                     impact: "Values outside what is physically or logically possible corrupt calculations and reports downstream.",
                     metrics: ["violations": scan.proportion(violations[index]), "checkedValues": .count(checked[index])],
-                    examples: examples[index].ids)
+                    examples: exampleIDs[index])
             }
             return CheckOutput(findings: findings, metrics: ["rules": .count(check.rules.count), "valuesChecked": .count(checked.reduce(0, +))])
         }
     }
+}
+
+/// A pattern evaluated by the server, so that it has the server's syntax (PCRE, as `$regex`) and runs
+/// under the check's time limit: distinct strings are sent in batches to a `$regexMatch` over the audited
+/// collection (with `maxTimeMS`), and documents wait for the verdicts on their strings. The server's
+/// error (a pattern it rejects, a time limit reached) fails the check with that reason.
+final class PatternVerdicts {
+    let pattern: String
+    let collection: MongoCollection
+    let maxTimeMS: Int
+    let readPreference: ReadPreference
+    /// Verdicts already known, by string (bounded: forgotten when it grows large).
+    private var known: [[UInt8]: Bool] = [:]
+    private var pendingStrings: [[UInt8]] = []
+    private var pendingSet: Set<[UInt8]> = []
+    private var pendingBytes = 0
+    private var pendingDocuments: [(texts: [[UInt8]], id: BSONValue?)] = []
+    private(set) var violations = 0
+    private(set) var exampleIDs: [BSONValue] = []
+    private var failure: Error?
+
+    static let batchBytes = 1 << 20
+    static let batchStrings = 20_000
+    static let knownLimit = 200_000
+
+    init(pattern: String, collection: MongoCollection, context: AuditContext) {
+        self.pattern = pattern
+        self.collection = collection
+        maxTimeMS = context.maxTimeMS
+        readPreference = context.readPreference
+    }
+
+    /// A document whose other constraints hold and whose strings must all match.
+    func judge(_ texts: [[UInt8]], id: BSONValue?) {
+        guard failure == nil else { return }
+        var unknown = false
+        for text in texts {
+            if let verdict = known[text] {
+                if !verdict {
+                    record(id)
+                    return
+                }
+            } else {
+                unknown = true
+                if pendingSet.insert(text).inserted {
+                    pendingStrings.append(text)
+                    pendingBytes += text.count
+                }
+            }
+        }
+        guard unknown else { return }
+        pendingDocuments.append((texts, id))
+        if pendingBytes >= Self.batchBytes || pendingStrings.count >= Self.batchStrings { flush() }
+    }
+
+    private func record(_ id: BSONValue?) {
+        violations += 1
+        if let id, exampleIDs.count < 5 { exampleIDs.append(id) }
+    }
+
+    private func flush() {
+        guard failure == nil, !pendingStrings.isEmpty else { return }
+        do {
+            let verdicts = try evaluate(pendingStrings)
+            if known.count + verdicts.count > Self.knownLimit { known.removeAll(keepingCapacity: true) }
+            for (text, verdict) in zip(pendingStrings, verdicts) { known[text] = verdict }
+            for document in pendingDocuments {
+                // Every pending string has its verdict now (a string judged true earlier may have been forgotten).
+                if document.texts.contains(where: { known[$0] == false }) {
+                    record(document.id)
+                }
+            }
+        } catch {
+            failure = error
+        }
+        pendingStrings.removeAll(keepingCapacity: true)
+        pendingSet.removeAll(keepingCapacity: true)
+        pendingDocuments.removeAll(keepingCapacity: true)
+        pendingBytes = 0
+    }
+
+    /// One round trip: `$regexMatch` of the pattern over each string, computed by the server.
+    private func evaluate(_ strings: [[UInt8]]) throws -> [Bool] {
+        let inputs = BSONValue.array(strings.map { .string(String(decoding: $0, as: UTF8.self)) })
+        let pipeline: [Document] = [
+            ["$limit": 1],
+            ["$project": ["_id": 0, "r": ["$map": ["input": ["$literal": inputs], "as": "s", "in": ["$regexMatch": ["input": "$$s", "regex": .string(pattern)]]]]]],
+        ]
+        let result = try collection.aggregate(pipeline, options: AggregateOptions(maxTimeMS: maxTimeMS, readPreference: readPreference)) { cursor in
+            try cursor.next()
+        }
+        guard let array = result?["r"]?.arrayValue, array.count == strings.count else {
+            throw PatternError(description: "the server returned no verdicts for pattern /\(pattern)/ (is the collection empty now?)")
+        }
+        return array.map { $0.boolValue ?? false }
+    }
+
+    /// Evaluates what is still pending; throws the server's error, if any.
+    func finish() throws {
+        flush()
+        if let failure { throw failure }
+    }
+}
+
+struct PatternError: Error, CustomStringConvertible {
+    let description: String
 }

@@ -60,11 +60,23 @@ struct CollectionScan {
     }
 
     /// The projection: `_id` (for examples) plus each field read. Paths that are prefixes of others are
-    /// kept alone, since MongoDB rejects a projection holding both `a` and `a.b`.
+    /// kept alone, since MongoDB rejects a projection holding both `a` and `a.b`. A path with a numeric
+    /// component (`location.coordinates.1`) is projected up to its parent (`location.coordinates`): a
+    /// projection reads `1` as a field name inside arrays and would return them empty.
     var projection: Document? {
         guard let fields else { return nil }
-        let kept = fields.filter { field in !fields.contains { other in other != field && field.hasPrefix(other + ".") } }
+        let projected = Array(Set(fields.map(Self.projectionPath))).sorted()
+        let kept = projected.filter { field in !projected.contains { other in other != field && field.hasPrefix(other + ".") } }
         return Document(kept.map { ($0, BSONValue.int32(1)) })
+    }
+
+    /// The part of a path a projection can name without losing values: up to its first numeric component.
+    static func projectionPath(_ path: String) -> String {
+        let components = path.split(separator: ".", omittingEmptySubsequences: false)
+        guard let numeric = components.indices.dropFirst().first(where: { index in
+            !components[index].isEmpty && components[index].allSatisfy { $0.isASCII && $0.isNumber }
+        }) else { return path }
+        return components[..<numeric].joined(separator: ".")
     }
 
     func run() throws -> ScanSummary {
