@@ -111,7 +111,7 @@ final class EngineTests: XCTestCase {
             XCTAssertEqual(result.findings.map(\.id), ["\(result.check)/recordngs/missing_collection"])
             XCTAssertEqual(result.findings.first?.severity, result.severity)
         }
-        XCTAssertEqual(report.checks.last?.findings.map(\.id), ["unique_values/empty/empty_collection"])
+        XCTAssertEqual(report.checks.last?.findings.map(\.id).filter { $0.hasSuffix("empty_collection") }, ["unique_values/empty/empty_collection"])
         XCTAssertEqual(report.checks.last?.findings.first?.severity, .medium)
         XCTAssertEqual(report.outcome, .failed)
     }

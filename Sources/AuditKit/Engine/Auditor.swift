@@ -73,7 +73,7 @@ public struct Auditor: Sendable {
                 results[offset] = Self.notTried(configured, stop)
                 continue
             }
-            if let collection = configured.check.collection, case .missing = Self.presence(of: collection, context: context) {
+            if let collection = configured.check.collection, Self.isMissing(collection, context: context) {
                 results[offset] = Self.missingCollectionResult(configured)
                 continue
             }
@@ -95,8 +95,7 @@ public struct Auditor: Sendable {
     func auditPass(over collection: String, _ entries: [(offset: Int, configured: ConfiguredCheck)], context: AuditContext) throws
         -> [(Int, CheckResult)]
     {
-        let presence = Self.presence(of: collection, context: context)
-        if case .missing = presence { return entries.map { ($0.offset, Self.missingCollectionResult($0.configured)) } }
+        if Self.isMissing(collection, context: context) { return entries.map { ($0.offset, Self.missingCollectionResult($0.configured)) } }
         let checks = entries.map { $0.configured.check as! any DocumentCheck }
         let scanStarted = Date()
         context.maxTimeMS = entries.map { $0.configured.timeLimitMS ?? maxTimeMS }.max() ?? maxTimeMS
@@ -126,12 +125,7 @@ public struct Auditor: Sendable {
             switch outcome {
             case .ran(let (perCheck, summary)):
                 if summary.sampled { result.sample = CheckResult.Sample(size: summary.scanned, of: summary.total) }
-                result.record(
-                    try Self.refusalAsNotRun {
-                        var output = try perCheck[position].get()
-                        if case .empty = presence { output.findings.insert(Self.emptyCollectionFinding(entry.configured), at: 0) }
-                        return output
-                    })
+                result.record(try Self.refusalAsNotRun { try perCheck[position].get() })
             case .refused(let cause, let reason): result.record(.refused(cause, reason))
             }
             return (entry.offset, result)
@@ -167,37 +161,24 @@ public struct Auditor: Sendable {
         }
     }
 
-    /// Whether a collection a check is about is there to look at.
-    enum Presence {
-        case present, empty, missing
+    /// Whether a collection a check is about is missing, from `listCollections` (read once per audit). When
+    /// the server will not say (no privilege for `listCollections`), the check runs and speaks for itself;
+    /// views and empty collections are the checks' own findings.
+    static func isMissing(_ collection: String, context: AuditContext) -> Bool {
+        guard let infos = try? context.collections() else { return false }
+        return !infos.contains { $0.name == collection }
     }
 
-    /// From `listCollections` (read once per audit) and the metadata count. When the server will not say
-    /// (no privilege for `listCollections`), the check runs and speaks for itself.
-    static func presence(of collection: String, context: AuditContext) -> Presence {
-        guard let infos = try? context.collections() else { return .present }
-        guard infos.contains(where: { $0.name == collection }) else { return .missing }
-        return (try? context.database.collection(collection).estimatedDocumentCount()) == 0 ? .empty : .present
-    }
-
-    /// A check about a collection that does not exist has nothing to look at, which must not read as a
-    /// pass (a misspelled name would pass every check): that is its finding, at the check's severity.
+    /// A check about a collection that does not exist is not run: its one finding says so.
     static func missingCollectionResult(_ configured: ConfiguredCheck) -> CheckResult {
         var result = emptyResult(configured)
-        let name = configured.check.collection ?? ""
-        result.record(
-            .ran(
-                CheckOutput(findings: [
-                    Finding(
-                        check: configured.identifier, collection: name, kind: "missing_collection", severity: configured.severity,
-                        title: "collection '\(name)' does not exist, so \(configured.identifier) had nothing to check",
-                        impact: "A misspelled or dropped collection would otherwise pass every check without a word.")
-                ])))
+        let finding = configured.check.missingCollectionFinding(configured.check.collection ?? "", severity: configured.severity)
+        result.record(.ran(CheckOutput(findings: [finding])))
         return result
     }
 
-    /// Why no further check should start: the audit was asked to stop, or the server became unreachable
-    /// (each further check would wait out server selection for nothing).
+    /// Why no further check should start: the audit was asked to stop, its budget is spent, or the server
+    /// became unreachable (each further check would wait out server selection for nothing).
     func stopReason(after results: some Sequence<CheckResult>, started: Date) -> (cause: NotRunCause, reason: String)? {
         if shouldStop?() == true { return (.interrupted, "the audit was stopped before this check ran") }
         if let budgetSeconds, Date().timeIntervalSince(started) > budgetSeconds {
@@ -213,15 +194,6 @@ public struct Auditor: Sendable {
         var result = emptyResult(configured)
         result.record(.refused(stop.cause, stop.reason))
         return result
-    }
-
-    /// A document check over an empty collection checked nothing; it says so at its severity.
-    static func emptyCollectionFinding(_ configured: ConfiguredCheck) -> Finding {
-        let name = configured.check.collection ?? ""
-        return Finding(
-            check: configured.identifier, collection: name, kind: "empty_collection", severity: configured.severity,
-            title: "collection '\(name)' is empty, so \(configured.identifier) checked no documents",
-            impact: "Every figure of an empty collection passes; if it should hold documents, their writer is down.")
     }
 
     /// A check the server cannot answer (missing privilege, unknown command, old server) or that ran out of

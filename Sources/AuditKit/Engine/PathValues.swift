@@ -71,16 +71,20 @@ func countDocumentsHolding(
 }
 
 extension Check {
+    /// A check about a collection that does not exist has nothing to look at, which must not read as a
+    /// pass (a misspelled name would pass every check): that is its finding, at the check's severity.
+    func missingCollectionFinding(_ name: String, severity: Severity) -> Finding {
+        finding(
+            "missing_collection", in: name, severity: severity, title: "collection '\(name)' does not exist: nothing was checked",
+            impact: "A misspelled or dropped collection makes every figure of this check empty instead of failing.",
+            metrics: ["documents": .count(0)])
+    }
+
     /// No silent pass: a finding when the collection a check reads does not exist (at the check's severity),
     /// is a view (info), or holds no document (at the check's severity): "100% over 0 documents" says nothing.
     func collectionFindings(_ name: String, documents: Int, severity: Severity, context: AuditContext) throws -> [Finding] {
         let info = try context.collections().first { $0.name == name }
-        guard let info else {
-            return [finding(
-                "missing_collection", in: name, severity: severity, title: "collection '\(name)' does not exist: nothing was checked",
-                impact: "A misspelled or dropped collection makes every figure of this check empty instead of failing.",
-                metrics: ["documents": .count(0)])]
-        }
+        guard let info else { return [missingCollectionFinding(name, severity: severity)] }
         var findings: [Finding] = []
         if info.kind == .view {
             findings.append(finding(
