@@ -2,23 +2,28 @@ import Foundation
 import MongoKit
 import SpecSupport
 
-/// Classifies each recording as live or historic and flags the ones whose times cannot be right.
+/// Classifies each document (a recording, a session, a job: the spec's `noun`) as live or historic by its
+/// start and end times, and flags the ones whose times cannot be right.
 public struct LiveHistoricCheck: DocumentCheck {
     public static let description = CheckDescription(
         identifier: "live_historic",
-        name: "Live and historic recordings",
-        summary: "Counts live and historic recordings by a configurable rule (default: live when the end time is "
-            + "missing, null or later than now) and flags end before start, start in the future, live recordings "
-            + "that started too long ago to still be running, and deleted recordings still live.",
+        name: "Live and historic documents",
+        summary: "Counts live and historic documents (recordings, sessions, jobs: `noun`) by a configurable rule (default: "
+            + "live when the end time is missing, null or later than now) and flags end before start, start in the future, "
+            + "live documents that started too long ago to still be running, and deleted documents still live.",
         defaultSeverity: .high,
         needs: "find on the collection (the read role); one shared pass",
-        options: [Options.collection, Options.startField, Options.endField, Options.deletedField, Options.liveWhen, Options.maxLiveDays])
+        options: [
+            Options.collection, Options.startField, Options.endField, Options.deletedField, Options.liveWhen, Options.maxLiveDays,
+            Options.noun,
+        ])
 
     enum Options {
-        static let collection = TypedOption<String>.collection("the collection of recordings")
+        static let collection = TypedOption<String>.collection("the collection of timed documents")
+        static let noun = TypedOption<String>.text("noun", "what one document is called in findings, singular (default document)")
         static let startField = TypedOption<String>.path("start_field", "the start time field (default start_time)")
         static let endField = TypedOption<String>.path("end_field", "the end time field (default end_time)")
-        static let deletedField = TypedOption<String>.path("deleted_field", "a boolean field marking deleted recordings (optional)")
+        static let deletedField = TypedOption<String>.path("deleted_field", "a boolean field marking deleted documents (optional)")
         static let liveWhen = TypedOption<Set<LiveRule>>(
             "live_when", type: "list", "any of end_missing, end_null, end_in_future (default all three)"
         ) { node in
@@ -32,7 +37,7 @@ public struct LiveHistoricCheck: DocumentCheck {
                 })
         }
         static let maxLiveDays = TypedOption<Double>.number(
-            "max_live_days", "a live recording older than this is flagged (default 30)", in: 0.001...36_500)
+            "max_live_days", "a live document older than this is flagged (default 30)", in: 0.001...36_500)
     }
 
     public static let examples = [
@@ -77,6 +82,8 @@ public struct LiveHistoricCheck: DocumentCheck {
     let deletedField: String?
     let liveWhen: Set<LiveRule>
     let maxLiveDays: Double
+    /// What one document is called in findings ("recording", "session").
+    let noun: String
     public var collection: String? { collectionName }
     public var fieldsRead: [String] { [startField, endField] + (deletedField.map { [$0] } ?? []) }
 
@@ -87,6 +94,7 @@ public struct LiveHistoricCheck: DocumentCheck {
         deletedField = try options.value(Options.deletedField)
         liveWhen = try options.value(Options.liveWhen, default: Set(LiveRule.allCases))
         maxLiveDays = try options.value(Options.maxLiveDays, default: 30)
+        noun = try options.value(Options.noun, default: "document")
     }
 
     public func makeAccumulator(context: AuditContext, fields: FieldReader, expectedDocuments: Int) -> any DocumentAccumulator {
@@ -168,7 +176,7 @@ public struct LiveHistoricCheck: DocumentCheck {
             findings += [
                 check.finding(
                     "live_historic", severity: .info,
-                    title: "\(live) live and \(historic) historic recordings\(scan.sampled ? " in the sample" : "")",
+                    title: "\(live) live and \(historic) historic \(check.noun)s\(scan.sampled ? " in the sample" : "")",
                     impact: "Live: \(check.liveWhen.map(\.rawValue).sorted().joined(separator: ", ")) (\(end) against now).",
                     metrics: counts)
             ]
@@ -181,22 +189,22 @@ public struct LiveHistoricCheck: DocumentCheck {
                         metrics: ["count": scan.proportion(count)], examples: examples.ids))
             }
             flag(
-                "end_before_start", endBeforeStartCount, endBeforeStart, "\(endBeforeStartCount) recording(s) end before they start",
-                "Durations come out negative and time-range queries miss or double-count these recordings.",
+                "end_before_start", endBeforeStartCount, endBeforeStart, "\(endBeforeStartCount) \(check.noun)(s) end before they start",
+                "Durations come out negative and time-range queries miss or double-count these \(check.noun)s.",
                 "{$expr: {$lt: [\"$\(end)\", \"$\(start)\"]}, \(end): {$type: \"date\"}}")
             flag(
-                "start_in_future", startInFutureCount, startInFuture, "\(startInFutureCount) recording(s) start in the future",
-                "A start time later than now means a clock or timezone error upstream; such recordings count as live.",
+                "start_in_future", startInFutureCount, startInFuture, "\(startInFutureCount) \(check.noun)(s) start in the future",
+                "A start time later than now means a clock or timezone error upstream; such \(check.noun)s count as live.",
                 "{\(start): {$gt: new Date()}}")
             flag(
                 "live_too_long", liveTooLongCount, liveTooLong,
-                "\(liveTooLongCount) live recording(s) started more than \(Int(check.maxLiveDays)) days ago",
-                "A recording that old is unlikely to still run: its end time was probably never written.",
+                "\(liveTooLongCount) live \(check.noun)(s) started more than \(Int(check.maxLiveDays)) days ago",
+                "A \(check.noun) that old is unlikely to still run: its end time was probably never written.",
                 "{\(end): null, \(start): {$lt: new Date(Date.now() - \(Int(check.maxLiveDays)) * 86400000)}}")
             if let deleted = check.deletedField {
                 flag(
-                    "deleted_live", deletedLiveCount, deletedLive, "\(deletedLiveCount) deleted recording(s) are still live",
-                    "A deleted recording should have ended; consumers that list live recordings show deleted ones.",
+                    "deleted_live", deletedLiveCount, deletedLive, "\(deletedLiveCount) deleted \(check.noun)(s) are still live",
+                    "A deleted \(check.noun) should have ended; consumers that list live \(check.noun)s show deleted ones.",
                     "{\(deleted): true, \(end): null}")
             }
             return CheckOutput(findings: findings, metrics: counts)
