@@ -212,4 +212,23 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(plan.passes.first { $0.collection == "nowhere" }?.exists, false)
         XCTAssertEqual(plan.otherChecks.map(\.check), ["critical_indexes"])
     }
+
+    /// More distinct top-level names than the reader keeps (10,000): no trap, and the shared bucket of the
+    /// rest counts documents, so its share stays a share.
+    func testMoreTopLevelNamesThanTheReaderKeepsAreCountedAsDocuments() throws {
+        let client = try TestServer.client()
+        let database = client.database(TestServer.uniqueDatabaseName("names"))
+        defer { try? database.drop() }
+        try database.collection("r").insertMany((0..<5).map { part in
+            Document((part * 3_000..<(part + 1) * 3_000).map { ("f\($0)", BSONValue.int32(1)) } + [("uuid", .string("u\(part)"))])
+        })
+        let spec = try AuditSpec(
+            text: "version: 1\nchecks:\n  - {check: field_completeness, collection: r, fields: {uuid: {types: [string]}}}\n", file: "t.yml")
+        let report = try Auditor(spec: spec).run(on: client, database: database.name, failOn: .high)
+        let undeclared = try XCTUnwrap(report.allFindings.first { $0.kind == "undeclared_fields" })
+        for entry in undeclared.metrics.entries {
+            guard case .proportion(let share) = entry.metric else { continue }
+            XCTAssertLessThanOrEqual(share.count, 5, "\(entry.name): at most one count per document")
+        }
+    }
 }

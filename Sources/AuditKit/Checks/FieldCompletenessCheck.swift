@@ -155,7 +155,13 @@ public struct FieldCompletenessCheck: DocumentCheck {
                 }
             }
             if check.undeclaredTop > 0 {
+                // Documents, not occurrences: the shared bucket of names beyond the limit counts a document once.
+                var otherCounted = false
                 for id in fields.keyIDs {
+                    if id == fields.otherKeyID {
+                        if otherCounted { continue }
+                        otherCounted = true
+                    }
                     while id >= keyTotals.count { keyTotals.append(0) }
                     keyTotals[id] += 1
                 }
