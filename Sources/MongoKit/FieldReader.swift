@@ -290,30 +290,7 @@ public final class FieldReader {
 
     /// The size of a value of `type` starting at `offset`, or nil when it is malformed or runs past `limit`.
     private func valueSize(_ type: UInt8, at offset: Int, limit: Int) -> Int? {
-        func lengthPrefixed(extra: Int, minimum: Int) -> Int? {
-            guard offset + 4 <= limit else { return nil }
-            let length = Int(readInt32(offset))
-            return length >= minimum ? 4 + extra + length : nil
-        }
-        switch type {
-        case 0x01, 0x09, 0x11, 0x12: return 8
-        case 0x02, 0x0D, 0x0E: return lengthPrefixed(extra: 0, minimum: 1)
-        case 0x03, 0x04, 0x0F: return lengthPrefixed(extra: 0, minimum: 5).map { $0 - 4 }
-        case 0x05: return lengthPrefixed(extra: 1, minimum: 0)
-        case 0x06, 0x0A, 0x7F, 0xFF: return 0
-        case 0x07: return 12
-        case 0x08: return 1
-        case 0x0B:
-            // Two C strings: the pattern and the options.
-            guard offset < limit, let first = memchr(bytes + offset, 0, limit - offset) else { return nil }
-            let afterFirst = UnsafeRawPointer(first) - UnsafeRawPointer(bytes) + 1
-            guard afterFirst < limit, let second = memchr(bytes + afterFirst, 0, limit - afterFirst) else { return nil }
-            return UnsafeRawPointer(second) - UnsafeRawPointer(bytes) + 1 - offset
-        case 0x0C: return lengthPrefixed(extra: 12, minimum: 1)
-        case 0x10: return 4
-        case 0x13: return 16
-        default: return nil
-        }
+        BSONElements.valueSize(type, UnsafeRawBufferPointer(start: bytes, count: limit), at: offset, limit: limit)
     }
 
     private func identifyKey(_ keyStart: Int, _ keyEnd: Int, position: Int) -> Int {
