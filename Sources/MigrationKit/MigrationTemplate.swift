@@ -56,8 +56,8 @@ public enum MigrationTemplate {
         let plain = text.range(of: #"^[A-Za-z_][A-Za-z0-9_.\- ]*$"#, options: .regularExpression) != nil
             && !["true", "false", "yes", "no", "on", "off", "null", "y", "n"].contains(text.lowercased())
             && !text.hasSuffix(" ")
-        if plain { return text }
-        let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-        return "\"\(escaped)\""
+        // JSON string syntax, which YAML reads as the same text: a newline or control character in a name
+        // stays itself (a raw newline inside double quotes would fold into a space).
+        return plain ? text : JSONValue.string(text).text(pretty: false)
     }
 }

@@ -27,4 +27,14 @@ final class MigrationIndexOptionTests: XCTestCase {
             migration.up[0].operation.command(),
             ["createIndexes": "recordings", "indexes": .array(indexes.map { .document($0.document) })])
     }
+
+    /// Names with quotes, backslashes, newlines and control characters are written so that YAML reads
+    /// back the same text (a raw newline inside double quotes would fold into a space).
+    func testOddNamesReadBackAsTheSameText() throws {
+        let collection = "rec \"ord\"\\ings\nnext\tline\u{1B}"
+        let indexes = [IndexSpec(keys: [IndexKey(field: "a\"b\nc", direction: 1)], name: "odd \\ \"name\"\n")]
+        let text = MigrationTemplate.createIndexes([(collection, indexes)], description: "odd \"text\"\n")
+        let migration = try Migration(text: text, file: "0001_odd.yml", version: 1, title: "odd", checksum: "x")
+        XCTAssertEqual(migration.up.map(\.operation), [.createIndexes(collection: collection, indexes: indexes)], text)
+    }
 }

@@ -292,27 +292,12 @@ public struct StarterSpec: Sendable {
         Int(kind) != nil ? kind : yamlString(kind)
     }
 
-    private func number(_ value: Double) -> String {
-        if value == value.rounded(), abs(value) < 9e15 { return String(Int64(value)) }
-        return "\(value)"
-    }
+    /// A finite number as JSON (and so YAML) writes it.
+    private func number(_ value: Double) -> String { JSONValue.number(value).text(pretty: false) }
 }
 
-/// A double-quoted YAML scalar (JSON string syntax, which YAML reads the same).
-func yamlString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        default:
-            if scalar.value < 0x20 || scalar.value == 0x7F { out += String(format: "\\u%04X", scalar.value) } else { out.unicodeScalars.append(scalar) }
-        }
-    }
-    return out + "\""
-}
+/// A double-quoted YAML scalar: JSON string syntax, which YAML reads as the same text.
+func yamlString(_ text: String) -> String { JSONValue.string(text).text(pretty: false) }
 
 /// Text safe inside a YAML comment: one line.
 func yamlComment(_ text: String) -> String {
