@@ -50,7 +50,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "TestSupport", dependencies: ["MongoKit"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["MongoKit", "SampleData"], path: "Tests/TestSupport"),
         .testTarget(
             name: "MongoKitTests", dependencies: ["MongoKit", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "AuditKitTests", dependencies: ["AuditKit", "SampleData", "TestSupport"]),

@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 
 @testable import AuditKit
 
@@ -6,14 +7,8 @@ import XCTest
 final class SeenHashesTests: XCTestCase {
     /// Well-mixed 64-bit values, as FieldReader's hashes are.
     func hashes(_ count: Int, seed: UInt64) -> [UInt64] {
-        var state = seed
-        return (0..<count).map { _ in
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var random = SeededRandom(seed: seed)
+        return (0..<count).map { _ in random.next() }
     }
 
     func testTheTableFindsExactlyTheRepeats() {

@@ -17,7 +17,7 @@ final class SpecFuzzTests: XCTestCase {
         let seconds = Double(ProcessInfo.processInfo.environment["MONGO_AUDIT_FUZZ_SECONDS"] ?? "") ?? 0
         let deadline = Date().addingTimeInterval(seconds)
         for seed: UInt64 in [20_261_122, UInt64.random(in: 1...UInt64.max)] {
-            var random = SeededRandom(seed)
+            var random = SeededRandom(seed: seed)
             var cases = 0
             repeat {
                 var bytes = Array(seeds[Int(random.next() % UInt64(seeds.count))].utf8)
@@ -47,18 +47,5 @@ final class SpecFuzzTests: XCTestCase {
         case 3: bytes.insert(contentsOf: (0..<length).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] }, at: at)
         default: bytes.removeSubrange(at...)
         }
-    }
-}
-
-/// splitmix64: a reproducible stream from a printed seed.
-struct SeededRandom {
-    private var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,18 +1,9 @@
 import Foundation
 import MongoKit
+import SampleData
 
-/// A seeded generator (SplitMix64): the same seed gives the same documents on every machine.
-public struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The sample generator's seeded generator: the same seed gives the same documents on every machine.
+public typealias SeededRandom = SplitMix64
 
 /// Random documents for differential tests: every BSON type, nesting, arrays of documents and of arrays,
 /// empty arrays, numbers at type boundaries (-0, NaN, ±Infinity, int64 beyond 2^53, decimals with large
