@@ -105,9 +105,8 @@ extension Auditor {
                 "aggregate": .string(collection), "pipeline": [["$collStats": ["storageStats": [:]]]], "cursor": [:],
             ]).first?["storageStats"]?.documentValue
             let documents = stats?["count"]?.intValue ?? 0
-            let limit = (entries.compactMap(\.maxDocuments) + [maxDocuments, scanOptions.sampleSize].compactMap { $0 }).min()
-            let toRead = limit.map { min($0, documents) } ?? documents
-            let fields = checks.contains { $0.readsWholeDocuments } ? nil : Array(Set(checks.flatMap(\.fieldsRead))).sorted()
+            let toRead = sampleSize(for: entries, documents: documents).map { min($0, documents) } ?? documents
+            let fields = checks.contains { $0.readsWholeDocuments } ? nil : CollectionScan.pathsRead(by: checks)
             passes.append(
                 AuditPlan.Pass(
                     collection: collection, checks: entries.map(\.identifier), exists: true, documents: documents,
@@ -122,12 +121,7 @@ extension Auditor {
 
     /// Reads a few thousand documents as the pass would (projected) and times it.
     private func calibrate(_ collection: MongoCollection, fields: [String]?, context: AuditContext) throws -> Double? {
-        // A path under another projected path is covered by it (MongoDB refuses both in one projection).
-        let projection = fields.map { paths in
-            let all = Set(paths + ["_id"])
-            let kept = all.filter { path in !all.contains { path != $0 && path.hasPrefix($0 + ".") } }.sorted()
-            return Document(kept.map { ($0, BSONValue.int32(1)) })
-        }
+        let projection = CollectionScan.projection(of: fields)
         let started = DispatchTime.now().uptimeNanoseconds
         var read = 0
         try collection.find(

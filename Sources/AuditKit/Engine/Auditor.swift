@@ -100,10 +100,8 @@ public struct Auditor: Sendable {
         let scanStarted = Date()
         context.maxTimeMS = entries.map { $0.configured.timeLimitMS ?? maxTimeMS }.max() ?? maxTimeMS
         var options = scanOptions
-        // Above its document limit a collection is audited from a random sample, and every figure says so.
-        let limit = (entries.compactMap(\.configured.maxDocuments) + [maxDocuments].compactMap { $0 }).min()
-        let documents = try? context.database.collection(collection).estimatedDocumentCount()
-        if let limit, let documents, documents > limit { options.sampleSize = min(options.sampleSize ?? limit, limit) }
+        options.sampleSize = sampleSize(
+            for: entries.map(\.configured), documents: try? context.database.collection(collection).estimatedDocumentCount())
         let outcome = try Self.refusalAsNotRun { () -> ([Result<CheckOutput, Error>], ScanSummary) in
             let scan = try CollectionScan(
                 collection: context.database.collection(collection), checks: checks, context: context, options: options,
@@ -130,6 +128,14 @@ public struct Auditor: Sendable {
             }
             return (entry.offset, result)
         }
+    }
+
+    /// The sample a pass for `configured` reads from a collection of `documents`: `--sample`, or above its
+    /// document limit (`--max-documents`, `max_documents`) a sample of that many; nil for the whole collection.
+    func sampleSize(for configured: [ConfiguredCheck], documents: Int?) -> Int? {
+        let limit = (configured.compactMap(\.maxDocuments) + [maxDocuments].compactMap { $0 }).min()
+        guard let limit, let documents, documents > limit else { return scanOptions.sampleSize }
+        return min(scanOptions.sampleSize ?? limit, limit)
     }
 
     static func emptyResult(_ configured: ConfiguredCheck) -> CheckResult {

@@ -49,7 +49,7 @@ struct CollectionScan {
         let count = try collection.estimatedDocumentCount()
         estimatedCount = count
         let expected = options.sampleSize.map { min($0, count) } ?? count
-        let paths = Array(Set(checks.flatMap(\.fieldsRead))).sorted().filter { $0 != "_id" }
+        let paths = Self.pathsRead(by: checks)
         fields = checks.contains { $0.readsWholeDocuments } ? nil : paths
         // `_id` comes first: examples read it at index 0.
         let reader = FieldReader(paths: ["_id"] + paths)
@@ -63,7 +63,15 @@ struct CollectionScan {
     /// kept alone, since MongoDB rejects a projection holding both `a` and `a.b`. A path with a numeric
     /// component (`location.coordinates.1`) is projected up to its parent (`location.coordinates`): a
     /// projection reads `1` as a field name inside arrays and would return them empty.
-    var projection: Document? {
+    var projection: Document? { Self.projection(of: fields) }
+
+    /// The paths a pass for `checks` reads, `_id` aside (always read).
+    static func pathsRead(by checks: [any DocumentCheck]) -> [String] {
+        Array(Set(checks.flatMap(\.fieldsRead))).sorted().filter { $0 != "_id" }
+    }
+
+    /// The projection of a pass reading `fields` (nil: whole documents).
+    static func projection(of fields: [String]?) -> Document? {
         guard let fields else { return nil }
         let projected = Array(Set(fields.map(Self.projectionPath))).sorted()
         let kept = projected.filter { field in !projected.contains { other in other != field && field.hasPrefix(other + ".") } }
