@@ -120,17 +120,18 @@ public struct QueryPlansCheck: Check {
                 ]
             }
             if scans {
+                let index = Self.servingIndex(for: query)
                 findings.append(
                     finding(
                         "collection_scan", subject: query.name, severity: severity,
                         title: "query '\(query.name)' scans the whole collection (COLLSCAN)",
                         impact: "Every run reads every document; the query slows down as the collection grows.",
-                        fix: Self.servingIndex(for: query).map {
+                        fix: index.map {
                             "create an index on the filtered fields: db.getSiblingDB(\"\(context.database.name)\").\(collectionName).createIndex(\($0.relaxedJSON))"
                         },
                         metrics: cost,
                         facts: [("filter", query.filter.relaxedJSON), ("plan", stages.joined(separator: " > "))]
-                            + (Self.servingIndex(for: query) == nil
+                            + (index == nil
                                 ? [("index", "no single index serves this filter (top-level $or, $nor, $expr or $text); index each branch or rewrite the query")]
                                 : [])))
             }
