@@ -66,4 +66,27 @@ final class HostileInputTests: XCTestCase {
             }
         }
     }
+
+    /// Files the gate reads back (baselines, reports for `diff`) come from anywhere: malformed, deeply
+    /// nested, wrongly typed or not files at all, each is refused with exit 2 before any audit, no trap.
+    func testMalformedBaselinesAndReportsExitTwo() throws {
+        let spec = repositoryRoot.appendingPathComponent("Checks/mongo-audit.yml").path
+        let malformed = try temporaryFile("not json {", name: "bad.json")
+        let deep = try temporaryFile(String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000), name: "deep.json")
+        let wrongType = try temporaryFile(#"{"schema":"mongo-audit/baseline","findings":[{"id":5}]}"#, name: "typed.json")
+        let binary = try mongoAuditBinary()
+        for file in [malformed.path, deep.path, wrongType.path, FileManager.default.temporaryDirectory.path] {
+            let result = try runProcess(
+                binary, ["audit", "--uri", try TestServer.uri(), "--database", databaseName, "--spec", spec, "--baseline", file])
+            XCTAssertEqual(result.status, 2, "\(file): \(result.stdout)\(result.stderr)")
+            XCTAssertEqual(result.stdout, "", "refused before the audit")
+            XCTAssertTrue(result.stderr.hasPrefix("mongo-audit: "), result.stderr)
+        }
+        let diff = try runProcess(binary, ["diff", malformed.path, deep.path])
+        XCTAssertEqual(diff.status, 2, diff.stderr)
+        for tolerance in ["inf", "nan", "1e308"] {
+            let result = try runProcess(binary, ["audit", "--spec", spec, "--tolerance", tolerance])
+            XCTAssertEqual(result.status, 2, "--tolerance \(tolerance): \(result.stderr)")
+        }
+    }
 }
