@@ -1,6 +1,6 @@
 import Foundation
 
-/// The BSON specification's test corpus (`../shared/testdata/bson-corpus/` beside the repository): each
+/// The BSON specification's test corpus (`Tests/Fixtures/bson-corpus/`, see its README): each
 /// file's valid documents (canonical and degenerate encodings) and its decode errors, as bytes.
 public struct BSONCorpusFile {
     public let name: String
@@ -12,7 +12,7 @@ public struct BSONCorpusFile {
 
 public enum BSONCorpus {
     public static var directory: URL {
-        repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/testdata/bson-corpus")
+        repositoryRoot.appendingPathComponent("Tests/Fixtures/bson-corpus")
     }
 
     public static func load() throws -> [BSONCorpusFile] {
