@@ -106,6 +106,8 @@ public struct FieldCompletenessCheck: DocumentCheck {
         @exclusivity(unchecked) var counts: [Counts]
         /// Documents holding each top-level field, by the reader's key id.
         @exclusivity(unchecked) var keyTotals: [Int] = []
+        /// Documents holding each top-level field in merged parts, by name (nil: names beyond a reader's limit).
+        var mergedKeyTotals: [String?: Int] = [:]
         let reader: FieldReader
 
         init(check: FieldCompletenessCheck, slots: [Int], reader: FieldReader) {
@@ -168,6 +170,27 @@ public struct FieldCompletenessCheck: DocumentCheck {
             }
         }
 
+        func merge(_ other: any DocumentAccumulator) {
+            let other = mergeable(other)
+            precondition(other.counts.count == counts.count, "merge: accumulators of different field_completeness checks")
+            for index in counts.indices {
+                counts[index].present += other.counts[index].present
+                counts[index].null += other.counts[index].null
+                counts[index].wrongType += other.counts[index].wrongType
+                counts[index].examples.merge(other.counts[index].examples)
+            }
+            // Key ids are the other reader's own: carry the counts over by name.
+            for (name, total) in other.namedKeyTotals() { mergedKeyTotals[name, default: 0] += total }
+        }
+
+        /// Documents holding each top-level field, by name (nil: the shared bucket beyond the reader's name
+        /// limit), this pass's and the merged parts'.
+        func namedKeyTotals() -> [String?: Int] {
+            var totals = mergedKeyTotals
+            for id in keyTotals.indices where keyTotals[id] > 0 { totals[reader.keyName(id), default: 0] += keyTotals[id] }
+            return totals
+        }
+
         func output(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> CheckOutput {
             var findings = try check.collectionFindings(check.collectionName, documents: scan.scanned, severity: severity, context: context)
             var completeness: Metrics = [:]
@@ -200,7 +223,7 @@ public struct FieldCompletenessCheck: DocumentCheck {
                     impact: "For reference: the share of documents where each field is present, not null and of the expected type.",
                     metrics: completeness))
             let declared = Set(check.rules.map { $0.path.split(separator: ".").first.map(String.init) ?? $0.path } + ["_id"])
-            let undeclared = keyTotals.indices.filter { keyTotals[$0] > 0 }.map { (key: reader.keyName($0) ?? "(other field names)", value: keyTotals[$0]) }
+            let undeclared = namedKeyTotals().map { (key: $0.key ?? "(other field names)", value: $0.value) }
                 .filter { !declared.contains($0.key) }.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
             if check.undeclaredTop > 0 && !undeclared.isEmpty {
                 var present: Metrics = [:]

@@ -167,6 +167,20 @@ public struct LiveHistoricCheck: DocumentCheck {
             }
         }
 
+        func merge(_ other: any DocumentAccumulator) {
+            let other = mergeable(other)
+            live += other.live
+            historic += other.historic
+            endBeforeStartCount += other.endBeforeStartCount
+            endBeforeStart.merge(other.endBeforeStart)
+            startInFutureCount += other.startInFutureCount
+            startInFuture.merge(other.startInFuture)
+            liveTooLongCount += other.liveTooLongCount
+            liveTooLong.merge(other.liveTooLong)
+            deletedLiveCount += other.deletedLiveCount
+            deletedLive.merge(other.deletedLive)
+        }
+
         func output(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> CheckOutput {
             let collection = check.collectionName
             let start = check.startField

@@ -38,6 +38,8 @@ public struct UniqueValuesCheck: DocumentCheck {
     static let candidateLimit = 100_000
     /// The most memory the exact hash table may take; larger collections use the Bloom filter.
     var exactTableBytes = 16 << 20
+    /// The key of the value hashes, random per check (so per run), shared by its accumulators so that they merge.
+    let hashKey = SipHasher.randomKey()
 
     let collectionName: String
     let field: String
@@ -54,14 +56,24 @@ public struct UniqueValuesCheck: DocumentCheck {
     }
 
     public func makeAccumulator(context: AuditContext, fields: FieldReader, expectedDocuments: Int) -> any DocumentAccumulator {
-        Accumulator(check: self, slot: fields.index(of: field)!, expectedDocuments: expectedDocuments)
+        // listIndexes failing only costs memory: the first sightings are kept as without an index.
+        let indexed = (try? context.indexes(of: collectionName)).map { $0.contains(where: servesEquality) } ?? false
+        return Accumulator(check: self, slot: fields.index(of: field)!, expectedDocuments: expectedDocuments, keepFirstSightings: !indexed)
+    }
+
+    /// Whether an index answers `{field: {$in: [values]}}` from its keys: an ordered, visible index whose
+    /// first key is the field, over every document, with the simple collation.
+    func servesEquality(_ index: IndexSpec) -> Bool {
+        guard let first = index.keys.first, first.field == field, first.kind == "1" || first.kind == "-1" else { return false }
+        return !index.hidden && !index.sparse && index.partialFilterExpression == nil && index.collation == nil
     }
 
     /// Values are looked at as a multikey unique index does: each distinct value a document holds on the
     /// path (an array's elements, not the array) counts once for that document; a document repeating a
     /// value in its array is no duplicate. Missing, null, undefined and empty arrays are left aside (a
     /// non-sparse unique index would index them all as one null key). Hashes are SipHash with a random key
-    /// per run, and only pick candidates: every reported figure is counted on the values themselves.
+    /// per check (shared by the accumulators of one check, so that they merge), and only pick candidates:
+    /// every reported figure is counted on the values themselves.
     final class Accumulator: DocumentAccumulator {
         /// A value seen again after its hash's first sighting, with the documents (after that first one)
         /// that hold it exactly.
@@ -70,9 +82,11 @@ public struct UniqueValuesCheck: DocumentCheck {
             let value: BSONValue
             var documents: Int
         }
+        /// An `_id` as canonical bytes (to compare) and as a value (to query).
+        typealias ID = (bytes: [UInt8], value: BSONValue)
         let check: UniqueValuesCheck
         let slot: Int
-        let key = SipHasher.randomKey()
+        let key: (UInt64, UInt64)
         @exclusivity(unchecked) var seen: SeenHashes
         /// Values whose hash was seen before (a repeat, or a collision the count weeds out), by hash.
         @exclusivity(unchecked) var candidates: [UInt64: [Candidate]] = [:]
@@ -82,17 +96,30 @@ public struct UniqueValuesCheck: DocumentCheck {
         @exclusivity(unchecked) var valuesChecked = 0
         /// The `_id`s of the documents where each hash was first seen (canonical `_id` bytes, in `FirstSightings`):
         /// the only documents whose values the pass did not keep, read back by `_id` to verify the candidates.
-        @exclusivity(unchecked) var firstSightings = FirstSightings()
+        /// Not kept (overflowed from the start) when an index on the field serves the verification query
+        /// instead, which saves about 20 bytes per distinct value.
+        @exclusivity(unchecked) var firstSightings: FirstSightings
         /// The current document's distinct values: hash, position, and whether the hash was new in this document.
         @exclusivity(unchecked) var documentValues: [(hash: UInt64, position: Int, new: Bool)] = []
+        /// From merged parts: the first sightings of hashes that another part had first seen too.
+        var crossSightings: [UInt64: [ID]] = [:]
+        /// From merged parts that could not be folded into `seen` with their first sightings (no `_id`s kept,
+        /// or beyond the budgets): their hashes, kept whole. A value whose hash two parts have seen is then
+        /// counted in a last pass over the field.
+        var otherParts: [SeenHashes] = []
 
-        init(check: UniqueValuesCheck, slot: Int, expectedDocuments: Int) {
+        init(check: UniqueValuesCheck, slot: Int, expectedDocuments: Int, keepFirstSightings: Bool = true) {
             self.check = check
             self.slot = slot
-            seen = SeenHashes(expectedItems: expectedDocuments, exactBytes: check.exactTableBytes)
+            key = check.hashKey
+            seen = SeenHashes(expectedItems: expectedDocuments, exactBytes: check.exactTableBytes, payloads: keepFirstSightings)
+            firstSightings = FirstSightings(kept: seen.isExact && keepFirstSightings)
             // ObjectIds take 14 bytes each: reserve once rather than double (and copy) as it fills.
-            if seen.isExact { firstSightings.reserve(expectedDocuments * 14) }
+            firstSightings.reserve(expectedDocuments * 14)
         }
+
+        /// Whether every first sighting's `_id` is at hand, to verify the candidates by reading those back.
+        var firstSightingsKept: Bool { seen.isExact && !firstSightings.overflowed }
 
         func visit(_ document: DocumentView, fields: FieldReader) {
             let count = fields.valueCount(slot)
@@ -135,68 +162,172 @@ public struct UniqueValuesCheck: DocumentCheck {
                 candidates[hash]![index].documents += 1
                 return false
             }
-            guard candidateCount < UniqueValuesCheck.candidateLimit else {
-                candidatesTruncated = true
-                return false
-            }
             guard let value = fields.value(slot, position) else { return false }
-            candidates[hash, default: []].append(Candidate(bytes: bytes, value: value, documents: 1))
-            candidateCount += 1
+            addCandidate(hash, Candidate(bytes: bytes, value: value, documents: 1))
             return false
         }
 
-        /// Duplicated values with their document counts, most frequent first, counted on the values: from
-        /// the pass plus the first-sighting documents read back by `_id` when every first sighting was kept,
-        /// otherwise (Bloom filter, too many or too long `_id`s) by one query reading back every document
-        /// holding a candidate.
-        func duplicates(context: AuditContext) throws -> [(value: BSONValue, count: Int)] {
-            let all = candidates.values.flatMap { $0 }
-            let collection = context.database.collection(check.collectionName)
-            if seen.isExact && !firstSightings.overflowed {
-                // The first sighting of each candidate's hash: which _id, and which candidates it may hold.
-                var byID: [[UInt8]: (id: BSONValue, hashes: [UInt64])] = [:]
-                for hash in candidates.keys {
-                    guard let offset = seen.payload(of: hash), let id = firstSightings.id(at: offset) else { continue }
-                    byID[id.bytes, default: (id.value, [])].hashes.append(hash)
+        private func addCandidate(_ hash: UInt64, _ candidate: Candidate) {
+            guard candidateCount < UniqueValuesCheck.candidateLimit else {
+                candidatesTruncated = true
+                return
+            }
+            candidates[hash, default: []].append(candidate)
+            candidateCount += 1
+        }
+
+        /// Folds in another part's figures. Its first sightings join this part's when both kept theirs and the
+        /// budgets allow (a hash both parts had first seen keeps the other's `_id` as a cross sighting, read
+        /// back like the first ones); otherwise its hashes are kept whole for a last pass over the field.
+        func merge(_ other: any DocumentAccumulator) {
+            let other = mergeable(other)
+            precondition(other.key == key && other.check.field == check.field, "merge: accumulators of different unique_values checks")
+            documentsWithValues += other.documentsWithValues
+            valuesChecked += other.valuesChecked
+            candidatesTruncated = candidatesTruncated || other.candidatesTruncated
+            for (hash, theirs) in other.candidates {
+                for candidate in theirs {
+                    if let index = candidates[hash]?.firstIndex(where: { $0.bytes == candidate.bytes }) {
+                        candidates[hash]![index].documents += candidate.documents
+                    } else {
+                        addCandidate(hash, candidate)
+                    }
                 }
-                var counts = candidates
-                let reader = FieldReader(paths: [check.field])
-                let ids = byID.values.map(\.id)
-                for start in stride(from: 0, to: ids.count, by: 10_000) {
-                    let chunk = Array(ids[start..<min(start + 10_000, ids.count)])
-                    let projection = Document([("_id", BSONValue.int32(1)), (CollectionScan.projectionPath(check.field), .int32(1))])
-                    try collection.find(
-                        ["_id": ["$in": .array(chunk)]],
-                        options: FindOptions(projection: projection, maxTimeMS: context.maxTimeMS, readPreference: context.readPreference)
-                    ) { cursor in
-                        try cursor.forEachView { view in
-                            guard let id = view.value(at: "_id"), let entry = byID[canonicalBytes(id)] else { return }
-                            reader.load(view)
-                            var held = Set<[UInt8]>()
-                            reader.forEachElement(0) { value, _ in held.insert(canonicalBytes(value)) }
-                            for hash in entry.hashes {
-                                for index in counts[hash]!.indices where held.contains(counts[hash]![index].bytes) {
-                                    counts[hash]![index].documents += 1
-                                }
+            }
+            for (hash, ids) in other.crossSightings { crossSightings[hash, default: []] += ids }
+            otherParts += other.otherParts
+            let theirs = other.firstSightings
+            if otherParts.isEmpty, firstSightingsKept, other.firstSightingsKept, firstSightings.canHold(theirs),
+                seen.reserveExact(adding: other.seen.count)
+            {
+                other.seen.forEachPayload { hash, offset in
+                    if seen.contains(hash) {
+                        if let id = theirs.id(at: offset) { crossSightings[hash, default: []].append(id) }
+                    } else if let entry = theirs.entry(at: offset) {
+                        seen.insertFolded(hash, payload: firstSightings.append(entry: entry))
+                    }
+                }
+            } else {
+                otherParts.append(other.seen)
+            }
+        }
+
+        /// Duplicated values with their document counts, most frequent first, counted on the values.
+        func duplicates(context: AuditContext) throws -> [(value: BSONValue, count: Int)] {
+            let collection = context.database.collection(check.collectionName)
+            let found: [Candidate]
+            if !otherParts.isEmpty {
+                found = try countInLastPass(collection: collection, context: context)
+            } else if firstSightingsKept {
+                found = try countWithFirstSightings(collection: collection, context: context)
+            } else {
+                let all = candidates.values.flatMap { $0 }
+                let counted = try countDocumentsHolding(all.map(\.value), path: check.field, in: collection, context: context)
+                found = all.map { Candidate(bytes: $0.bytes, value: $0.value, documents: counted[$0.bytes] ?? 0) }
+            }
+            // Most frequent first; equal counts in the values' canonical order, so that examples do not
+            // depend on the order documents came in.
+            return found.filter { $0.documents > 1 }
+                .sorted { $0.documents != $1.documents ? $0.documents > $1.documents : $0.bytes.lexicographicallyPrecedes($1.bytes) }
+                .map { ($0.value, $0.documents) }
+        }
+
+        /// The pass's candidates plus the first-sighting documents (and cross sightings) of their hashes, read
+        /// back by `_id`: each value such a document holds under one of those hashes counts once for it.
+        private func countWithFirstSightings(collection: MongoCollection, context: AuditContext) throws -> [Candidate] {
+            // Which documents to read, and under which hashes each one counts.
+            var byID: [[UInt8]: (id: BSONValue, hashes: [UInt64])] = [:]
+            for hash in Set(candidates.keys).union(crossSightings.keys) {
+                var ids = crossSightings[hash] ?? []
+                if let offset = seen.payload(of: hash), let id = firstSightings.id(at: offset) { ids.append(id) }
+                for id in ids { byID[id.bytes, default: (id.value, [])].hashes.append(hash) }
+            }
+            var counts = candidates
+            let reader = FieldReader(paths: [check.field])
+            let ids = byID.values.map(\.id)
+            let projection = Document([("_id", BSONValue.int32(1)), (CollectionScan.projectionPath(check.field), .int32(1))])
+            for start in stride(from: 0, to: ids.count, by: 10_000) {
+                let chunk = Array(ids[start..<min(start + 10_000, ids.count)])
+                try collection.find(
+                    ["_id": ["$in": .array(chunk)]],
+                    options: FindOptions(projection: projection, maxTimeMS: context.maxTimeMS, readPreference: context.readPreference)
+                ) { cursor in
+                    try cursor.forEachView { view in
+                        guard let id = view.value(at: "_id"), let entry = byID[canonicalBytes(id)] else { return }
+                        reader.load(view)
+                        var held = Set<[UInt8]>()
+                        reader.forEachElement(0) { value, position in
+                            let hash = reader.hash(value, key: key)
+                            guard entry.hashes.contains(hash) else { return }
+                            let bytes = canonicalBytes(value)
+                            guard held.insert(bytes).inserted else { return }
+                            if let index = counts[hash]?.firstIndex(where: { $0.bytes == bytes }) {
+                                counts[hash]![index].documents += 1
+                            } else if let value = reader.value(0, position) {
+                                // A value first seen in two merged parts: no pass held it twice.
+                                counts[hash, default: []].append(Candidate(bytes: bytes, value: value, documents: 1))
                             }
                         }
                     }
                 }
-                return counts.values.flatMap { $0 }.filter { $0.documents > 1 }.map { ($0.value, $0.documents) }.sorted { $0.count > $1.count }
             }
-            let counted = try countDocumentsHolding(all.map(\.value), path: check.field, in: collection, context: context)
-            return all.compactMap { candidate in
-                let count = counted[candidate.bytes] ?? 0
-                return count > 1 ? (candidate.value, count) : nil
-            }.sorted { $0.count > $1.count }
+            return counts.values.flatMap { $0 }
+        }
+
+        /// For merged parts whose hashes could not be folded: one pass over the field counts every value
+        /// that is a candidate or whose hash two parts have seen (probably, for a Bloom filter).
+        private func countInLastPass(collection: MongoCollection, context: AuditContext) throws -> [Candidate] {
+            let parts = [seen] + otherParts
+            var counts: [UInt64: [Candidate]] = [:]
+            var counted = 0
+            let reader = FieldReader(paths: [check.field])
+            let projection = Document([("_id", BSONValue.int32(0)), (CollectionScan.projectionPath(check.field), .int32(1))])
+            try collection.find(
+                [check.field: ["$exists": true]],
+                options: FindOptions(
+                    projection: projection, batchSize: CollectionScan.batchSize, maxTimeMS: context.maxTimeMS,
+                    readPreference: context.readPreference)
+            ) { cursor in
+                try cursor.forEachView { view in
+                    reader.load(view)
+                    var held = Set<[UInt8]>()
+                    reader.forEachElement(0) { value, position in
+                        let hash = reader.hash(value, key: key)
+                        // Every value under such a hash is counted: a collision only adds a value held once.
+                        guard counts[hash] != nil || candidates[hash] != nil || crossSightings[hash] != nil
+                            || parts.lazy.filter({ $0.contains(hash) }).prefix(2).count == 2
+                        else { return }
+                        let bytes = canonicalBytes(value)
+                        guard held.insert(bytes).inserted else { return }
+                        if let index = counts[hash]?.firstIndex(where: { $0.bytes == bytes }) {
+                            counts[hash]![index].documents += 1
+                            return
+                        }
+                        guard counted < UniqueValuesCheck.candidateLimit else {
+                            candidatesTruncated = true
+                            return
+                        }
+                        guard let value = reader.value(0, position) else { return }
+                        counts[hash, default: []].append(Candidate(bytes: bytes, value: value, documents: 1))
+                        counted += 1
+                    }
+                }
+            }
+            return counts.values.flatMap { $0 }
         }
 
         func output(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> CheckOutput {
             let method = seen.isExact ? "hash table" : "Bloom filter and a query"
-            let verification = seen.isExact && !firstSightings.overflowed
-                ? "candidates picked by keyed hashes (SipHash, random key per run), counted on the values themselves, first sightings read back by _id"
-                : "candidates picked by keyed hashes (SipHash, random key per run), counted on the values themselves by one query"
-            let found = candidates.isEmpty ? [] : try duplicates(context: context)
+            let verification: String
+            if !otherParts.isEmpty {
+                verification = "candidates picked by keyed hashes (SipHash, random key per run), counted on the values themselves in a last pass over merged parts"
+            } else if firstSightingsKept {
+                verification = "candidates picked by keyed hashes (SipHash, random key per run), counted on the values themselves, first sightings read back by _id"
+            } else {
+                verification = "candidates picked by keyed hashes (SipHash, random key per run), counted on the values themselves by one query"
+            }
+            let needsCounting = !candidates.isEmpty || !crossSightings.isEmpty || !otherParts.isEmpty
+            let found = needsCounting ? try duplicates(context: context) : []
             let duplicatedValues = found.count
             let extraDocuments = found.reduce(0) { $0 + $1.count - 1 }
             let metrics: Metrics = [
@@ -240,16 +371,43 @@ struct SeenHashes {
     private var filter: BloomFilter?
     private let exactBytes: Int
 
-    init(expectedItems: Int, exactBytes: Int) {
+    /// `payloads`: whether the exact table keeps a 32-bit payload per hash (4 bytes more per slot).
+    init(expectedItems: Int, exactBytes: Int, payloads: Bool = false) {
         self.exactBytes = exactBytes
         if HashSet.bytes(forItems: expectedItems) <= exactBytes {
-            table = HashSet(expectedItems: expectedItems)
+            table = HashSet(expectedItems: expectedItems, payloads: payloads)
         } else {
             filter = BloomFilter(expectedItems: expectedItems)
         }
     }
 
     var isExact: Bool { filter == nil }
+
+    /// The hashes in the exact table (0 for a filter, which does not count them).
+    var count: Int { table?.count ?? 0 }
+
+    /// Whether the hash was (exactly, or with the filter probably) seen.
+    func contains(_ hash: UInt64) -> Bool { table.map { $0.slot(of: hash) != nil } ?? filter!.contains(hash) }
+
+    /// For merging: makes room in the exact table for `items` more hashes, within the budget; false (and no
+    /// change) when the table is a filter or would outgrow the budget.
+    mutating func reserveExact(adding items: Int) -> Bool {
+        guard table != nil else { return false }
+        let needed = table!.count + items + 1
+        if Double(needed) < Double(table!.capacity) * HashSet.maxLoad { return true }
+        guard HashSet.bytes(forItems: needed) <= exactBytes else { return false }
+        table!.grow(toHold: needed)
+        return true
+    }
+
+    /// For merging, after `reserveExact`: adds a hash known to be new, with its payload.
+    mutating func insertFolded(_ hash: UInt64, payload: UInt32) {
+        let slot = table!.insertReturningSlot(hash).slot
+        table!.setPayload(slot, payload)
+    }
+
+    /// Each hash of the exact table with its payload.
+    func forEachPayload(_ body: (UInt64, UInt32) -> Void) { table?.forEachPayload(body) }
 
     /// Adds the hash; returns true when it was (exactly, or with the filter probably) seen before.
     mutating func insert(_ hash: UInt64) -> Bool { insert(hash, recording: false).present }
@@ -293,15 +451,17 @@ struct SeenHashes {
 /// An open-addressing set of 64-bit hashes (linear probing, at most 70% full; 0 marks an empty slot).
 struct HashSet {
     private var slots: [UInt64]
-    /// A 32-bit payload per slot (the first sighting's `_id`, for unique_values).
+    /// A 32-bit payload per slot (the first sighting's `_id`, for unique_values), or none.
     private var payloads: [UInt32]
     private(set) var count = 0
     static let maxLoad = 0.7
 
-    init(expectedItems: Int) {
+    init(expectedItems: Int, payloads: Bool = false) {
         slots = Array(repeating: 0, count: Self.capacity(forItems: expectedItems))
-        payloads = Array(repeating: 0, count: slots.count)
+        self.payloads = payloads ? Array(repeating: 0, count: slots.count) : []
     }
+
+    var capacity: Int { slots.count }
 
     func payload(_ slot: Int) -> UInt32 { payloads[slot] }
     mutating func setPayload(_ slot: Int, _ value: UInt32) { payloads[slot] = value }
@@ -353,11 +513,18 @@ struct HashSet {
         for slot in slots where slot != 0 { body(slot) }
     }
 
-    mutating func grow() {
-        var bigger = HashSet(expectedItems: count * 2)
+    func forEachPayload(_ body: (UInt64, UInt32) -> Void) {
+        guard !payloads.isEmpty else { return }
+        for index in slots.indices where slots[index] != 0 { body(slots[index], payloads[index]) }
+    }
+
+    mutating func grow() { grow(toHold: count * 2) }
+
+    mutating func grow(toHold items: Int) {
+        var bigger = HashSet(expectedItems: items, payloads: !payloads.isEmpty)
         for index in slots.indices where slots[index] != 0 {
             let moved = bigger.insertReturningSlot(slots[index]).slot
-            bigger.payloads[moved] = payloads[index]
+            if !payloads.isEmpty { bigger.payloads[moved] = payloads[index] }
         }
         self = bigger
     }
@@ -391,6 +558,15 @@ struct BloomFilter {
         }
     }
 
+    /// Whether the hash was (probably) added.
+    func contains(_ hash: UInt64) -> Bool {
+        let mixed = mix(hash)
+        let index = Int(truncatingIfNeeded: ((mixed >> 32) &* UInt64(blocks.count)) >> 32)
+        let key = SIMD8<UInt32>(repeating: UInt32(truncatingIfNeeded: mixed)) &* Self.salts
+        let bits = SIMD8<UInt32>(repeating: 1) &<< (key &>> 27)
+        return (blocks[index] & bits) == bits
+    }
+
     private func mix(_ value: UInt64) -> UInt64 {
         var z = value &+ 0x9E37_79B9_7F4A_7C15
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -404,11 +580,33 @@ struct BloomFilter {
 /// verifies its candidates with one query instead.
 struct FirstSightings {
     private var bytes: [UInt8] = []
+    /// True once an `_id` could not be kept (or from the start, when none are to be kept).
     private(set) var overflowed = false
     static let byteLimit = 24 << 20
     static let idLimit = 64
 
-    mutating func reserve(_ bytes: Int) { self.bytes.reserveCapacity(min(bytes, Self.byteLimit)) }
+    init(kept: Bool = true) { overflowed = !kept }
+
+    mutating func reserve(_ bytes: Int) {
+        if !overflowed { self.bytes.reserveCapacity(min(bytes, Self.byteLimit)) }
+    }
+
+    /// Whether `other`'s `_id`s fit beside these within the limit.
+    func canHold(_ other: FirstSightings) -> Bool { !overflowed && !other.overflowed && bytes.count + other.bytes.count < Self.byteLimit }
+
+    /// The stored entry (type, length, bytes) at an offset, to copy into another arena.
+    func entry(at offset: UInt32) -> ArraySlice<UInt8>? {
+        let start = Int(offset)
+        guard !overflowed, start + 2 <= bytes.count, start + 2 + Int(bytes[start + 1]) <= bytes.count else { return nil }
+        return bytes[start..<(start + 2 + Int(bytes[start + 1]))]
+    }
+
+    /// Appends an entry copied from another arena (after `canHold`); returns its offset.
+    mutating func append(entry: ArraySlice<UInt8>) -> UInt32 {
+        let offset = UInt32(bytes.count)
+        bytes.append(contentsOf: entry)
+        return offset
+    }
 
     /// Keeps the current document's `_id` (slot 0 of the scan's reader); returns its offset.
     mutating func append(_ fields: FieldReader) -> UInt32 {

@@ -331,6 +331,17 @@ public struct ValueRulesCheck: DocumentCheck {
             }
         }
 
+        func merge(_ other: any DocumentAccumulator) {
+            let other = mergeable(other)
+            precondition(other.checked.count == checked.count, "merge: accumulators of different value_rules checks")
+            for index in checked.indices {
+                checked[index] += other.checked[index]
+                violations[index] += other.violations[index]
+                examples[index].merge(other.examples[index])
+                if let verdicts = patterns[index], let others = other.patterns[index] { verdicts.merge(others) }
+            }
+        }
+
         func output(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> CheckOutput {
             var exampleIDs = examples.map(\.ids)
             for index in check.rules.indices {
@@ -416,6 +427,15 @@ final class PatternVerdicts {
         guard unknown else { return }
         pendingDocuments.append((texts, id))
         if pendingBytes >= Self.batchBytes || pendingStrings.count >= Self.batchStrings { flush() }
+    }
+
+    /// Takes over another part's verdicts, violations and the documents still waiting for verdicts.
+    func merge(_ other: PatternVerdicts) {
+        violations += other.violations
+        exampleIDs += other.exampleIDs.prefix(max(0, 5 - exampleIDs.count))
+        if failure == nil { failure = other.failure }
+        if known.count + other.known.count <= Self.knownLimit { known.merge(other.known) { mine, _ in mine } }
+        for document in other.pendingDocuments { judge(document.texts, id: document.id) }
     }
 
     private func record(_ id: BSONValue?) {

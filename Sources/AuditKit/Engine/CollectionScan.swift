@@ -9,10 +9,17 @@ public struct ScanOptions: Sendable {
     public var readPreference: ReadPreference
     /// Told how far each pass has come, about every thousand documents, from the thread that scans.
     public var progress: (@Sendable (ScanProgress) -> Void)?
+    /// Only the documents matching this filter (a part of the collection, such as an `_id` range, whose
+    /// accumulators are merged with the other parts').
+    public var filter: Document?
 
-    public init(sampleSize: Int? = nil, readPreference: ReadPreference = .secondaryPreferred, progress: (@Sendable (ScanProgress) -> Void)? = nil) {
+    public init(
+        sampleSize: Int? = nil, readPreference: ReadPreference = .secondaryPreferred, filter: Document? = nil,
+        progress: (@Sendable (ScanProgress) -> Void)? = nil
+    ) {
         self.sampleSize = sampleSize
         self.readPreference = readPreference
+        self.filter = filter
         self.progress = progress
     }
 }
@@ -107,12 +114,14 @@ struct CollectionScan {
             }
         }
         if let sampleSize = options.sampleSize {
-            var pipeline: [Document] = [["$sample": ["size": .int64(Int64(sampleSize))]]]
+            var pipeline: [Document] = options.filter.map { [["$match": .document($0)]] } ?? []
+            pipeline.append(["$sample": ["size": .int64(Int64(sampleSize))]])
             if let projection { pipeline.append(["$project": .document(projection)]) }
             try collection.aggregate(
                 pipeline, options: AggregateOptions(batchSize: Self.batchSize, maxTimeMS: maxTimeMS, readPreference: options.readPreference), visit)
         } else {
             try collection.find(
+                options.filter ?? Document(),
                 options: FindOptions(
                     projection: projection, batchSize: Self.batchSize, maxTimeMS: maxTimeMS, readPreference: options.readPreference,
                     exhaust: true), visit)

@@ -30,6 +30,9 @@ extension DocumentCheck {
 public protocol DocumentAccumulator: AnyObject {
     /// Called once per document, after `fields` has loaded it.
     func visit(_ document: DocumentView, fields: FieldReader)
+    /// Adds what `other` (an accumulator of the same check, fed a disjoint part of the same collection)
+    /// collected, so that `output` gives the figures one pass over both parts would have given.
+    func merge(_ other: any DocumentAccumulator)
     /// The findings and figures, once every document was visited. The output's metrics need not repeat
     /// `documentsScanned`: the auditor adds it.
     func output(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> CheckOutput
@@ -69,5 +72,20 @@ struct Examples {
     mutating func add(_ fields: FieldReader) {
         guard ids.count < limit else { return }
         ids.append(fields.value(0) ?? .undefined)
+    }
+
+    /// Adds another part's examples after this part's own, up to the limit.
+    mutating func merge(_ other: Examples) {
+        ids.append(contentsOf: other.ids.prefix(max(0, limit - ids.count)))
+    }
+}
+
+extension DocumentAccumulator {
+    /// `other` as this accumulator's own type: merging accumulators of different checks is a programming error.
+    func mergeable(_ other: any DocumentAccumulator) -> Self {
+        guard let same = other as? Self, same !== self else {
+            preconditionFailure("merge: \(type(of: other)) is not another \(Self.self)")
+        }
+        return same
     }
 }
