@@ -114,8 +114,8 @@ public struct UniqueValuesCheck: DocumentCheck {
             key = check.hashKey
             seen = SeenHashes(expectedItems: expectedDocuments, exactBytes: check.exactTableBytes, payloads: keepFirstSightings)
             firstSightings = FirstSightings(kept: seen.isExact && keepFirstSightings)
-            // ObjectIds take 14 bytes each: reserve once rather than double (and copy) as it fills.
-            firstSightings.reserve(expectedDocuments * 14)
+            // Reserve once rather than double (and copy) as it fills.
+            firstSightings.reserve(documents: expectedDocuments)
         }
 
         /// Whether every first sighting's `_id` is at hand, to verify the candidates by reading those back.
@@ -129,12 +129,12 @@ public struct UniqueValuesCheck: DocumentCheck {
                 guard value.type != 0x0A, value.type != 0x06, value.type != 0x04 else { return }
                 documentsWithValues += 1
                 valuesChecked += 1
-                _ = add(fields.hash(value, key: key), fields, 0)
+                _ = add(hash(value, fields), fields, 0)
                 return
             }
             documentValues.removeAll(keepingCapacity: true)
             fields.forEachElement(slot) { value, position in
-                let hash = fields.hash(value, key: key)
+                let hash = self.hash(value, fields)
                 var newInThisDocument = false
                 for earlier in documentValues where earlier.hash == hash {
                     // The same value again in this document counts once; another value with the same hash
@@ -147,6 +147,13 @@ public struct UniqueValuesCheck: DocumentCheck {
             }
             if !documentValues.isEmpty { documentsWithValues += 1 }
             valuesChecked += documentValues.count
+        }
+
+        /// A value's keyed hash, its low bits clear: with first sightings kept, those bits of a table slot
+        /// hold the first sighting's number (all accumulators of a check clear them, so that they merge).
+        @inline(__always)
+        func hash(_ value: RawBSONValue, _ reader: FieldReader) -> UInt64 {
+            reader.hash(value, key: key) & ~((1 << UInt64(FirstSightings.payloadBits)) - 1)
         }
 
         /// Counts a value of the current document; returns true when its hash is new (a first sighting).
@@ -200,11 +207,11 @@ public struct UniqueValuesCheck: DocumentCheck {
             if otherParts.isEmpty, firstSightingsKept, other.firstSightingsKept, firstSightings.canHold(theirs),
                 seen.reserveExact(adding: other.seen.count)
             {
-                other.seen.forEachPayload { hash, offset in
+                other.seen.forEachPayload { hash, payload in
                     if seen.contains(hash) {
-                        if let id = theirs.id(at: offset) { crossSightings[hash, default: []].append(id) }
-                    } else if let entry = theirs.entry(at: offset) {
-                        seen.insertFolded(hash, payload: firstSightings.append(entry: entry))
+                        if let id = theirs.id(at: payload) { crossSightings[hash, default: []].append(id) }
+                    } else if let id = theirs.rawID(at: payload) {
+                        seen.insertFolded(hash, payload: id.bytes.withUnsafeBytes { firstSightings.append(type: id.type, $0) })
                     }
                 }
             } else {
@@ -239,7 +246,7 @@ public struct UniqueValuesCheck: DocumentCheck {
             var byID: [[UInt8]: (id: BSONValue, hashes: [UInt64])] = [:]
             for hash in Set(candidates.keys).union(crossSightings.keys) {
                 var ids = crossSightings[hash] ?? []
-                if let offset = seen.payload(of: hash), let id = firstSightings.id(at: offset) { ids.append(id) }
+                if let payload = seen.payload(of: hash), let id = firstSightings.id(at: payload) { ids.append(id) }
                 for id in ids { byID[id.bytes, default: (id.value, [])].hashes.append(hash) }
             }
             var counts = candidates
@@ -257,7 +264,7 @@ public struct UniqueValuesCheck: DocumentCheck {
                         reader.load(view)
                         var held = Set<[UInt8]>()
                         reader.forEachElement(0) { value, position in
-                            let hash = reader.hash(value, key: key)
+                            let hash = self.hash(value, reader)
                             guard entry.hashes.contains(hash) else { return }
                             let bytes = canonicalBytes(value)
                             guard held.insert(bytes).inserted else { return }
@@ -292,7 +299,7 @@ public struct UniqueValuesCheck: DocumentCheck {
                     reader.load(view)
                     var held = Set<[UInt8]>()
                     reader.forEachElement(0) { value, position in
-                        let hash = reader.hash(value, key: key)
+                        let hash = self.hash(value, reader)
                         // Every value under such a hash is counted: a collision only adds a value held once.
                         guard counts[hash] != nil || candidates[hash] != nil || crossSightings[hash] != nil
                             || parts.lazy.filter({ $0.contains(hash) }).prefix(2).count == 2
@@ -375,7 +382,7 @@ struct SeenHashes {
     init(expectedItems: Int, exactBytes: Int, payloads: Bool = false) {
         self.exactBytes = exactBytes
         if HashSet.bytes(forItems: expectedItems) <= exactBytes {
-            table = HashSet(expectedItems: expectedItems, payloads: payloads)
+            table = HashSet(expectedItems: expectedItems, payloadBits: payloads ? FirstSightings.payloadBits : 0)
         } else {
             filter = BloomFilter(expectedItems: expectedItems)
         }
@@ -448,33 +455,39 @@ struct SeenHashes {
     }
 }
 
-/// An open-addressing set of 64-bit hashes (linear probing, at most 70% full; 0 marks an empty slot).
+/// An open-addressing set of 64-bit hashes (linear probing, at most 70% full; 0 marks an empty slot). With
+/// payloads, the low `payloadBits` of each slot hold a payload instead of hash bits (the hashes put in must
+/// have those bits clear): no array beside the table.
 struct HashSet {
     private var slots: [UInt64]
-    /// A 32-bit payload per slot (the first sighting's `_id`, for unique_values), or none.
-    private var payloads: [UInt32]
+    /// The low bits of a slot that hold its payload (0: no payloads). All ones marks a payload not yet set.
+    let payloadMask: UInt64
     private(set) var count = 0
     static let maxLoad = 0.7
 
-    init(expectedItems: Int, payloads: Bool = false) {
+    init(expectedItems: Int, payloadBits: Int = 0) {
         slots = Array(repeating: 0, count: Self.capacity(forItems: expectedItems))
-        self.payloads = payloads ? Array(repeating: 0, count: slots.count) : []
+        payloadMask = payloadBits == 0 ? 0 : (1 << UInt64(payloadBits)) - 1
     }
 
     var capacity: Int { slots.count }
 
-    func payload(_ slot: Int) -> UInt32 { payloads[slot] }
-    mutating func setPayload(_ slot: Int, _ value: UInt32) { payloads[slot] = value }
+    /// What a hash is stored as: itself (0 as 1, since 0 marks an empty slot) or, with payloads, itself
+    /// beside a payload that is never 0.
+    @inline(__always) private func key(_ hash: UInt64) -> UInt64 { payloadMask == 0 && hash == 0 ? 1 : hash & ~payloadMask }
+
+    func payload(_ slot: Int) -> UInt32 { UInt32(truncatingIfNeeded: slots[slot] & payloadMask) }
+    mutating func setPayload(_ slot: Int, _ value: UInt32) { slots[slot] = (slots[slot] & ~payloadMask) | (UInt64(value) & payloadMask) }
 
     /// The slot holding a hash, if any.
     func slot(of hash: UInt64) -> Int? {
-        let key = hash == 0 ? 1 : hash
+        let key = key(hash)
         let capacity = slots.count
         var index = Int(truncatingIfNeeded: key.multipliedFullWidth(by: UInt64(capacity)).high)
         while true {
             let slot = slots[index]
-            if slot == key { return index }
             if slot == 0 { return nil }
+            if slot & ~payloadMask == key { return index }
             index += 1
             if index == capacity { index = 0 }
         }
@@ -489,43 +502,46 @@ struct HashSet {
     mutating func insert(_ hash: UInt64) -> Bool { insertReturningSlot(hash).present }
 
     /// Adds the hash; returns whether it was there already and its slot.
-    mutating func insertReturningSlot(_ hash: UInt64) -> (present: Bool, slot: Int) {
-        let key = hash == 0 ? 1 : hash
+    mutating func insertReturningSlot(_ hash: UInt64) -> (present: Bool, slot: Int) { insertStored(key(hash) | payloadMask) }
+
+    /// Adds a slot's stored form (key and payload) unless its key is there.
+    @inline(__always)
+    private mutating func insertStored(_ stored: UInt64) -> (present: Bool, slot: Int) {
+        let key = stored & ~payloadMask
         let capacity = slots.count
         // The high half of key x capacity spreads keys over the slots without a division.
         var index = Int(truncatingIfNeeded: key.multipliedFullWidth(by: UInt64(capacity)).high)
+        let mask = payloadMask
         return slots.withUnsafeMutableBufferPointer { slots in
             while true {
                 let slot = slots[index]
-                if slot == key { return (true, index) }
                 if slot == 0 {
-                    slots[index] = key
+                    slots[index] = stored
                     count += 1
                     return (false, index)
                 }
+                if slot & ~mask == key { return (true, index) }
                 index += 1
                 if index == capacity { index = 0 }
             }
         }
     }
 
+    /// Each hash (with payloads: its bits above the payload's).
     func forEach(_ body: (UInt64) -> Void) {
-        for slot in slots where slot != 0 { body(slot) }
+        for slot in slots where slot != 0 { body(slot & ~payloadMask) }
     }
 
     func forEachPayload(_ body: (UInt64, UInt32) -> Void) {
-        guard !payloads.isEmpty else { return }
-        for index in slots.indices where slots[index] != 0 { body(slots[index], payloads[index]) }
+        guard payloadMask != 0 else { return }
+        for slot in slots where slot != 0 { body(slot & ~payloadMask, UInt32(truncatingIfNeeded: slot & payloadMask)) }
     }
 
     mutating func grow() { grow(toHold: count * 2) }
 
     mutating func grow(toHold items: Int) {
-        var bigger = HashSet(expectedItems: items, payloads: !payloads.isEmpty)
-        for index in slots.indices where slots[index] != 0 {
-            let moved = bigger.insertReturningSlot(slots[index]).slot
-            if !payloads.isEmpty { bigger.payloads[moved] = payloads[index] }
-        }
+        var bigger = HashSet(expectedItems: items, payloadBits: payloadMask.nonzeroBitCount)
+        for slot in slots where slot != 0 { _ = bigger.insertStored(slot) }
         self = bigger
     }
 }
@@ -575,67 +591,151 @@ struct BloomFilter {
     }
 }
 
-/// The canonical bytes of the `_id`s of first sightings, one after another, each found by its offset:
-/// bounded (`byteLimit`); beyond it, or for an `_id` too long to keep, it overflows and unique_values
+/// The `_id`s of first sightings, each found by its number (plus one: the payload of its hash's slot in the
+/// table, so a number needs `payloadBits` at most). ObjectIds, the usual `_id`, are kept in blocks of 16:
+/// the first whole, each next one as the difference from the one before (its last 8 bytes as a number,
+/// when its first 4 are the same and it is larger), which ObjectIds inserted in order keep to a byte or
+/// two. Any other `_id` turns the store into entries of type, length and bytes with a 4-byte offset each.
+/// Bounded (`byteLimit`); beyond it, or for an `_id` too long to keep, it overflows and unique_values
 /// verifies its candidates with one query instead.
 struct FirstSightings {
     private var bytes: [UInt8] = []
+    /// ObjectIds: where each block of 16 starts in `bytes`. Other `_id`s: where each entry starts.
+    private var starts: [UInt32] = []
+    private var objectIDsOnly = true
+    private var previous: (high: UInt32, low: UInt64) = (0, 0)
+    private(set) var count = 0
+    var storedBytes: Int { bytes.count + starts.count * 4 }
     /// True once an `_id` could not be kept (or from the start, when none are to be kept).
     private(set) var overflowed = false
     static let byteLimit = 24 << 20
     static let idLimit = 64
+    static let payloadBits = 21
+    static let blockSize = 16
 
     init(kept: Bool = true) { overflowed = !kept }
 
-    mutating func reserve(_ bytes: Int) {
-        if !overflowed { self.bytes.reserveCapacity(min(bytes, Self.byteLimit)) }
+    /// Makes room for about `documents` ObjectIds, sequential ones in mind (about a byte and a half each).
+    mutating func reserve(documents: Int) {
+        guard !overflowed else { return }
+        bytes.reserveCapacity(min(documents + documents / 2, Self.byteLimit))
+        starts.reserveCapacity(min(documents / Self.blockSize + 1, Self.byteLimit / 4))
     }
 
-    /// Whether `other`'s `_id`s fit beside these within the limit.
-    func canHold(_ other: FirstSightings) -> Bool { !overflowed && !other.overflowed && bytes.count + other.bytes.count < Self.byteLimit }
-
-    /// The stored entry (type, length, bytes) at an offset, to copy into another arena.
-    func entry(at offset: UInt32) -> ArraySlice<UInt8>? {
-        let start = Int(offset)
-        guard !overflowed, start + 2 <= bytes.count, start + 2 + Int(bytes[start + 1]) <= bytes.count else { return nil }
-        return bytes[start..<(start + 2 + Int(bytes[start + 1]))]
-    }
-
-    /// Appends an entry copied from another arena (after `canHold`); returns its offset.
-    mutating func append(entry: ArraySlice<UInt8>) -> UInt32 {
-        let offset = UInt32(bytes.count)
-        bytes.append(contentsOf: entry)
-        return offset
-    }
-
-    /// Keeps the current document's `_id` (slot 0 of the scan's reader); returns its offset.
+    /// Keeps the current document's `_id` (slot 0 of the scan's reader); returns its payload (0: overflowed).
     mutating func append(_ fields: FieldReader) -> UInt32 {
         guard !overflowed, fields.valueCount(0) > 0 else {
-            overflowed = true
+            overflow()
             return 0
         }
         let raw = fields.raw(0, 0)
-        // A date _id would not survive the round trip through a Swift Date exactly: query instead.
-        guard raw.type != 0x09, raw.bytes.count <= Self.idLimit, bytes.count + raw.bytes.count + 2 < Self.byteLimit else {
-            overflowed = true
-            bytes = []
-            return 0
-        }
-        let offset = UInt32(bytes.count)
-        bytes.append(raw.type)
-        bytes.append(UInt8(raw.bytes.count))
-        bytes.append(contentsOf: raw.bytes)
-        return offset
+        return append(type: raw.type, raw.bytes)
     }
 
-    /// The `_id` at an offset: its canonical bytes and its value.
-    func id(at offset: UInt32) -> (bytes: [UInt8], value: BSONValue)? {
-        let start = Int(offset)
-        guard !overflowed, start + 2 <= bytes.count else { return nil }
-        let type = bytes[start]
-        let length = Int(bytes[start + 1])
-        guard start + 2 + length <= bytes.count else { return nil }
-        return bytes[(start + 2)..<(start + 2 + length)].withUnsafeBytes { buffer -> (bytes: [UInt8], value: BSONValue)? in
+    /// Keeps an `_id` given as its BSON type and value bytes; returns its payload (0: overflowed).
+    mutating func append(type: UInt8, _ value: UnsafeRawBufferPointer) -> UInt32 {
+        // A date _id would not survive the round trip through a Swift Date exactly: query instead.
+        guard !overflowed, type != 0x09, value.count <= Self.idLimit, count + 2 < 1 << Self.payloadBits,
+            bytes.count + starts.count * 4 + value.count + 16 < Self.byteLimit
+        else {
+            overflow()
+            return 0
+        }
+        if objectIDsOnly && (type != 0x07 || value.count != 12) { keepEveryType() }
+        if objectIDsOnly {
+            let high = UInt32(bigEndian: value.loadUnaligned(as: UInt32.self))
+            let low = UInt64(bigEndian: value.loadUnaligned(fromByteOffset: 4, as: UInt64.self))
+            if count % Self.blockSize == 0 {
+                starts.append(UInt32(bytes.count))
+                bytes.append(contentsOf: value)
+            } else if high == previous.high && low > previous.low {
+                appendVarint(low - previous.low)
+            } else {
+                bytes.append(0)
+                bytes.append(contentsOf: value)
+            }
+            previous = (high, low)
+        } else {
+            starts.append(UInt32(bytes.count))
+            bytes.append(type)
+            bytes.append(UInt8(value.count))
+            bytes.append(contentsOf: value)
+        }
+        count += 1
+        return UInt32(count)
+    }
+
+    private mutating func overflow() {
+        overflowed = true
+        bytes = []
+        starts = []
+    }
+
+    private mutating func appendVarint(_ value: UInt64) {
+        var rest = value
+        while rest >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
+        }
+        bytes.append(UInt8(rest))
+    }
+
+    /// From ObjectIds in blocks to entries of any type, once an `_id` of another type comes.
+    private mutating func keepEveryType() {
+        let ids = (0..<count).compactMap { rawID(at: UInt32($0 + 1)) }
+        objectIDsOnly = false
+        bytes = []
+        starts = []
+        count = 0
+        for id in ids { _ = id.bytes.withUnsafeBytes { append(type: id.type, $0) } }
+    }
+
+    /// Whether `other`'s `_id`s fit beside these within the limits.
+    func canHold(_ other: FirstSightings) -> Bool {
+        !overflowed && !other.overflowed && count + other.count + 2 < 1 << Self.payloadBits
+            && bytes.count + other.bytes.count + (starts.count + other.count) * 4 + 13 * other.count / Self.blockSize < Self.byteLimit
+    }
+
+    /// The `_id` of a payload: its BSON type and value bytes.
+    func rawID(at payload: UInt32) -> (type: UInt8, bytes: [UInt8])? {
+        let number = Int(payload) - 1
+        guard !overflowed, number >= 0, number < count else { return nil }
+        if !objectIDsOnly {
+            let start = Int(starts[number])
+            guard start + 2 <= bytes.count, start + 2 + Int(bytes[start + 1]) <= bytes.count else { return nil }
+            return (bytes[start], Array(bytes[(start + 2)..<(start + 2 + Int(bytes[start + 1]))]))
+        }
+        var position = Int(starts[number / Self.blockSize])
+        var id = Array(bytes[position..<(position + 12)])
+        position += 12
+        for _ in 0..<(number % Self.blockSize) {
+            if bytes[position] == 0 {
+                id = Array(bytes[(position + 1)..<(position + 13)])
+                position += 13
+                continue
+            }
+            var delta: UInt64 = 0
+            var shift: UInt64 = 0
+            while true {
+                let byte = bytes[position]
+                position += 1
+                delta |= UInt64(byte & 0x7F) << shift
+                shift += 7
+                if byte & 0x80 == 0 { break }
+            }
+            var low = id[4..<12].reduce(UInt64(0)) { $0 << 8 | UInt64($1) } &+ delta
+            for index in stride(from: 11, through: 4, by: -1) {
+                id[index] = UInt8(truncatingIfNeeded: low)
+                low >>= 8
+            }
+        }
+        return (0x07, id)
+    }
+
+    /// The `_id` of a payload: its canonical bytes and its value.
+    func id(at payload: UInt32) -> (bytes: [UInt8], value: BSONValue)? {
+        guard let (type, value) = rawID(at: payload) else { return nil }
+        return value.withUnsafeBytes { buffer -> (bytes: [UInt8], value: BSONValue)? in
             let raw = RawBSONValue(type: type, bytes: buffer)
             // A one-field document holding the value, read back as a Swift value.
             var document: [UInt8] = [0, 0, 0, 0, type, 0x5F, 0x69, 0x64, 0]
