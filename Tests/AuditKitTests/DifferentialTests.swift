@@ -53,6 +53,28 @@ final class DifferentialTests: XCTestCase {
         }),
     ]
 
+    /// Every document check over the random documents of `docs`: field_completeness per type set, each
+    /// rule on each path, live_historic, unique_values on each path (and references to `targets`).
+    static func documentChecksSpec(undeclaredTop: Int, references: Bool) -> String {
+        var spec = "version: 1\nchecks:\n"
+        for set in typeSets {
+            spec += "  - check: field_completeness\n    collection: docs\n    undeclared_top: \(undeclaredTop)\n    fields:\n"
+            for path in paths { spec += "      \(path): {min_complete: 1\(set.yaml.map { ", types: \($0)" } ?? "")}\n" }
+        }
+        spec += "  - check: value_rules\n    collection: docs\n    rules:\n"
+        for path in paths {
+            for rule in rules { spec += "      - {field: \(path), name: \(path) \(rule.name), \(rule.yaml)}\n" }
+        }
+        spec += "  - check: live_historic\n    collection: docs\n    start_field: v\n    end_field: a.b\n    deleted_field: a.0\n"
+        for path in paths {
+            spec += "  - check: unique_values\n    collection: docs\n    field: \(path)\n"
+            if references {
+                spec += "  - check: references\n    collection: docs\n    field: \(path)\n    to_collection: targets\n    to_field: \(path)\n"
+            }
+        }
+        return spec
+    }
+
     func compare(seed: UInt64) throws {
         let client = try TestServer.client()
         let database = client.database(TestServer.uniqueDatabaseName("differential"))
@@ -65,21 +87,8 @@ final class DifferentialTests: XCTestCase {
         var targetGenerator = RandomDocuments(seed: seed ^ 0x5EED)
         try database.collection("targets").insertMany((0..<Self.targets).map { targetGenerator.next(id: $0) })
 
-        var spec = "version: 1\nchecks:\n"
-        for set in Self.typeSets {
-            spec += "  - check: field_completeness\n    collection: docs\n    undeclared_top: 0\n    fields:\n"
-            for path in Self.paths { spec += "      \(path): {min_complete: 1\(set.yaml.map { ", types: \($0)" } ?? "")}\n" }
-        }
-        spec += "  - check: value_rules\n    collection: docs\n    rules:\n"
-        for path in Self.paths {
-            for rule in Self.rules { spec += "      - {field: \(path), name: \(path) \(rule.name), \(rule.yaml)}\n" }
-        }
-        // Not compared: run for its conversions of dates at the ends of the int64 range (never a trap).
-        spec += "  - check: live_historic\n    collection: docs\n    start_field: v\n    end_field: a.b\n    deleted_field: a.0\n"
-        for path in Self.paths {
-            spec += "  - check: unique_values\n    collection: docs\n    field: \(path)\n"
-            spec += "  - check: references\n    collection: docs\n    field: \(path)\n    to_collection: targets\n    to_field: \(path)\n"
-        }
+        // live_historic is not compared: it runs for its conversions of dates at the ends of the int64 range (never a trap).
+        let spec = Self.documentChecksSpec(undeclaredTop: 0, references: true)
         let report = try Auditor(spec: try AuditSpec(text: spec, file: "differential.yml")).run(on: client, database: database.name, failOn: .high)
         var disagreements: [String] = []
         var figures = 0

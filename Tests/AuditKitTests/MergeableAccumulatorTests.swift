@@ -40,17 +40,7 @@ final class MergeableAccumulatorTests: XCTestCase {
     /// Every document check over random documents: each type set, each rule (patterns included), the
     /// live/historic rules and unique values on each path, with undeclared fields counted.
     func randomChecks() throws -> [ConfiguredCheck] {
-        var spec = "version: 1\nchecks:\n"
-        for set in DifferentialTests.typeSets {
-            spec += "  - check: field_completeness\n    collection: docs\n    fields:\n"
-            for path in DifferentialTests.paths { spec += "      \(path): {min_complete: 1\(set.yaml.map { ", types: \($0)" } ?? "")}\n" }
-        }
-        spec += "  - check: value_rules\n    collection: docs\n    rules:\n"
-        for path in DifferentialTests.paths {
-            for rule in DifferentialTests.rules { spec += "      - {field: \(path), name: \(path) \(rule.name), \(rule.yaml)}\n" }
-        }
-        spec += "  - check: live_historic\n    collection: docs\n    start_field: v\n    end_field: a.b\n    deleted_field: a.0\n"
-        for path in DifferentialTests.paths { spec += "  - check: unique_values\n    collection: docs\n    field: \(path)\n" }
+        let spec = DifferentialTests.documentChecksSpec(undeclaredTop: 10, references: false)
         return try AuditSpec(text: spec, file: "merge.yml").checks
     }
 
