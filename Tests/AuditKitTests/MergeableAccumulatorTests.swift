@@ -113,7 +113,7 @@ final class MergeableAccumulatorTests: XCTestCase {
 
     func testSampleDatabaseHalvesMergeToOnePass() throws {
         let checks = try sampleChecks()
-        XCTAssertEqual(Set(checks.map(\.identifier)), ["field_completeness", "live_historic", "value_rules", "unique_values"])
+        XCTAssertTrue(Set(checks.map(\.identifier)).isSuperset(of: ["field_completeness", "live_historic", "value_rules", "unique_values"]))
         // No index on uuid: unique_values keeps first sightings' _ids, and the halves' fold together.
         let outputs = try assertHalvesMergeToTheWhole(checks, collection: "recordings", "sample")
         XCTAssertEqual(verification(outputs).count, 1)
