@@ -47,7 +47,7 @@ public struct HyperLogLog: Sendable {
 /// 64-bit hashing of a value's canonical bytes: a word-at-a-time multiply-rotate over the bytes, then a murmur3
 /// finaliser so that the high bits HyperLogLog uses are well mixed.
 enum ValueHash {
-    static func hash(tag: UInt8, _ bytes: UnsafeRawBufferPointer) -> UInt64 {
+    @inline(__always) static func hash(tag: UInt8, _ bytes: UnsafeRawBufferPointer) -> UInt64 {
         // Eight bytes at a time, then the murmur3 finaliser.
         let n = bytes.count
         var h: UInt64 = 0x9e37_79b9_7f4a_7c15 ^ UInt64(tag) ^ (UInt64(n) << 8)
@@ -69,11 +69,15 @@ enum ValueHash {
         return mix(h)
     }
 
-    static func hash(tag: UInt8, bits: UInt64) -> UInt64 {
-        withUnsafeBytes(of: bits.littleEndian) { hash(tag: tag, $0) }
+    /// The hash of the eight little-endian bytes of `bits` (the same as `hash(tag:_:)` of those bytes), without a buffer.
+    @inline(__always) static func hash(tag: UInt8, bits: UInt64) -> UInt64 {
+        var h: UInt64 = 0x9e37_79b9_7f4a_7c15 ^ UInt64(tag) ^ (8 << 8)
+        h = (h ^ bits) &* 0xff51_afd7_ed55_8ccd
+        h = (h << 31) | (h >> 33)
+        return mix(h &* 0xc4ce_b9fe_1a85_ec53)
     }
 
-    static func mix(_ value: UInt64) -> UInt64 {
+    @inline(__always) static func mix(_ value: UInt64) -> UInt64 {
         var k = value
         k ^= k >> 33
         k = k &* 0xff51_afd7_ed55_8ccd

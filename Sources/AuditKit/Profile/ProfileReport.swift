@@ -209,16 +209,18 @@ public struct DatabaseProfiler: Sendable {
         let profiler = CollectionProfiler(collection: collection.name, maxPaths: maxPaths)
         let visit: (MongoCursor) throws -> Void = { cursor in
             try cursor.forEachViewPrefetched { view in
-                profiler.add(view.document)
+                view.withUnsafeBytes { profiler.add(bytes: $0) }
                 return true
             }
         }
+        // Batches as the audit's scan reads them: about a megabyte each, streamed (exhaust) on a full pass.
+        let batchSize = CollectionScan.batchSize
         if let sample {
             try collection.aggregate(
                 [["$sample": ["size": .int64(Int64(sample))]]],
-                options: AggregateOptions(allowDiskUse: true, maxTimeMS: maxTimeMS > 0 ? maxTimeMS : nil), visit)
+                options: AggregateOptions(allowDiskUse: true, batchSize: batchSize, maxTimeMS: maxTimeMS > 0 ? maxTimeMS : nil), visit)
         } else {
-            try collection.find(options: FindOptions(maxTimeMS: maxTimeMS > 0 ? maxTimeMS : nil), visit)
+            try collection.find(options: FindOptions(batchSize: batchSize, maxTimeMS: maxTimeMS > 0 ? maxTimeMS : nil, exhaust: true), visit)
         }
         var result = profiler.profile
         result.sampled = sample
