@@ -185,6 +185,34 @@ final class ProfileTests: XCTestCase {
         XCTAssertEqual(profile.sampled, 50)
     }
 
+    func testHTMLPageEscapesNamesAndValuesFromTheDatabase() throws {
+        let database = client.database(databaseName)
+        try database.collection("things").insertMany(Self.mixedDocuments(count: 60))
+        let hostile = "<script>alert('x')</script>"
+        try database.collection("odd <b>&amp; \"names\"").insertMany([
+            [hostile: .string("</td><img src=x onerror=alert(1)>"), "a&b": ["<i>": .int32(1)]],
+            [hostile: .string("plain"), "a&b": .null],
+        ])
+        let report = try DatabaseProfiler().run(on: database)
+        let html = report.html
+        XCTAssertTrue(html.hasPrefix("<!DOCTYPE html>"))
+        for expected in [
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;", "&lt;/td&gt;&lt;img src=x onerror=alert(1)&gt;", "odd &lt;b&gt;&amp;amp; &quot;names&quot;",
+            "a&amp;b.&lt;i&gt;", "items[].sku", "tags[]", "<table class=\"profile\">",
+        ] {
+            XCTAssertTrue(html.contains(expected), "missing \(expected)")
+        }
+        XCTAssertFalse(html.contains("<script"), "no script element, and no text from the database opens one")
+        XCTAssertFalse(html.contains("<img"))
+        XCTAssertFalse(html.contains("<i>"))
+        // Well-formed as XML (void elements closed), so a stray `<` or `&` from the data would not parse.
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID())-profile.html")
+        try html.write(to: url, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let lint = try runProcess("/usr/bin/env", ["xmllint", "--noout", url.path])
+        XCTAssertEqual(lint.status, 0, lint.stderr)
+    }
+
     /// Per BSON type, the values at an array path (`items[].sku`): each `[]` unwinds the array before it.
     func elementTypeCounts(_ collection: MongoCollection, path: String) throws -> [String: Int] {
         var pipeline: [Document] = []
