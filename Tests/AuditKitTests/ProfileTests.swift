@@ -176,6 +176,37 @@ final class ProfileTests: XCTestCase {
         XCTAssertEqual(profile.path("a")?.missing, 1)
     }
 
+    func testStringLengthsAndDistinctValuesCountCodePointsAndBytesOfEveryLength() throws {
+        // Lengths 0 to 40 bytes, multi-byte characters at the start, the middle and the end of the last word.
+        let texts = (0..<41).flatMap { n -> [String] in
+            let ascii = String(repeating: "a", count: n)
+            return [ascii, "é" + ascii, ascii + "日本", ascii + "🙂" + ascii]
+        }
+        for text in texts {
+            let profiler = CollectionProfiler(collection: "x")
+            profiler.add(["s": .string(text)])
+            profiler.add(["s": .string(text + "x")])
+            let s = try XCTUnwrap(profiler.profile.path("s"))
+            XCTAssertEqual(s.stringLengthMin, text.unicodeScalars.count, text)
+            XCTAssertEqual(s.stringLengthMax, text.unicodeScalars.count + 1, text)
+            XCTAssertEqual(s.distinctExact, 2, text)
+            XCTAssertEqual(s.distinctEstimate, 2, text)
+        }
+        // Strings that differ in one byte anywhere hash apart: every length up to 24, every position, all distinct.
+        let profiler = CollectionProfiler(collection: "y")
+        var count = 0
+        for n in 1...24 {
+            for position in 0..<n {
+                var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: n)
+                bytes[position] = UInt8(ascii: "b")
+                profiler.add(["s": .string(String(decoding: bytes, as: UTF8.self))])
+                count += 1
+            }
+        }
+        let s = try XCTUnwrap(profiler.profile.path("s"))
+        XCTAssertEqual(Double(s.distinctEstimate), Double(count), accuracy: Double(count) * 0.05)
+    }
+
     func testSampleReadsAtMostTheSampleSize() throws {
         let database = client.database(databaseName)
         try database.collection("things").insertMany(Self.mixedDocuments(count: 200))

@@ -58,12 +58,23 @@ enum ValueHash {
             h = (h << 31) | (h >> 33)
             i += 8
         }
+        // The last n - i bytes, lowest first: from the last eight bytes when there are eight (no byte loop).
         var tail: UInt64 = 0
-        var shift: UInt64 = 0
-        while i < n {
-            tail |= UInt64(bytes[i]) << shift
-            shift += 8
-            i += 1
+        if i < n {
+            if n >= 8 {
+                tail = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)) >> UInt64(8 * (8 - (n - i)))
+            } else if n >= 4 {
+                let low = UInt64(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self)))
+                let high = UInt64(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)))
+                tail = low | (high >> UInt64(8 * (8 - n))) << 32
+            } else {
+                var shift: UInt64 = 0
+                while i < n {
+                    tail |= UInt64(bytes[i]) << shift
+                    shift += 8
+                    i += 1
+                }
+            }
         }
         h = (h ^ tail) &* 0xc4ce_b9fe_1a85_ec53
         return mix(h)

@@ -203,26 +203,24 @@ private struct Walker {
     let profiler: Unmanaged<CollectionProfiler>
     let document: Int
 
-    /// The path of the key at `position` of a document at `parent`: the path seen there last time when
-    /// its key is the same, else a lookup.
-    @inline(__always) func cachedChild(
+    /// The path last seen at `position` of a document at `parent` (documents of one collection mostly share
+    /// their key order), or nil.
+    @inline(__always) func guessedChild(of parent: Int, position: Int) -> UnsafeMutablePointer<PathCounters>? {
+        let slot = (parent + 1) * CollectionProfiler.cachedPositions + position
+        guard position < CollectionProfiler.cachedPositions, slot < hot.pointee.shapeCacheCount else { return nil }
+        let cached = Int(hot.pointee.shapeCache[slot])
+        return cached > 0 ? hot.pointee.counters + (cached - 1) : nil
+    }
+
+    /// The path of `key` at `position` of a document at `parent` when the guess was wrong: a lookup, remembered.
+    func lookUpChild(
         of parent: Int, position: Int, key: UnsafeRawBufferPointer, depth: Int, underArray: Bool
     ) -> UnsafeMutablePointer<PathCounters>? {
-        let slot = (parent + 1) * CollectionProfiler.cachedPositions + position
-        if position < CollectionProfiler.cachedPositions, slot < hot.pointee.shapeCacheCount {
-            let cached = Int(hot.pointee.shapeCache[slot])
-            if cached > 0 {
-                let path = hot.pointee.counters + (cached - 1)
-                if path.pointee.keyLength == key.count,
-                    key.isEmpty || Self.equal(UnsafeRawPointer(hot.pointee.keyArena + path.pointee.keyOffset), key.baseAddress!, count: key.count)
-                {
-                    return path
-                }
-            }
-        }
-        return profiler._withUnsafeGuaranteedRef { profiler in
+        profiler._withUnsafeGuaranteedRef { profiler in
             position < CollectionProfiler.cachedPositions
-                ? profiler.cachedChildMiss(of: parent, slot: slot, key: key, depth: depth, underArray: underArray)
+                ? profiler.cachedChildMiss(
+                    of: parent, slot: (parent + 1) * CollectionProfiler.cachedPositions + position, key: key, depth: depth,
+                    underArray: underArray)
                 : profiler.child(of: parent, key: key, depth: depth, underArray: underArray)
         }
     }
@@ -289,8 +287,21 @@ private struct Walker {
         while at < end {
             let type = bytes[at]
             let keyStart = at + 1
-            guard let keyEnd = cStringEnd(keyStart, limit: end) else { return false }
-            let path = cachedChild(of: parent, position: position, key: slice(keyStart, keyEnd - 1), depth: depth, underArray: underArray)
+            let path: UnsafeMutablePointer<PathCounters>?
+            let keyEnd: Int
+            // The guessed key's bytes and its NUL terminator, compared a word at a time, find both the key's end
+            // and its path (a cached key holds no NUL, so a match is the whole key).
+            if let guess = guessedChild(of: parent, position: position), keyStart + guess.pointee.keyLength < end,
+                bytes[keyStart + guess.pointee.keyLength] == 0,
+                Self.equal(UnsafeRawPointer(hot.pointee.keyArena + guess.pointee.keyOffset), bytes.baseAddress! + keyStart, count: guess.pointee.keyLength)
+            {
+                path = guess
+                keyEnd = keyStart + guess.pointee.keyLength + 1
+            } else {
+                guard let found = cStringEnd(keyStart, limit: end) else { return false }
+                keyEnd = found
+                path = lookUpChild(of: parent, position: position, key: slice(keyStart, keyEnd - 1), depth: depth, underArray: underArray)
+            }
             position += 1
             guard let next = value(type: type, at: keyEnd, end: end, path: path, depth: depth, underArray: underArray)
             else { return false }
@@ -424,6 +435,12 @@ private struct Walker {
             // A continuation byte is 10xxxxxx: bit 7 set and bit 6 clear.
             continuations += (word & ~(word << 1) & 0x8080_8080_8080_8080).nonzeroBitCount
             i += 8
+        }
+        if i < n, n >= 8 {
+            // The last n - i bytes, from the last eight (the shifted-in zeros continue nothing).
+            let word = UInt64(littleEndian: text.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)) >> UInt64(8 * (8 - (n - i)))
+            continuations += (word & ~(word << 1) & 0x8080_8080_8080_8080).nonzeroBitCount
+            i = n
         }
         while i < n {
             if text[i] & 0xC0 == 0x80 { continuations += 1 }
