@@ -89,9 +89,16 @@ struct PathCounters {
         return false
     }
 
+    /// Adds the hashes of the values counted exactly to the HyperLogLog registers (HyperLogLog keeps the
+    /// largest rank per register, so adding a hash once or once per value gives the same registers).
+    func addTrackedToDistinct() {
+        for index in 0..<topCount { addDistinct(topHashes[index]) }
+    }
+
     var null: Int { typeCounts[0x09] }
 
     func profile(name: String, depth: Int, underArray: Bool, topValues kept: [JSONValue], totalDocuments: Int) -> PathProfile {
+        if tracking { addTrackedToDistinct() }
         var types: [(String, Int)] = []
         for slot in 0..<Self.typeSlots where typeCounts[slot] > 0 {
             types.append((BSONType(rawValue: Self.type(ofSlot: slot))?.alias ?? "type \(Self.type(ofSlot: slot))", typeCounts[slot]))

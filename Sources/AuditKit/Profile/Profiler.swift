@@ -154,7 +154,11 @@ public final class CollectionProfiler {
     @inline(never) func addTopValue(_ path: UnsafeMutablePointer<PathCounters>, hash: UInt64, bytes: Int, _ value: () -> JSONValue) {
         guard path.pointee.topCount < PathCounters.topTrackingLimit, bytes <= Self.topValueBytes,
             topValueBytesKept + bytes <= Self.topValueBudget
-        else { return stopTracking(path) }
+        else {
+            stopTracking(path)
+            path.pointee.addDistinct(hash)
+            return
+        }
         let index = path.pointee.topCount
         path.pointee.topHashes[index] = hash
         path.pointee.topCounts[index] = 1
@@ -163,8 +167,10 @@ public final class CollectionProfiler {
         topJSON[counters.distance(to: path)].append(value())
     }
 
+    /// Ends the exact count of a path's values; its distinct estimate goes on from the values counted so far.
     @inline(never) func stopTracking(_ path: UnsafeMutablePointer<PathCounters>) {
         guard path.pointee.tracking else { return }
+        path.pointee.addTrackedToDistinct()
         path.pointee.tracking = false
         path.pointee.topCount = 0
         topJSON[counters.distance(to: path)] = []
@@ -455,16 +461,18 @@ private struct Walker {
         track(hash, path, bytes: 8, json)
     }
 
-    /// A value whose distinct count is estimated and which is counted among the top values while they are few.
+    /// A value counted among the top values while they are few, and estimated once they are not. While the
+    /// table counts a path's values exactly, the HyperLogLog registers are left alone (they would receive only the
+    /// table's hashes, which `stopTracking` adds at once): most values of few distinct ones then touch no register.
     @inline(__always) func track(_ hash: UInt64, _ path: UnsafeMutablePointer<PathCounters>, bytes: Int, _ json: () -> JSONValue) {
-        path.pointee.addDistinct(hash)
-        guard path.pointee.tracking, !path.pointee.countKnown(hash) else { return }
+        guard path.pointee.tracking else { return path.pointee.addDistinct(hash) }
+        guard !path.pointee.countKnown(hash) else { return }
         profiler._withUnsafeGuaranteedRef { $0.addTopValue(path, hash: hash, bytes: bytes, json) }
     }
 
     /// A value whose distinct count is estimated but which is not kept among the top values.
     @inline(__always) func other(_ hash: UInt64, _ path: UnsafeMutablePointer<PathCounters>) {
-        path.pointee.addDistinct(hash)
         if path.pointee.tracking { profiler._withUnsafeGuaranteedRef { $0.stopTracking(path) } }
+        path.pointee.addDistinct(hash)
     }
 }
