@@ -182,6 +182,12 @@ public struct DocumentView {
     /// Builds a `Document` copy of the whole view (for examples and slow paths).
     public var document: Document { Document(copying: pointer) }
 
+    /// The document's encoded bytes, borrowed for the duration of `body` (no copy): for readers that walk
+    /// the BSON themselves. The bytes are as the server sent them; the reader must bounds-check.
+    public func withUnsafeBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        try body(UnsafeRawBufferPointer(start: bson_get_data(pointer), count: Int(ma_bson_len(pointer))))
+    }
+
     private func find<T>(_ path: String, _ read: (OpaquePointer) -> T) -> T? {
         let root = iterators.root
         guard bson_iter_init(root, pointer) else { return nil }

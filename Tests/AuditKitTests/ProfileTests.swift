@@ -176,6 +176,37 @@ final class ProfileTests: XCTestCase {
         XCTAssertEqual(profile.path("a")?.missing, 1)
     }
 
+    func testStringLengthsAndDistinctValuesCountCodePointsAndBytesOfEveryLength() throws {
+        // Lengths 0 to 40 bytes, multi-byte characters at the start, the middle and the end of the last word.
+        let texts = (0..<41).flatMap { n -> [String] in
+            let ascii = String(repeating: "a", count: n)
+            return [ascii, "é" + ascii, ascii + "日本", ascii + "🙂" + ascii]
+        }
+        for text in texts {
+            let profiler = CollectionProfiler(collection: "x")
+            profiler.add(["s": .string(text)])
+            profiler.add(["s": .string(text + "x")])
+            let s = try XCTUnwrap(profiler.profile.path("s"))
+            XCTAssertEqual(s.stringLengthMin, text.unicodeScalars.count, text)
+            XCTAssertEqual(s.stringLengthMax, text.unicodeScalars.count + 1, text)
+            XCTAssertEqual(s.distinctExact, 2, text)
+            XCTAssertEqual(s.distinctEstimate, 2, text)
+        }
+        // Strings that differ in one byte anywhere hash apart: every length up to 24, every position, all distinct.
+        let profiler = CollectionProfiler(collection: "y")
+        var count = 0
+        for n in 1...24 {
+            for position in 0..<n {
+                var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: n)
+                bytes[position] = UInt8(ascii: "b")
+                profiler.add(["s": .string(String(decoding: bytes, as: UTF8.self))])
+                count += 1
+            }
+        }
+        let s = try XCTUnwrap(profiler.profile.path("s"))
+        XCTAssertEqual(Double(s.distinctEstimate), Double(count), accuracy: Double(count) * 0.05)
+    }
+
     func testSampleReadsAtMostTheSampleSize() throws {
         let database = client.database(databaseName)
         try database.collection("things").insertMany(Self.mixedDocuments(count: 200))
@@ -183,6 +214,34 @@ final class ProfileTests: XCTestCase {
         let profile = try XCTUnwrap(report.collection("things"))
         XCTAssertEqual(profile.documents, 50)
         XCTAssertEqual(profile.sampled, 50)
+    }
+
+    func testHTMLPageEscapesNamesAndValuesFromTheDatabase() throws {
+        let database = client.database(databaseName)
+        try database.collection("things").insertMany(Self.mixedDocuments(count: 60))
+        let hostile = "<script>alert('x')</script>"
+        try database.collection("odd <b>&amp; \"names\"").insertMany([
+            [hostile: .string("</td><img src=x onerror=alert(1)>"), "a&b": ["<i>": .int32(1)]],
+            [hostile: .string("plain"), "a&b": .null],
+        ])
+        let report = try DatabaseProfiler().run(on: database)
+        let html = report.html
+        XCTAssertTrue(html.hasPrefix("<!DOCTYPE html>"))
+        for expected in [
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;", "&lt;/td&gt;&lt;img src=x onerror=alert(1)&gt;", "odd &lt;b&gt;&amp;amp; &quot;names&quot;",
+            "a&amp;b.&lt;i&gt;", "items[].sku", "tags[]", "<table class=\"profile\">",
+        ] {
+            XCTAssertTrue(html.contains(expected), "missing \(expected)")
+        }
+        XCTAssertFalse(html.contains("<script"), "no script element, and no text from the database opens one")
+        XCTAssertFalse(html.contains("<img"))
+        XCTAssertFalse(html.contains("<i>"))
+        // Well-formed as XML (void elements closed), so a stray `<` or `&` from the data would not parse.
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID())-profile.html")
+        try html.write(to: url, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let lint = try runProcess("/usr/bin/env", ["xmllint", "--noout", url.path])
+        XCTAssertEqual(lint.status, 0, lint.stderr)
     }
 
     /// Per BSON type, the values at an array path (`items[].sku`): each `[]` unwinds the array before it.

@@ -47,7 +47,7 @@ public struct HyperLogLog: Sendable {
 /// 64-bit hashing of a value's canonical bytes: a word-at-a-time multiply-rotate over the bytes, then a murmur3
 /// finaliser so that the high bits HyperLogLog uses are well mixed.
 enum ValueHash {
-    static func hash(tag: UInt8, _ bytes: UnsafeRawBufferPointer) -> UInt64 {
+    @inline(__always) static func hash(tag: UInt8, _ bytes: UnsafeRawBufferPointer) -> UInt64 {
         // Eight bytes at a time, then the murmur3 finaliser.
         let n = bytes.count
         var h: UInt64 = 0x9e37_79b9_7f4a_7c15 ^ UInt64(tag) ^ (UInt64(n) << 8)
@@ -58,22 +58,37 @@ enum ValueHash {
             h = (h << 31) | (h >> 33)
             i += 8
         }
+        // The last n - i bytes, lowest first: from the last eight bytes when there are eight (no byte loop).
         var tail: UInt64 = 0
-        var shift: UInt64 = 0
-        while i < n {
-            tail |= UInt64(bytes[i]) << shift
-            shift += 8
-            i += 1
+        if i < n {
+            if n >= 8 {
+                tail = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)) >> UInt64(8 * (8 - (n - i)))
+            } else if n >= 4 {
+                let low = UInt64(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self)))
+                let high = UInt64(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)))
+                tail = low | (high >> UInt64(8 * (8 - n))) << 32
+            } else {
+                var shift: UInt64 = 0
+                while i < n {
+                    tail |= UInt64(bytes[i]) << shift
+                    shift += 8
+                    i += 1
+                }
+            }
         }
         h = (h ^ tail) &* 0xc4ce_b9fe_1a85_ec53
         return mix(h)
     }
 
-    static func hash(tag: UInt8, bits: UInt64) -> UInt64 {
-        withUnsafeBytes(of: bits.littleEndian) { hash(tag: tag, $0) }
+    /// The hash of the eight little-endian bytes of `bits` (the same as `hash(tag:_:)` of those bytes), without a buffer.
+    @inline(__always) static func hash(tag: UInt8, bits: UInt64) -> UInt64 {
+        var h: UInt64 = 0x9e37_79b9_7f4a_7c15 ^ UInt64(tag) ^ (8 << 8)
+        h = (h ^ bits) &* 0xff51_afd7_ed55_8ccd
+        h = (h << 31) | (h >> 33)
+        return mix(h &* 0xc4ce_b9fe_1a85_ec53)
     }
 
-    static func mix(_ value: UInt64) -> UInt64 {
+    @inline(__always) static func mix(_ value: UInt64) -> UInt64 {
         var k = value
         k ^= k >> 33
         k = k &* 0xff51_afd7_ed55_8ccd

@@ -204,21 +204,37 @@ public struct DatabaseProfiler: Sendable {
             durationSeconds: Date().timeIntervalSince(started))
     }
 
+    /// Documents per reply: about a megabyte, as the audit's scan reads, and fewer when documents are large,
+    /// so that wide documents do not fill 16 MB replies (which the client then holds, with their copies).
+    static func batchSize(averageDocumentBytes: Int?) -> Int {
+        guard let bytes = averageDocumentBytes, bytes > 0 else { return CollectionScan.batchSize }
+        return max(16, min(CollectionScan.batchSize, (1 << 20) / bytes))
+    }
+
+    /// The collection's average document size from its storage statistics (nil when the server gives none).
+    private func averageDocumentBytes(_ collection: MongoCollection) throws -> Int? {
+        try collection.aggregate([["$collStats": ["storageStats": [:]]]], options: AggregateOptions(maxTimeMS: maxTimeMS > 0 ? maxTimeMS : nil)) { cursor in
+            try cursor.next()?["storageStats"]?.documentValue?["avgObjSize"]?.intValue
+        }
+    }
+
     public func profile(_ collection: MongoCollection) throws -> CollectionProfile {
         let started = Date()
         let profiler = CollectionProfiler(collection: collection.name, maxPaths: maxPaths)
         let visit: (MongoCursor) throws -> Void = { cursor in
             try cursor.forEachViewPrefetched { view in
-                profiler.add(view.document)
+                view.withUnsafeBytes { profiler.add(bytes: $0) }
                 return true
             }
         }
+        // Batches as the audit's scan reads them: about a megabyte each, streamed (exhaust) on a full pass.
+        let batchSize = Self.batchSize(averageDocumentBytes: try? averageDocumentBytes(collection))
         if let sample {
             try collection.aggregate(
                 [["$sample": ["size": .int64(Int64(sample))]]],
-                options: AggregateOptions(allowDiskUse: true, maxTimeMS: maxTimeMS > 0 ? maxTimeMS : nil), visit)
+                options: AggregateOptions(allowDiskUse: true, batchSize: batchSize, maxTimeMS: maxTimeMS > 0 ? maxTimeMS : nil), visit)
         } else {
-            try collection.find(options: FindOptions(maxTimeMS: maxTimeMS > 0 ? maxTimeMS : nil), visit)
+            try collection.find(options: FindOptions(batchSize: batchSize, maxTimeMS: maxTimeMS > 0 ? maxTimeMS : nil, exhaust: true), visit)
         }
         var result = profiler.profile
         result.sampled = sample

@@ -4,7 +4,7 @@ import Foundation
 import MongoKit
 
 struct Profile: ParsableCommand {
-    enum Format: String, CaseIterable, ExpressibleByArgument { case text, json }
+    enum Format: String, CaseIterable, ExpressibleByArgument { case text, json, html }
 
     static let configuration = CommandConfiguration(
         abstract: "Discover every path of a database's documents: types, presence, ranges, lengths, distinct values.",
@@ -28,7 +28,7 @@ struct Profile: ParsableCommand {
     @Option(name: .long, help: "The most paths tracked per collection; others are counted as not tracked.")
     var maxPaths = 2_000
 
-    @Option(name: .long, help: "Output format: text, json.")
+    @Option(name: .long, help: "Output format: text, json, html (one self-contained page).")
     var format: Format = .text
 
     @Option(name: .long, help: "Also write the profile to this file.")
@@ -58,7 +58,12 @@ struct Profile: ParsableCommand {
         let profiler = DatabaseProfiler(
             collections: collection.isEmpty ? nil : collection, sample: sample, maxPaths: maxPaths, maxTimeMS: maxTimeMS)
         let report = try profiler.run(on: client.database(databaseName))
-        let text = format == .json ? report.json.text() + "\n" : report.text
+        let text: String
+        switch format {
+        case .text: text = report.text
+        case .json: text = report.json.text() + "\n"
+        case .html: text = report.html
+        }
         print(text, terminator: "")
         if let reportFile {
             do {
