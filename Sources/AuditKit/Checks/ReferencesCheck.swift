@@ -2,17 +2,36 @@ import Foundation
 import MongoKit
 import SpecSupport
 
-/// Documents whose reference field points to no document of another collection. Both sides are read as
-/// one projected field and matched by 64-bit hash on the client: linear, no index needed, and no
-/// server-side `$group` or `$lookup` that would spill to disk on millions of documents.
-public struct ReferencesCheck: Check {
+/// Documents whose reference field points to no document of another collection. Each collection is read
+/// once, in its shared pass: the target's values are collected in the target's pass (which the auditor runs
+/// first) as keyed 64-bit hashes, sorted, and the source's references are looked up in them during the
+/// source's pass. No index is needed, and no server-side `$group` or `$lookup` that would spill to disk on
+/// millions of documents.
+///
+/// Exactness. Hashes are SipHash over MongoDB's canonical form of a value (equal values, such as 1, 1.0
+/// and Decimal128("1"), hash alike) with a random key per audit. A reference whose hash is not among the
+/// target's is certainly an orphan, and orphan values are counted on their canonical bytes. A reference
+/// whose hash is among the target's is taken as resolved without comparing the values, so an orphan is
+/// missed only when its hash equals a target value's by chance: at most (orphan values x target values)
+/// / 2^64 per audit, counting distinct values (under 6e-8 for a million of each, 1.4e-6 for 5 million).
+/// Samples resolved by index or by a read of the target compare the values themselves.
+///
+/// Memory. The hashes take 8 bytes per distinct target value, up to `fingerprintBudgetBytes` (12 MB,
+/// about 1.5 million values), plus one bit per value for the references that hit it. A larger target is
+/// taken in ranges of hash values: the shared passes cover the first range, each further range costs one
+/// more read of each collection, and the finding's facts say so. Orphans keep their canonical bytes.
+///
+/// Samples. A sampled source pass keeps its (bounded) reference values. When an index led by the target
+/// field can serve them, they are resolved by `$in` queries on it and the target is not scanned; otherwise
+/// from the target's shared pass when it reads the whole target, or else by one read of the target.
+public struct ReferencesCheck: CrossCollectionCheck {
     public static let description = CheckDescription(
         identifier: "references",
         name: "References",
         summary: "Documents whose reference field (e.g. metadata.recording_uuid) matches no document of the "
             + "target collection (e.g. recordings.uuid). Missing and null references are not counted.",
         defaultSeverity: .medium,
-        needs: "find on both collections (the read role)",
+        needs: "find on both collections (the read role); the target's values come from its shared pass, or for a sample from $in queries on an index led by the target field",
         options: [Options.collection, Options.field, Options.toCollection, Options.toField])
 
     enum Options {
@@ -40,13 +59,32 @@ public struct ReferencesCheck: Check {
             ],
             entry: "collection: metadata\nfield: recording_uuid\nto_collection: recordings\nto_field: uuid",
             expect: [ExpectedFinding("metadata/orphan_references/recording_uuid->recordings.uuid", .medium, ["orphanDocuments": 1, "orphanValues": 1])]),
+        CheckExample(
+            "references in arrays, compared by MongoDB's equality",
+            setup: [
+                ["insert": "recordings", "documents": [["_id": 1], ["_id": 2]]],
+                ["insert": "metadata", "documents": [["r": [1, .double(2)]], ["r": [.int64(2), .decimal128("3")]], ["r": []], ["r": .null]]],
+            ],
+            entry: "collection: metadata\nfield: r\nto_collection: recordings",
+            expect: [ExpectedFinding("metadata/orphan_references/r->recordings._id", .medium, ["orphanDocuments": 1, "orphanValues": 1])]),
     ]
+
+    /// Sampled sources keep their reference values one by one up to this many documents; a larger sample
+    /// is resolved like a whole collection, against the target's hashes.
+    static let keptSampleLimit = 100_000
+    /// The most memory the target's hashes may take; a larger target is read in ranges of hash values.
+    var fingerprintBudgetBytes = 12 << 20
+    var fingerprintCapacity: Int { max(16, fingerprintBudgetBytes / 8) }
 
     let collectionName: String
     let field: String
     let targetCollection: String
     let targetField: String
+    /// How this audit reads the target (nil: the check runs on its own and reads the target itself).
+    var arrangement: Arrangement?
     public var collection: String? { collectionName }
+    public var fieldsRead: [String] { [field] }
+    public var otherCollection: String { targetCollection }
 
     public init(collection: String, field: String, toCollection: String, toField: String = "_id") {
         collectionName = collection
@@ -61,134 +99,511 @@ public struct ReferencesCheck: Check {
             toCollection: try options.required(Options.toCollection), toField: try options.value(Options.toField, default: "_id"))
     }
 
-    /// References look at elements, as `$lookup` does: each value the reference path reaches (an array's
-    /// elements) must equal, by MongoDB's equality (1, 1.0 and Decimal128("1") alike), a value the target
-    /// path reaches in some document. Missing, null and undefined references and empty arrays are not
-    /// counted. A document is an orphan when one of its references resolves to nothing. Hashes (SipHash,
-    /// random key per run) only narrow the search: every value is compared with its match itself.
-    public func run(in context: AuditContext, severity: Severity) throws -> CheckOutput {
-        let key = SipHasher.randomKey()
-        let source = context.database.collection(collectionName)
-        let target = context.database.collection(targetCollection)
-        // Pass 1: the hashes of the reference values, and how many documents hold each.
-        var referenced: [UInt64: Int] = [:]
-        var referencingDocuments = 0
-        try scan(source, field: field, context: context) { reader in
-            var hashes: [UInt64] = []
-            reader.forEachElement(0) { value, _ in
-                let hash = reader.hash(value, key: key)
-                if !hashes.contains(hash) { hashes.append(hash) }
+    var subject: String { "\(field)->\(targetCollection).\(targetField)" }
+
+    struct Arrangement: Sendable {
+        enum Target: Sendable {
+            /// The target does not exist: every reference is an orphan.
+            case missing
+            /// Its values come from its shared pass, which runs first.
+            case sharedPass(TargetValues)
+            /// A sample's values are looked up with `$in` queries served by an index led by the target field.
+            case byIndex
+            /// The check reads the target itself.
+            case separateRead
+        }
+        let target: Target
+        let sampled: Bool
+    }
+
+    public func arranged(_ reading: CrossCollectionReading, context: AuditContext) -> (check: any DocumentCheck, rider: (any PassRider)?) {
+        var bound = self
+        let sampled = reading.ownSampleSize != nil
+        func arrange(_ target: Arrangement.Target) { bound.arrangement = Arrangement(target: target, sampled: sampled) }
+        if case .missing = reading.otherPass {
+            arrange(.missing)
+            return (bound, nil)
+        }
+        if let size = reading.ownSampleSize, size <= Self.keptSampleLimit, targetFieldIsIndexed(context: context) {
+            arrange(.byIndex)
+            return (bound, nil)
+        }
+        guard case .wholeBefore = reading.otherPass else {
+            arrange(.separateRead)
+            return (bound, nil)
+        }
+        let values = TargetValues(capacity: fingerprintCapacity)
+        arrange(.sharedPass(values))
+        return (bound, TargetRider(field: targetField, values: values, purpose: "references (values of \(targetField) for \(collectionName).\(field))"))
+    }
+
+    /// Whether an index the server would use for `{targetField: {$in: [...]}}` exists: led by the field, with
+    /// the default collation, no partial filter, not hidden.
+    func targetFieldIsIndexed(context: AuditContext) -> Bool {
+        guard let indexes = try? context.indexes(of: targetCollection) else { return false }
+        return indexes.contains { index in
+            guard let first = index.keys.first, first.field == targetField else { return false }
+            return ["1", "-1", "hashed"].contains(first.kind) && index.collation == nil && index.partialFilterExpression == nil && !index.hidden
+        }
+    }
+
+    public func makeAccumulator(context: AuditContext, fields: FieldReader, expectedDocuments: Int) -> any DocumentAccumulator {
+        let slot = fields.index(of: field)!
+        let arrangement = arrangement ?? Arrangement(target: .separateRead, sampled: false)
+        let keepValues = arrangement.sampled && expectedDocuments <= Self.keptSampleLimit
+        switch arrangement.target {
+        case .missing:
+            return ResolvingAccumulator(check: self, slot: slot, key: SipHasher.randomKey(), known: .everything, method: "the target does not exist")
+        case .byIndex:
+            return KeepingAccumulator(check: self, slot: slot, byIndex: true)
+        case .sharedPass(let values):
+            if let known = values.collected, known.coversEverything || !keepValues {
+                return ResolvingAccumulator(
+                    check: self, slot: slot, key: values.key, known: known, method: "hashes of the target's values from its shared pass", shared: values)
             }
-            if !hashes.isEmpty { referencingDocuments += 1 }
-            for hash in hashes { referenced[hash, default: 0] += 1 }
-            return true
+            fallthrough
+        case .separateRead:
+            if keepValues { return KeepingAccumulator(check: self, slot: slot, byIndex: false) }
+            return ResolvingAccumulator(check: self, slot: slot, key: SipHasher.randomKey(), known: .nothing, method: "hashes of the target's values from reads of its own")
         }
-        // Pass 2: the target's values with those hashes, kept exactly; it stops once every hash has one.
-        var matched: [UInt64: [(bytes: [UInt8], hit: Bool)]] = [:]
-        var complete = true
-        func readTarget(stopEarly: Bool) throws {
-            matched = [:]
-            complete = true
-            guard !referenced.isEmpty else { return }
-            try scan(target, field: targetField, context: context) { reader in
-                reader.forEachElement(0) { value, _ in
-                    let hash = reader.hash(value, key: key)
-                    guard referenced[hash] != nil else { return }
-                    let bytes = canonicalBytes(value)
-                    if !(matched[hash]?.contains { $0.bytes == bytes } ?? false) { matched[hash, default: []].append((bytes, false)) }
-                }
-                if stopEarly && matched.count == referenced.count {
-                    complete = false
-                    return false
-                }
-                return true
-            }
+    }
+
+    /// The findings and figures, common to both ways of resolving.
+    func output(
+        referencingDocuments: Int, referencedValues: Int, orphans: Orphans, facts: [(name: String, text: String)], severity: Severity,
+        scan: ScanSummary, context: AuditContext
+    ) throws -> CheckOutput {
+        let orphanDocuments: Proportion
+        if scan.sampled {
+            let estimated = scan.scanned == 0 ? 0 : Int((Double(referencingDocuments) * Double(scan.total) / Double(scan.scanned)).rounded())
+            orphanDocuments = Proportion(count: orphans.documents, of: referencingDocuments, exact: false, total: estimated)
+        } else {
+            orphanDocuments = Proportion(count: orphans.documents, of: referencingDocuments)
         }
-        try readTarget(stopEarly: true)
-        // Pass 3: each reference value compared with the target's values of its hash.
-        var orphans: [[UInt8]: (value: BSONValue, documents: Int)] = [:]
-        var orphanOrder: [[UInt8]] = []
-        var orphanDocuments = 0
-        var suspect = false
-        func readSource() throws {
-            orphans = [:]
-            orphanOrder = []
-            orphanDocuments = 0
-            suspect = false
-            guard !referenced.isEmpty else { return }
-            try scan(source, field: field, context: context) { reader in
-                var documentOrphans: [[UInt8]] = []
-                reader.forEachElement(0) { value, position in
-                    let hash = reader.hash(value, key: key)
-                    let bytes = canonicalBytes(value)
-                    if let index = matched[hash]?.firstIndex(where: { $0.bytes == bytes }) {
-                        matched[hash]![index].hit = true
-                        return
-                    }
-                    // The same hash in the target but another value: a collision, or the pass stopped early.
-                    if matched[hash] != nil && !complete { suspect = true }
-                    guard !documentOrphans.contains(bytes) else { return }
-                    documentOrphans.append(bytes)
-                    if orphans[bytes] == nil {
-                        orphans[bytes] = (reader.value(0, position) ?? .undefined, 0)
-                        orphanOrder.append(bytes)
-                    }
-                    orphans[bytes]!.documents += 1
-                }
-                if !documentOrphans.isEmpty { orphanDocuments += 1 }
-                return true
-            }
-        }
-        try readSource()
-        if suspect {
-            try readTarget(stopEarly: false)
-            try readSource()
-        }
-        let orphanValues = orphans.count
-        let referencedValues = orphanValues + matched.values.reduce(0) { $0 + $1.filter(\.hit).count }
-        let examples = orphanOrder.prefix(5).compactMap { orphans[$0]?.value }
         let metrics: Metrics = [
             "referencingDocuments": .count(referencingDocuments), "referencedValues": .count(referencedValues),
-            "orphanDocuments": .proportion(Proportion(count: orphanDocuments, of: referencingDocuments)), "orphanValues": .count(orphanValues),
+            "orphanDocuments": .proportion(orphanDocuments), "orphanValues": .count(orphans.values),
         ]
-        var absent = try collectionFindings(collectionName, documents: try source.estimatedDocumentCount(), severity: severity, context: context)
+        var absent = try collectionFindings(collectionName, documents: scan.total, severity: severity, context: context)
         if try context.collections().contains(where: { $0.name == collectionName }) {
+            let target = context.database.collection(targetCollection)
             absent += try collectionFindings(targetCollection, documents: try target.estimatedDocumentCount(), severity: severity, context: context)
         }
         if absent.isEmpty && referencingDocuments == 0 {
             absent.append(finding(
-                "no_values", subject: "\(field)->\(targetCollection).\(targetField)", severity: severity,
+                "no_values", subject: subject, severity: severity,
                 title: "no document of \(collectionName) holds a reference in '\(field)': nothing was checked",
                 impact: "A reference check over no value passes whatever the data; the field may be misspelled or absent.",
                 metrics: metrics))
         }
-        guard orphanDocuments > 0 else { return CheckOutput(findings: absent, metrics: metrics) }
+        guard orphans.documents > 0 else { return CheckOutput(findings: absent, metrics: metrics) }
+        let sampleNote = scan.sampled ? " in a sample of \(scan.scanned)" : ""
         return CheckOutput(findings: absent + [
             finding(
-                "orphan_references", subject: "\(field)->\(targetCollection).\(targetField)", severity: severity,
-                title: "\(orphanDocuments) document(s) reference a \(targetCollection).\(targetField) that does not exist (\(orphanValues) distinct value(s))",
+                "orphan_references", subject: subject, severity: severity,
+                title: "\(orphans.documents) document(s) reference a \(targetCollection).\(targetField) that does not exist (\(orphans.values) distinct value(s))\(sampleNote)",
                 impact: "Joins from \(collectionName) to \(targetCollection) silently drop these documents; they are orphans "
                     + "left by deletes or written with wrong references.",
                 fix: "find them: db.getSiblingDB(\"\(context.database.name)\").\(collectionName).aggregate([{$lookup: {from: \"\(targetCollection)\", localField: \"\(field)\", foreignField: \"\(targetField)\", as: \"target\"}}, {$match: {target: {$size: 0}}}])",
-                metrics: metrics, examples: examples)
+                metrics: metrics, examples: orphans.examples.map(\.value), facts: facts)
         ], metrics: metrics)
     }
 
     /// Reads one field of every document (projected, up to the path's first numeric component), calling
-    /// `visit` with the loaded reader until it returns false.
-    private func scan(_ collection: MongoCollection, field: String, context: AuditContext, _ visit: (FieldReader) -> Bool) throws {
+    /// `visit` with the loaded reader; `filter` narrows the documents read.
+    func read(_ collection: String, field: String, filter: Document = [:], context: AuditContext, _ visit: (FieldReader) -> Void) throws {
         let reader = FieldReader(paths: [field])
         let projected = CollectionScan.projectionPath(field)
         let projection: Document = projected == "_id" || projected.hasPrefix("_id.") ? [projected: 1] : [projected: 1, "_id": 0]
-        try collection.find(
+        try context.database.collection(collection).find(
+            filter,
             options: FindOptions(
                 projection: projection, batchSize: CollectionScan.batchSize, maxTimeMS: context.maxTimeMS, readPreference: context.readPreference,
-                exhaust: true)
+                exhaust: filter.isEmpty)
         ) { cursor in
             try cursor.forEachViewPrefetched { view in
                 reader.load(view)
-                return visit(reader)
+                visit(reader)
+                return true
             }
         }
+    }
+}
+
+/// The target's values as the rider collects them in the target's shared pass; the source's pass, which
+/// starts after that pass has finished, reads them and lets them go.
+final class TargetValues: @unchecked Sendable {
+    let key = SipHasher.randomKey()
+    let capacity: Int
+    /// Set when the target's pass has finished; nil when it did not run.
+    var collected: Fingerprints?
+
+    init(capacity: Int) { self.capacity = capacity }
+}
+
+/// Collects the target field's hashes in the target collection's shared pass.
+struct TargetRider: PassRider {
+    let field: String
+    let values: TargetValues
+    let purpose: String
+    var fieldsRead: [String] { [field] }
+
+    func makeAccumulator(context: AuditContext, fields: FieldReader, expectedDocuments: Int) -> any DocumentAccumulator {
+        TargetAccumulator(values: values, slot: fields.index(of: field)!, expectedDocuments: expectedDocuments)
+    }
+}
+
+final class TargetAccumulator: DocumentAccumulator {
+    let values: TargetValues
+    let slot: Int
+    @exclusivity(unchecked) var hashes: Fingerprints
+
+    init(values: TargetValues, slot: Int, expectedDocuments: Int) {
+        self.values = values
+        self.slot = slot
+        hashes = Fingerprints(capacity: values.capacity, expected: expectedDocuments)
+    }
+
+    func visit(_ document: DocumentView, fields: FieldReader) {
+        fields.forEachElement(slot) { value, _ in hashes.add(fields.hash(value, key: values.key)) }
+    }
+
+    func merge(_ other: any DocumentAccumulator) {
+        guard let other = other as? TargetAccumulator else { return }
+        hashes.merge(other.hashes)
+    }
+
+    /// Hands the sorted hashes to the source's check; nothing to report.
+    func output(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> CheckOutput {
+        hashes.finish()
+        values.collected = hashes
+        hashes = Fingerprints.nothing
+        return CheckOutput()
+    }
+}
+
+/// Distinct orphan values (their canonical bytes, by hash: an orphan's hash is in no target range, so any
+/// value with that hash is an orphan too), the documents holding one, and the first few as examples.
+struct Orphans {
+    private(set) var byHash: [UInt64: [[UInt8]]] = [:]
+    private(set) var values = 0
+    var documents = 0
+    private(set) var examples: [(bytes: [UInt8], value: BSONValue)] = []
+
+    func contains(_ hash: UInt64) -> Bool { byHash[hash] != nil }
+
+    /// Adds a value unless it is there already.
+    mutating func add(_ hash: UInt64, bytes: [UInt8], example: () -> BSONValue?) {
+        if byHash[hash]?.contains(bytes) == true { return }
+        byHash[hash, default: []].append(bytes)
+        values += 1
+        if examples.count < 5, let value = example() { examples.append((bytes, value)) }
+    }
+
+    mutating func merge(_ other: Orphans) {
+        let examples = Dictionary(other.examples.map { ($0.bytes, $0.value) }, uniquingKeysWith: { first, _ in first })
+        for (hash, list) in other.byHash {
+            for bytes in list { add(hash, bytes: bytes) { examples[bytes] } }
+        }
+        documents += other.documents
+    }
+}
+
+/// Looks each reference up in the target's hashes: those of the shared pass as the source's pass visits
+/// its documents, then, for the hash ranges the shared pass could not hold, reads of both collections.
+final class ResolvingAccumulator: DocumentAccumulator {
+    let check: ReferencesCheck
+    let slot: Int
+    let key: (UInt64, UInt64)
+    let known: Fingerprints
+    let method: String
+    let shared: TargetValues?
+    /// One bit per target hash: referenced by some document.
+    @exclusivity(unchecked) var hits: [UInt64]
+    @exclusivity(unchecked) var referencingDocuments = 0
+    @exclusivity(unchecked) var orphans = Orphans()
+    /// Some reference lies beyond the range of `known`.
+    @exclusivity(unchecked) var uncovered = false
+
+    init(check: ReferencesCheck, slot: Int, key: (UInt64, UInt64), known: Fingerprints, method: String, shared: TargetValues? = nil) {
+        self.check = check
+        self.slot = slot
+        self.key = key
+        self.known = known
+        self.method = method
+        self.shared = shared
+        hits = Array(repeating: 0, count: (known.count + 63) / 64)
+    }
+
+    func visit(_ document: DocumentView, fields: FieldReader) {
+        var holds = false
+        var orphan = false
+        fields.forEachElement(slot) { value, position in
+            holds = true
+            let hash = fields.hash(value, key: key)
+            guard known.covers(hash) else {
+                uncovered = true
+                return
+            }
+            if let index = known.index(of: hash) {
+                hits[index >> 6] |= 1 << UInt64(index & 63)
+                return
+            }
+            orphan = true
+            orphans.add(hash, bytes: canonicalBytes(value)) { fields.value(slot, position) }
+        }
+        if holds { referencingDocuments += 1 }
+        if orphan { orphans.documents += 1 }
+    }
+
+    func merge(_ other: any DocumentAccumulator) {
+        guard let other = other as? ResolvingAccumulator else { return }
+        for index in hits.indices where index < other.hits.count { hits[index] |= other.hits[index] }
+        referencingDocuments += other.referencingDocuments
+        orphans.merge(other.orphans)
+        uncovered = uncovered || other.uncovered
+    }
+
+    func output(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> CheckOutput {
+        shared?.collected = nil
+        var resolved = hits.reduce(0) { $0 + $1.nonzeroBitCount }
+        var facts: [(name: String, text: String)] = [("method", method)]
+        if uncovered, let start = known.upper, !scan.sampled {
+            let rounds = try resolveBeyond(start, resolved: &resolved, context: context)
+            facts.append((
+                "note",
+                "the target's values did not fit the \(check.fingerprintBudgetBytes >> 20) MB budget of hashes: "
+                    + "\(rounds) more read(s) of \(check.targetCollection) and of \(check.collectionName), each for a range of hash values"))
+        }
+        facts.append((
+            "verification",
+            "orphans are certain (no target value has their hash); a reference whose keyed hash (SipHash, random key per audit) "
+                + "a target value shares is taken as resolved: an orphan is missed with probability at most orphan values x target values / 2^64"))
+        return try check.output(
+            referencingDocuments: referencingDocuments, referencedValues: orphans.values + resolved, orphans: orphans, facts: facts,
+            severity: severity, scan: scan, context: context)
+    }
+
+    /// Resolves the references with hashes from `start` on, one range of hashes per round: the target's
+    /// hashes in the range (as many as the budget holds), then the source's references in it. A document
+    /// counts as an orphan in the round of its first orphan value. Returns the number of rounds.
+    private func resolveBeyond(_ start: UInt64, resolved: inout Int, context: AuditContext) throws -> Int {
+        var lower = start
+        var rounds = 0
+        while true {
+            rounds += 1
+            var range = Fingerprints(from: lower, capacity: check.fingerprintCapacity, expected: check.fingerprintCapacity)
+            try check.read(check.targetCollection, field: check.targetField, context: context) { reader in
+                reader.forEachElement(0) { value, _ in range.add(reader.hash(value, key: key)) }
+            }
+            range.finish()
+            var hits = [UInt64](repeating: 0, count: (range.count + 63) / 64)
+            try check.read(check.collectionName, field: check.field, context: context) { reader in
+                var counted = false
+                var orphan = false
+                reader.forEachElement(0) { value, position in
+                    let hash = reader.hash(value, key: key)
+                    if hash < lower {
+                        if orphans.contains(hash) { counted = true }
+                        return
+                    }
+                    guard range.covers(hash) else { return }
+                    if let index = range.index(of: hash) {
+                        hits[index >> 6] |= 1 << UInt64(index & 63)
+                        return
+                    }
+                    orphan = true
+                    orphans.add(hash, bytes: canonicalBytes(value)) { reader.value(0, position) }
+                }
+                if orphan && !counted { orphans.documents += 1 }
+            }
+            resolved += hits.reduce(0) { $0 + $1.nonzeroBitCount }
+            guard let upper = range.upper else { return rounds }
+            lower = upper
+        }
+    }
+}
+
+/// Keeps a sample's distinct reference values and which documents hold them, then resolves each value
+/// exactly: by `$in` queries on the target's index, or by one read of the target.
+final class KeepingAccumulator: DocumentAccumulator {
+    let check: ReferencesCheck
+    let slot: Int
+    let byIndex: Bool
+    /// Distinct values by canonical bytes: their number in `values`.
+    @exclusivity(unchecked) var numbers: [[UInt8]: Int] = [:]
+    @exclusivity(unchecked) var values: [(bytes: [UInt8], value: BSONValue)] = []
+    /// The value numbers of each referencing document, one after another; `documentEnds` marks where each ends.
+    @exclusivity(unchecked) var documentValues: [Int] = []
+    @exclusivity(unchecked) var documentEnds: [Int] = []
+
+    init(check: ReferencesCheck, slot: Int, byIndex: Bool) {
+        self.check = check
+        self.slot = slot
+        self.byIndex = byIndex
+    }
+
+    func visit(_ document: DocumentView, fields: FieldReader) {
+        let start = documentValues.count
+        fields.forEachElement(slot) { value, position in
+            let bytes = canonicalBytes(value)
+            guard let number = numbers[bytes] ?? fields.value(slot, position).map({ add(bytes, $0) }) else { return }
+            if !documentValues[start...].contains(number) { documentValues.append(number) }
+        }
+        if documentValues.count > start { documentEnds.append(documentValues.count) }
+    }
+
+    private func add(_ bytes: [UInt8], _ value: BSONValue) -> Int {
+        numbers[bytes] = values.count
+        values.append((bytes, value))
+        return values.count - 1
+    }
+
+    func merge(_ other: any DocumentAccumulator) {
+        guard let other = other as? KeepingAccumulator else { return }
+        let renumbered = other.values.map { numbers[$0.bytes] ?? add($0.bytes, $0.value) }
+        var start = 0
+        for end in other.documentEnds {
+            documentValues += other.documentValues[start..<end].map { renumbered[$0] }
+            documentEnds.append(documentValues.count)
+            start = end
+        }
+    }
+
+    func output(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> CheckOutput {
+        var found = [Bool](repeating: false, count: values.count)
+        let method: String
+        if byIndex {
+            method = "the sample's values looked up with $in queries on an index of \(check.targetCollection).\(check.targetField)"
+            try lookUp(&found, context: context)
+        } else {
+            method = "the sample's values compared with one read of \(check.targetCollection)"
+            try check.read(check.targetCollection, field: check.targetField, context: context) { reader in
+                reader.forEachElement(0) { value, _ in
+                    if let number = numbers[canonicalBytes(value)] { found[number] = true }
+                }
+            }
+        }
+        var orphans = Orphans()
+        var start = 0
+        for end in documentEnds {
+            var orphan = false
+            for number in documentValues[start..<end] where !found[number] {
+                orphan = true
+                orphans.add(UInt64(truncatingIfNeeded: values[number].bytes.hashValue), bytes: values[number].bytes) { values[number].value }
+            }
+            if orphan { orphans.documents += 1 }
+            start = end
+        }
+        return try check.output(
+            referencingDocuments: documentEnds.count, referencedValues: values.count, orphans: orphans, facts: [("method", method)],
+            severity: severity, scan: scan, context: context)
+    }
+
+    /// Marks the values the target holds, from the documents `{targetField: {$in: batch}}` returns (regular
+    /// expressions by `$eq`, since `$in` would match strings with them), comparing the values exactly.
+    private func lookUp(_ found: inout [Bool], context: AuditContext) throws {
+        let batchSize = 1_000
+        for start in stride(from: 0, to: values.count, by: batchSize) {
+            let batch = values[start..<min(start + batchSize, values.count)].map(\.value)
+            let regexes = batch.filter { $0.type == .regex }
+            let others = batch.filter { $0.type != .regex }
+            var clauses: [BSONValue] = []
+            if !others.isEmpty { clauses.append([check.targetField: ["$in": .array(others)]]) }
+            for regex in regexes { clauses.append([check.targetField: ["$eq": regex]]) }
+            try check.read(check.targetCollection, field: check.targetField, filter: ["$or": .array(clauses)], context: context) { reader in
+                reader.forEachElement(0) { value, _ in
+                    if let number = numbers[canonicalBytes(value)] { found[number] = true }
+                }
+            }
+        }
+    }
+}
+
+/// The keyed hashes of a field's values that fall in one range of hash values, sorted and without repeats
+/// once finished. It keeps at most `capacity`; when full, the range shrinks to the lower half of what it holds.
+struct Fingerprints: Sendable {
+    private(set) var hashes: [UInt64] = []
+    let lower: UInt64
+    /// The end of the range (exclusive); nil through the largest hash.
+    private(set) var upper: UInt64?
+    let capacity: Int
+
+    init(from lower: UInt64 = 0, capacity: Int, expected: Int) {
+        self.lower = lower
+        self.capacity = capacity
+        hashes.reserveCapacity(min(capacity, max(1_024, expected)))
+    }
+
+    private init(lower: UInt64, upper: UInt64?) {
+        self.lower = lower
+        self.upper = upper
+        capacity = 0
+    }
+
+    /// Covers no hash.
+    static let nothing = Fingerprints(lower: 0, upper: 0)
+    /// Covers every hash and holds none: an empty or missing target.
+    static let everything = Fingerprints(lower: 0, upper: nil)
+
+    var count: Int { hashes.count }
+    var coversEverything: Bool { lower == 0 && upper == nil }
+
+    @inline(__always)
+    func covers(_ hash: UInt64) -> Bool { hash >= lower && (upper.map { hash < $0 } ?? true) }
+
+    @inline(__always)
+    mutating func add(_ hash: UInt64) {
+        guard covers(hash) else { return }
+        if hashes.count >= capacity {
+            shrink()
+            guard covers(hash) else { return }
+        } else if hashes.count == hashes.capacity {
+            // Grow by doubling up to the capacity, never past it.
+            hashes.reserveCapacity(min(capacity, hashes.count * 2))
+        }
+        hashes.append(hash)
+    }
+
+    /// Sorted, without repeats; then, when still over three quarters full, the upper half of the range is let go.
+    private mutating func shrink() {
+        finish()
+        guard hashes.count > capacity * 3 / 4 else { return }
+        let middle = hashes.count / 2
+        upper = hashes[middle]
+        hashes.removeSubrange(middle...)
+    }
+
+    mutating func finish() {
+        hashes.sort()
+        var kept = 0
+        for index in hashes.indices where kept == 0 || hashes[index] != hashes[kept - 1] {
+            hashes[kept] = hashes[index]
+            kept += 1
+        }
+        hashes.removeSubrange(kept...)
+    }
+
+    /// Where `hash` is among the finished hashes.
+    @inline(__always)
+    func index(of hash: UInt64) -> Int? {
+        hashes.withUnsafeBufferPointer { hashes in
+            var low = 0
+            var high = hashes.count
+            while low < high {
+                let middle = (low + high) >> 1
+                if hashes[middle] < hash { low = middle + 1 } else { high = middle }
+            }
+            return low < hashes.count && hashes[low] == hash ? low : nil
+        }
+    }
+
+    /// Adds what another part of the same pass collected (over the narrower of the two ranges).
+    mutating func merge(_ other: Fingerprints) {
+        if let end = other.upper, upper.map({ end < $0 }) ?? true {
+            upper = end
+            hashes.removeAll { $0 >= end }
+        }
+        for hash in other.hashes { add(hash) }
     }
 }
