@@ -97,6 +97,16 @@ final class ReferencesReadingTests: XCTestCase {
         for name in ["orphanDocuments", "orphanValues", "referencedValues", "referencingDocuments"] {
             XCTAssertEqual(alone.metrics[name], shared.metrics[name], name)
         }
+
+        // A sample (here all but one document) cannot be read again for further ranges: it keeps its values.
+        let completeness = try XCTUnwrap(try AuditSpec(text: Self.spec, file: "t.yml").checks.first)
+        let sampledSpec = AuditSpec(checks: [completeness, ConfiguredCheck(check: check, maxDocuments: Self.metadata - 1)])
+        let sampled = try references(try Auditor(spec: sampledSpec).run(on: client, database: database.name, failOn: .high))
+        XCTAssertEqual(sampled.sample?.size, Self.metadata - 1)
+        let orphans = try XCTUnwrap(sampled.metrics["orphanValues"]?.number)
+        XCTAssertTrue([Self.metadata - Self.firstOrphan - 1, Self.metadata - Self.firstOrphan].map(Double.init).contains(orphans), "\(orphans)")
+        XCTAssertEqual(sampled.metrics["orphanDocuments"]?.number, orphans)
+        XCTAssertEqual(sampled.findings.first { $0.kind == "orphan_references" }?.fact("method"), "the sample's values compared with one read of recordings")
     }
 
     /// A sampled source is resolved with `$in` queries on the target's index: the target is not scanned.

@@ -21,9 +21,11 @@ import SpecSupport
 /// taken in ranges of hash values: the shared passes cover the first range, each further range costs one
 /// more read of each collection, and the finding's facts say so. Orphans keep their canonical bytes.
 ///
-/// Samples. A sampled source pass keeps its (bounded) reference values. When an index led by the target
-/// field can serve them, they are resolved by `$in` queries on it and the target is not scanned; otherwise
-/// from the target's shared pass when it reads the whole target, or else by one read of the target.
+/// Samples. A sample of at most `indexedSampleLimit` documents, when an index led by the target field can
+/// serve it, keeps its distinct values and resolves them by `$in` queries on that index, comparing the
+/// values returned: the target is not scanned. Otherwise the sample rides the target's shared pass when that
+/// pass reads the whole target; when there is no such pass (or the target's hashes did not fit) it keeps
+/// its values and compares them with one read of the target. Its figures are flagged as a sample.
 public struct ReferencesCheck: CrossCollectionCheck {
     public static let description = CheckDescription(
         identifier: "references",
@@ -69,9 +71,9 @@ public struct ReferencesCheck: CrossCollectionCheck {
             expect: [ExpectedFinding("metadata/orphan_references/r->recordings._id", .medium, ["orphanDocuments": 1, "orphanValues": 1])]),
     ]
 
-    /// Sampled sources keep their reference values one by one up to this many documents; a larger sample
-    /// is resolved like a whole collection, against the target's hashes.
-    static let keptSampleLimit = 100_000
+    /// Samples up to this many documents are resolved through the target's index when it has one; larger
+    /// ones ride the target's shared pass like a whole collection, so as not to keep their values.
+    static let indexedSampleLimit = 100_000
     /// The most memory the target's hashes may take; a larger target is read in ranges of hash values.
     var fingerprintBudgetBytes = 12 << 20
     var fingerprintCapacity: Int { max(16, fingerprintBudgetBytes / 8) }
@@ -124,7 +126,7 @@ public struct ReferencesCheck: CrossCollectionCheck {
             arrange(.missing)
             return (bound, nil)
         }
-        if let size = reading.ownSampleSize, size <= Self.keptSampleLimit, targetFieldIsIndexed(context: context) {
+        if let size = reading.ownSampleSize, size <= Self.indexedSampleLimit, targetFieldIsIndexed(context: context) {
             arrange(.byIndex)
             return (bound, nil)
         }
@@ -150,20 +152,20 @@ public struct ReferencesCheck: CrossCollectionCheck {
     public func makeAccumulator(context: AuditContext, fields: FieldReader, expectedDocuments: Int) -> any DocumentAccumulator {
         let slot = fields.index(of: field)!
         let arrangement = arrangement ?? Arrangement(target: .separateRead, sampled: false)
-        let keepValues = arrangement.sampled && expectedDocuments <= Self.keptSampleLimit
         switch arrangement.target {
         case .missing:
             return ResolvingAccumulator(check: self, slot: slot, key: SipHasher.randomKey(), known: .everything, method: "the target does not exist")
         case .byIndex:
             return KeepingAccumulator(check: self, slot: slot, byIndex: true)
         case .sharedPass(let values):
-            if let known = values.collected, known.coversEverything || !keepValues {
+            // A sample cannot be read again for the hash ranges the shared pass could not hold: it keeps its values.
+            if let known = values.collected, known.coversEverything || !arrangement.sampled {
                 return ResolvingAccumulator(
                     check: self, slot: slot, key: values.key, known: known, method: "hashes of the target's values from its shared pass", shared: values)
             }
             fallthrough
         case .separateRead:
-            if keepValues { return KeepingAccumulator(check: self, slot: slot, byIndex: false) }
+            if arrangement.sampled { return KeepingAccumulator(check: self, slot: slot, byIndex: false) }
             return ResolvingAccumulator(check: self, slot: slot, key: SipHasher.randomKey(), known: .nothing, method: "hashes of the target's values from reads of its own")
         }
     }
