@@ -163,54 +163,42 @@ final class ReferencesReadingTests: XCTestCase {
         XCTAssertEqual(report.checks[2].metrics["referencingDocuments"], .count(1))
     }
 
+    /// Feeds a collection's documents to `parts` in turn (disjoint parts of one pass over `path`).
+    func feed(_ collection: String, _ path: String, to parts: [any DocumentAccumulator]) throws {
+        let fields = FieldReader(paths: [path])
+        var index = 0
+        try database.collection(collection).find { cursor in
+            try cursor.forEachView { view in
+                fields.load(view)
+                parts[index % parts.count].visit(view, fields: fields)
+                index += 1
+            }
+        }
+    }
+
     /// Accumulators fed disjoint parts of a pass merge into the figures of one pass over both.
     func testMergedPartsGiveTheFiguresOfOnePass() throws {
         let check = ReferencesCheck(collection: "metadata", field: "recording_uuid", toCollection: "recordings", toField: "uuid")
         let context = AuditContext(database: database, maxTimeMS: 10_000)
-        let reading = CrossCollectionReading(ownSampleSize: nil, otherPass: .wholeBefore)
-        let (bound, rider) = check.arranged(reading, context: context)
-        let targetFields = FieldReader(paths: ["uuid"])
-        let targets = (0..<2).map { _ in try! XCTUnwrap(rider).makeAccumulator(context: context, fields: targetFields, expectedDocuments: 10) }
-        var index = 0
-        try database.collection("recordings").find { cursor in
-            try cursor.forEachView { view in
-                targetFields.load(view)
-                targets[index % 2].visit(view, fields: targetFields)
-                index += 1
-            }
-        }
+        let (bound, rider) = check.arranged(CrossCollectionReading(ownSampleSize: nil, otherPass: .wholeBefore), context: context)
+        let rides = try XCTUnwrap(rider)
+        let targets = (0..<2).map { _ in rides.makeAccumulator(context: context, fields: FieldReader(paths: ["uuid"]), expectedDocuments: 10) }
+        try feed("recordings", "uuid", to: targets)
         (targets[0] as! TargetAccumulator).merge(targets[1])
-        let summary = ScanSummary(scanned: Self.recordings, total: Self.recordings, sampled: false)
-        _ = try targets[0].output(severity: .info, scan: summary, context: context)
-        let sourceFields = FieldReader(paths: ["recording_uuid"])
-        let sources = (0..<3).map { _ in bound.makeAccumulator(context: context, fields: sourceFields, expectedDocuments: 10) }
-        index = 0
-        try database.collection("metadata").find { cursor in
-            try cursor.forEachView { view in
-                sourceFields.load(view)
-                sources[index % 3].visit(view, fields: sourceFields)
-                index += 1
-            }
-        }
-        (sources[0] as! ResolvingAccumulator).merge(sources[1])
-        (sources[0] as! ResolvingAccumulator).merge(sources[2])
-        let output = try sources[0].output(severity: .medium, scan: ScanSummary(scanned: Self.metadata, total: Self.metadata, sampled: false), context: context)
+        _ = try targets[0].output(severity: .info, scan: ScanSummary(scanned: Self.recordings, total: Self.recordings, sampled: false), context: context)
+        let whole = ScanSummary(scanned: Self.metadata, total: Self.metadata, sampled: false)
+        let sources = (0..<3).map { _ in bound.makeAccumulator(context: context, fields: FieldReader(paths: ["recording_uuid"]), expectedDocuments: 10) }
+        try feed("metadata", "recording_uuid", to: sources)
+        for part in sources.dropFirst() { (sources[0] as! ResolvingAccumulator).merge(part) }
         var result = CheckResult(check: "references", collection: "metadata", severity: .medium, status: .passed)
-        result.record(.ran(output))
+        result.record(.ran(try sources[0].output(severity: .medium, scan: whole, context: context)))
         assertExactFigures(result)
 
         // The same for the values a sample keeps.
         let keeping = (0..<2).map { _ in KeepingAccumulator(check: check, slot: 0, byIndex: false) }
-        index = 0
-        try database.collection("metadata").find { cursor in
-            try cursor.forEachView { view in
-                sourceFields.load(view)
-                keeping[index % 2].visit(view, fields: sourceFields)
-                index += 1
-            }
-        }
+        try feed("metadata", "recording_uuid", to: keeping)
         keeping[0].merge(keeping[1])
-        result.record(.ran(try keeping[0].output(severity: .medium, scan: ScanSummary(scanned: Self.metadata, total: Self.metadata, sampled: false), context: context)))
+        result.record(.ran(try keeping[0].output(severity: .medium, scan: whole, context: context)))
         assertExactFigures(result)
     }
 }
