@@ -82,6 +82,22 @@ final class ReferencesReadingTests: XCTestCase {
         XCTAssertEqual(plan.passes.first?.fields, ["uuid"])
     }
 
+    /// Above the memory budget the shared pass holds the target's hashes in part; the references beyond
+    /// them are resolved by one more read of each collection, or when they do not fit the budget either,
+    /// range by range: the figures are the same.
+    func testTheReferencesBeyondTheBudgetAreResolvedByOneMoreReadOfEach() throws {
+        var check = ReferencesCheck(collection: "metadata", field: "recording_uuid", toCollection: "recordings", toField: "uuid")
+        check.fingerprintBudgetBytes = 8 * 1_900
+        let before = try examined()
+        let report = try Auditor(spec: AuditSpec(checks: [ConfiguredCheck(check: check)])).run(on: client, database: database.name, failOn: .high)
+        XCTAssertLessThanOrEqual(try examined() - before, 2 * (Self.recordings + Self.metadata) * 11 / 10)
+        let result = try references(report)
+        assertExactFigures(result)
+        XCTAssertEqual(
+            result.findings.first { $0.kind == "orphan_references" }?.fact("note"),
+            "the target's values did not fit the 0 MB budget of hashes: 1 more read(s) of recordings and of metadata")
+    }
+
     /// Above the memory budget of hashes the target is taken in ranges of hash values, with one more read
     /// of each collection per range: the figures are the same. Both from the shared pass and on its own.
     func testRangesBeyondTheBudgetGiveTheSameFigures() throws {

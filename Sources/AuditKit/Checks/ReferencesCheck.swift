@@ -18,8 +18,10 @@ import SpecSupport
 ///
 /// Memory. The hashes take 8 bytes per distinct target value, up to `fingerprintBudgetBytes` (12 MB,
 /// about 1.5 million values), plus one bit per value for the references that hit it. A larger target is
-/// taken in ranges of hash values: the shared passes cover the first range, each further range costs one
-/// more read of each collection, and the finding's facts say so. Orphans keep their canonical bytes.
+/// covered in part (a range of hash values) by the shared passes; the references beyond that range are
+/// kept as hashes (8 bytes per distinct reference, within the same budget) and resolved by one more read
+/// of each collection, and past that budget too by one more read of each per further range of hashes.
+/// The finding's facts say so. Orphans keep their canonical bytes.
 ///
 /// Samples. A sample of at most `indexedSampleLimit` documents, when an index led by the target field can
 /// serve it, keeps its distinct values and resolves them by `$in` queries on that index, comparing the
@@ -311,20 +313,23 @@ struct Orphans {
     }
 }
 
-/// Looks each reference up in the target's hashes: those of the shared pass as the source's pass visits
-/// its documents, then, for the hash ranges the shared pass could not hold, reads of both collections.
+/// Looks each reference up in the target's hashes from the shared pass as the source's pass visits its
+/// documents. References beyond the range of hashes the shared pass could hold are kept as hashes
+/// (`pending`, within the same budget) and resolved after the pass by one more read of each collection;
+/// beyond that budget too, by further reads of both, one range of hash values at a time.
 final class ResolvingAccumulator: DocumentAccumulator {
     let check: ReferencesCheck
     let slot: Int
     let key: (UInt64, UInt64)
-    let known: Fingerprints
+    private(set) var known: Fingerprints
     let method: String
     let shared: TargetValues?
     /// One bit per target hash: referenced by some document.
     @exclusivity(unchecked) var hits: [UInt64]
     @exclusivity(unchecked) var referencingDocuments = 0
     @exclusivity(unchecked) var orphans = Orphans()
-    /// Some reference lies beyond the range of `known`.
+    /// The hashes of the references beyond the range of `known`.
+    @exclusivity(unchecked) var pending: Fingerprints
     @exclusivity(unchecked) var uncovered = false
 
     init(check: ReferencesCheck, slot: Int, key: (UInt64, UInt64), known: Fingerprints, method: String, shared: TargetValues? = nil) {
@@ -335,6 +340,7 @@ final class ResolvingAccumulator: DocumentAccumulator {
         self.method = method
         self.shared = shared
         hits = Array(repeating: 0, count: (known.count + 63) / 64)
+        pending = known.upper.map { Fingerprints(from: $0, capacity: check.fingerprintCapacity, expected: 0) } ?? .nothing
     }
 
     func visit(_ document: DocumentView, fields: FieldReader) {
@@ -345,6 +351,7 @@ final class ResolvingAccumulator: DocumentAccumulator {
             let hash = fields.hash(value, key: key)
             guard known.covers(hash) else {
                 uncovered = true
+                pending.add(hash)
                 return
             }
             if let index = known.index(of: hash) {
@@ -363,19 +370,22 @@ final class ResolvingAccumulator: DocumentAccumulator {
         for index in hits.indices where index < other.hits.count { hits[index] |= other.hits[index] }
         referencingDocuments += other.referencingDocuments
         orphans.merge(other.orphans)
+        pending.merge(other.pending)
         uncovered = uncovered || other.uncovered
     }
 
     func output(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> CheckOutput {
         shared?.collected = nil
         var resolved = hits.reduce(0) { $0 + $1.nonzeroBitCount }
+        known = .nothing
+        hits = []
         var facts: [(name: String, text: String)] = [("method", method)]
-        if uncovered, let start = known.upper, !scan.sampled {
-            let rounds = try resolveBeyond(start, resolved: &resolved, context: context)
+        if uncovered, !scan.sampled {
+            let reads = try resolvePending(resolved: &resolved, context: context)
             facts.append((
                 "note",
                 "the target's values did not fit the \(check.fingerprintBudgetBytes >> 20) MB budget of hashes: "
-                    + "\(rounds) more read(s) of \(check.targetCollection) and of \(check.collectionName), each for a range of hash values"))
+                    + "\(reads) more read(s) of \(check.targetCollection) and of \(check.collectionName)"))
         }
         facts.append((
             "verification",
@@ -386,42 +396,64 @@ final class ResolvingAccumulator: DocumentAccumulator {
             severity: severity, scan: scan, context: context)
     }
 
-    /// Resolves the references with hashes from `start` on, one range of hashes per round: the target's
-    /// hashes in the range (as many as the budget holds), then the source's references in it. A document
-    /// counts as an orphan in the round of its first orphan value. Returns the number of rounds.
-    private func resolveBeyond(_ start: UInt64, resolved: inout Int, context: AuditContext) throws -> Int {
-        var lower = start
-        var rounds = 0
-        while true {
-            rounds += 1
+    /// Resolves the pending references: one read of the target marks the pending hashes it holds, one read
+    /// of the source counts the orphans among them. Beyond the pending range, one range of the target's
+    /// hashes at a time (as many as the budget holds), each with a read of the source. Returns the reads
+    /// of each collection.
+    private func resolvePending(resolved: inout Int, context: AuditContext) throws -> Int {
+        pending.finish()
+        var held = [UInt64](repeating: 0, count: (pending.count + 63) / 64)
+        try readTargetHashes(context: context) { hash in
+            if let index = pending.index(of: hash) { held[index >> 6] |= 1 << UInt64(index & 63) }
+        }
+        resolved += held.reduce(0) { $0 + $1.nonzeroBitCount }
+        try countOrphans(in: pending, context: context) { hash in
+            pending.index(of: hash).map { held[$0 >> 6] & (1 << UInt64($0 & 63)) != 0 } ?? false
+        }
+        var reads = 1
+        var next = pending.upper
+        pending = .nothing
+        while let lower = next {
+            reads += 1
             var range = Fingerprints(from: lower, capacity: check.fingerprintCapacity, expected: check.fingerprintCapacity)
-            try check.read(check.targetCollection, field: check.targetField, context: context) { reader in
-                reader.forEachElement(0) { value, _ in range.add(reader.hash(value, key: key)) }
-            }
+            try readTargetHashes(context: context) { range.add($0) }
             range.finish()
             var hits = [UInt64](repeating: 0, count: (range.count + 63) / 64)
-            try check.read(check.collectionName, field: check.field, context: context) { reader in
-                var counted = false
-                var orphan = false
-                reader.forEachElement(0) { value, position in
-                    let hash = reader.hash(value, key: key)
-                    if hash < lower {
-                        if orphans.contains(hash) { counted = true }
-                        return
-                    }
-                    guard range.covers(hash) else { return }
-                    if let index = range.index(of: hash) {
-                        hits[index >> 6] |= 1 << UInt64(index & 63)
-                        return
-                    }
-                    orphan = true
-                    orphans.add(hash, bytes: canonicalBytes(value)) { reader.value(0, position) }
-                }
-                if orphan && !counted { orphans.documents += 1 }
+            try countOrphans(in: range, context: context) { hash in
+                guard let index = range.index(of: hash) else { return false }
+                hits[index >> 6] |= 1 << UInt64(index & 63)
+                return true
             }
             resolved += hits.reduce(0) { $0 + $1.nonzeroBitCount }
-            guard let upper = range.upper else { return rounds }
-            lower = upper
+            next = range.upper
+        }
+        return reads
+    }
+
+    private func readTargetHashes(context: AuditContext, _ body: (UInt64) -> Void) throws {
+        try check.read(check.targetCollection, field: check.targetField, context: context) { reader in
+            reader.forEachElement(0) { value, _ in body(reader.hash(value, key: key)) }
+        }
+    }
+
+    /// Reads the source again for the references with hashes in `range` (those below it are settled),
+    /// adding the ones `resolves` says nothing resolves to the orphans. A document counts in the read of its
+    /// first orphan value.
+    private func countOrphans(in range: Fingerprints, context: AuditContext, resolves: (UInt64) -> Bool) throws {
+        try check.read(check.collectionName, field: check.field, context: context) { reader in
+            var counted = false
+            var orphan = false
+            reader.forEachElement(0) { value, position in
+                let hash = reader.hash(value, key: key)
+                if hash < range.lower {
+                    if orphans.contains(hash) { counted = true }
+                    return
+                }
+                guard range.covers(hash), !resolves(hash) else { return }
+                orphan = true
+                orphans.add(hash, bytes: canonicalBytes(value)) { reader.value(0, position) }
+            }
+            if orphan && !counted { orphans.documents += 1 }
         }
     }
 }
