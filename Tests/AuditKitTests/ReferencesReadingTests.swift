@@ -179,6 +179,24 @@ final class ReferencesReadingTests: XCTestCase {
         XCTAssertEqual(report.checks[2].metrics["referencingDocuments"], .count(1))
     }
 
+    /// The hashes are sorted in place, repeats dropped, whatever their order or repeats.
+    func testFingerprintsAreSortedWithoutRepeats() {
+        var generator = SystemRandomNumberGenerator()
+        for count in [0, 1, 2, 17, 100, 5_000] {
+            for spread: UInt64 in [3, 1_000, .max] {
+                let hashes = (0..<count).map { _ in UInt64.random(in: 0...spread, using: &generator) }
+                var fingerprints = Fingerprints(capacity: 10_000, expected: count)
+                for hash in hashes { fingerprints.add(hash) }
+                fingerprints.finish()
+                XCTAssertEqual(fingerprints.hashes, Array(Set(hashes)).sorted(), "\(count) hashes up to \(spread)")
+            }
+        }
+        var sorted = Fingerprints(capacity: 10_000, expected: 0)
+        for hash in (0..<3_000).map(UInt64.init) + (0..<3_000).reversed().map(UInt64.init) { sorted.add(hash) }
+        sorted.finish()
+        XCTAssertEqual(sorted.hashes, (0..<3_000).map(UInt64.init))
+    }
+
     /// Feeds a collection's documents to `parts` in turn (disjoint parts of one pass over `path`).
     func feed(_ collection: String, _ path: String, to parts: [any DocumentAccumulator]) throws {
         let fields = FieldReader(paths: [path])
