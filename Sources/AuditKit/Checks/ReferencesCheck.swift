@@ -86,6 +86,8 @@ public struct ReferencesCheck: CrossCollectionCheck {
     let targetField: String
     /// How this audit reads the target (nil: the check runs on its own and reads the target itself).
     var arrangement: Arrangement?
+    /// The key of the hashes of a sample's kept values, the same for every part of a pass.
+    let sampleKey = SipHasher.randomKey()
     public var collection: String? { collectionName }
     public var fieldsRead: [String] { [field] }
     public var otherCollection: String { targetCollection }
@@ -466,7 +468,7 @@ final class KeepingAccumulator: DocumentAccumulator {
     let byIndex: Bool
     /// Distinct values by canonical bytes: their number in `values`.
     @exclusivity(unchecked) var numbers: [[UInt8]: Int] = [:]
-    @exclusivity(unchecked) var values: [(bytes: [UInt8], value: BSONValue)] = []
+    @exclusivity(unchecked) var values: [(bytes: [UInt8], value: BSONValue, hash: UInt64)] = []
     /// The value numbers of each referencing document, one after another; `documentEnds` marks where each ends.
     @exclusivity(unchecked) var documentValues: [Int] = []
     @exclusivity(unchecked) var documentEnds: [Int] = []
@@ -481,21 +483,22 @@ final class KeepingAccumulator: DocumentAccumulator {
         let start = documentValues.count
         fields.forEachElement(slot) { value, position in
             let bytes = canonicalBytes(value)
-            guard let number = numbers[bytes] ?? fields.value(slot, position).map({ add(bytes, $0) }) else { return }
+            guard let number = numbers[bytes] ?? fields.value(slot, position).map({ add(bytes, $0, fields.hash(value, key: check.sampleKey)) })
+            else { return }
             if !documentValues[start...].contains(number) { documentValues.append(number) }
         }
         if documentValues.count > start { documentEnds.append(documentValues.count) }
     }
 
-    private func add(_ bytes: [UInt8], _ value: BSONValue) -> Int {
+    private func add(_ bytes: [UInt8], _ value: BSONValue, _ hash: UInt64) -> Int {
         numbers[bytes] = values.count
-        values.append((bytes, value))
+        values.append((bytes, value, hash))
         return values.count - 1
     }
 
     func merge(_ other: any DocumentAccumulator) {
         guard let other = other as? KeepingAccumulator else { return }
-        let renumbered = other.values.map { numbers[$0.bytes] ?? add($0.bytes, $0.value) }
+        let renumbered = other.values.map { numbers[$0.bytes] ?? add($0.bytes, $0.value, $0.hash) }
         var start = 0
         for end in other.documentEnds {
             documentValues += other.documentValues[start..<end].map { renumbered[$0] }
@@ -512,9 +515,12 @@ final class KeepingAccumulator: DocumentAccumulator {
             try lookUp(&found, context: context)
         } else {
             method = "the sample's values compared with one read of \(check.targetCollection)"
+            // Hashes first: only a target value whose hash a kept value has is compared byte for byte.
+            let hashes = Set(values.map(\.hash))
             try check.read(check.targetCollection, field: check.targetField, context: context) { reader in
                 reader.forEachElement(0) { value, _ in
-                    if let number = numbers[canonicalBytes(value)] { found[number] = true }
+                    guard hashes.contains(reader.hash(value, key: check.sampleKey)), let number = numbers[canonicalBytes(value)] else { return }
+                    found[number] = true
                 }
             }
         }
@@ -524,7 +530,7 @@ final class KeepingAccumulator: DocumentAccumulator {
             var orphan = false
             for number in documentValues[start..<end] where !found[number] {
                 orphan = true
-                orphans.add(UInt64(truncatingIfNeeded: values[number].bytes.hashValue), bytes: values[number].bytes) { values[number].value }
+                orphans.add(values[number].hash, bytes: values[number].bytes) { values[number].value }
             }
             if orphan { orphans.documents += 1 }
             start = end
