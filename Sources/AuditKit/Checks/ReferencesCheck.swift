@@ -17,11 +17,13 @@ import SpecSupport
 /// Samples resolved by index or by a read of the target compare the values themselves.
 ///
 /// Memory. The hashes take 8 bytes per distinct target value, up to `fingerprintBudgetBytes` (12 MB,
-/// about 1.5 million values), plus one bit per value for the references that hit it. A larger target is
-/// covered in part (a range of hash values) by the shared passes; the references beyond that range are
-/// kept as hashes (8 bytes per distinct reference, within the same budget) and resolved by one more read
-/// of each collection, and past that budget too by one more read of each per further range of hashes.
-/// The finding's facts say so. Orphans keep their canonical bytes.
+/// about 1.5 million values), plus one bit per value for the references that hit it. A target with more
+/// documents than that rides no pass (the old separate read): the source's pass keeps its references'
+/// hashes instead (8 bytes per distinct reference, within the same budget), one read of the target marks
+/// those it holds and one more read of the source counts the orphans. A target whose values outgrow the
+/// budget though its documents do not (arrays) is held in part, a range of hash values, and the references
+/// beyond it are resolved the same way. References beyond the budget too take one more read of each per
+/// further range of hashes. The finding's facts say which. Orphans keep their canonical bytes.
 ///
 /// Samples. A sample of at most `indexedSampleLimit` documents, when an index led by the target field can
 /// serve it, keeps its distinct values and resolves them by `$in` queries on that index, comparing the
@@ -116,7 +118,7 @@ public struct ReferencesCheck: CrossCollectionCheck {
             /// A sample's values are looked up with `$in` queries served by an index led by the target field.
             case byIndex
             /// The check reads the target itself.
-            case separateRead
+            case separateRead(why: String)
         }
         let target: Target
         let sampled: Bool
@@ -134,8 +136,15 @@ public struct ReferencesCheck: CrossCollectionCheck {
             arrange(.byIndex)
             return (bound, nil)
         }
+        // A target with more documents than the budget holds hashes would be held in part only: the
+        // references are then kept as hashes in their own pass and resolved by one read of each instead.
+        let targetDocuments = (try? context.database.collection(targetCollection).estimatedDocumentCount()) ?? 0
         guard case .wholeBefore = reading.otherPass else {
-            arrange(.separateRead)
+            arrange(.separateRead(why: "the target has no shared pass that reads it whole before this one"))
+            return (bound, nil)
+        }
+        guard targetDocuments <= fingerprintCapacity else {
+            arrange(.separateRead(why: "the target's values do not fit the \(fingerprintBudgetBytes >> 20) MB budget of hashes"))
             return (bound, nil)
         }
         let values = TargetValues(capacity: fingerprintCapacity)
@@ -155,22 +164,26 @@ public struct ReferencesCheck: CrossCollectionCheck {
 
     public func makeAccumulator(context: AuditContext, fields: FieldReader, expectedDocuments: Int) -> any DocumentAccumulator {
         let slot = fields.index(of: field)!
-        let arrangement = arrangement ?? Arrangement(target: .separateRead, sampled: false)
+        let arrangement = arrangement ?? Arrangement(target: .separateRead(why: "the check ran on its own"), sampled: false)
         switch arrangement.target {
         case .missing:
             return ResolvingAccumulator(check: self, slot: slot, key: SipHasher.randomKey(), known: .everything, method: "the target does not exist")
         case .byIndex:
             return KeepingAccumulator(check: self, slot: slot, byIndex: true)
         case .sharedPass(let values):
+            guard let known = values.collected else { return separately("the target's shared pass did not finish") }
             // A sample cannot be read again for the hash ranges the shared pass could not hold: it keeps its values.
-            if let known = values.collected, known.coversEverything || !arrangement.sampled {
-                return ResolvingAccumulator(
-                    check: self, slot: slot, key: values.key, known: known, method: "hashes of the target's values from its shared pass", shared: values)
-            }
-            fallthrough
-        case .separateRead:
+            guard known.coversEverything || !arrangement.sampled else { return separately("the target's values did not fit the budget of hashes") }
+            let part = known.coversEverything ? "" : " (in part: they did not fit the \(fingerprintBudgetBytes >> 20) MB budget of hashes)"
+            return ResolvingAccumulator(
+                check: self, slot: slot, key: values.key, known: known, method: "hashes of the target's values from its shared pass" + part, shared: values)
+        case .separateRead(let why):
+            return separately(why)
+        }
+        func separately(_ why: String) -> any DocumentAccumulator {
             if arrangement.sampled { return KeepingAccumulator(check: self, slot: slot, byIndex: false) }
-            return ResolvingAccumulator(check: self, slot: slot, key: SipHasher.randomKey(), known: .nothing, method: "hashes of the target's values from reads of its own")
+            return ResolvingAccumulator(
+                check: self, slot: slot, key: SipHasher.randomKey(), known: .nothing, method: "hashes of the references resolved by reads of their own: " + why)
         }
     }
 
@@ -384,10 +397,7 @@ final class ResolvingAccumulator: DocumentAccumulator {
         var facts: [(name: String, text: String)] = [("method", method)]
         if uncovered, !scan.sampled {
             let reads = try resolvePending(resolved: &resolved, context: context)
-            facts.append((
-                "note",
-                "the target's values did not fit the \(check.fingerprintBudgetBytes >> 20) MB budget of hashes: "
-                    + "\(reads) more read(s) of \(check.targetCollection) and of \(check.collectionName)"))
+            facts.append(("note", "beyond the shared passes: \(reads) read(s) of \(check.targetCollection) and of \(check.collectionName)"))
         }
         facts.append((
             "verification",
