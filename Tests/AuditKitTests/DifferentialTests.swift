@@ -139,6 +139,7 @@ final class DifferentialTests: XCTestCase {
             return (reply["values"]?.arrayValue ?? []).filter { $0 != .null && $0 != .undefined }
         }
         var distinctValues = 0
+        var referencePaths: [(path: String, orphanValues: Int, orphanDocuments: Int)] = []
         for (index, path) in Self.paths.enumerated() {
             // Through a numeric component the server's own operators disagree with each other (`distinct`
             // expands `a.0` over `a: [[1, 2]]` into 1 and 2, a query and a unique index see [1, 2]): no
@@ -164,6 +165,28 @@ final class DifferentialTests: XCTestCase {
             let orphanDocuments = orphans.isEmpty ? 0 : try docs.countDocuments(["$or": .array(orphans.map { .document(holding(path, $0)) })])
             expect("references \(path) orphanValues", audit: count(references.metrics["orphanValues"]), server: orphans.count)
             expect("references \(path) orphanDocuments", audit: count(references.metrics["orphanDocuments"]), server: orphanDocuments)
+            referencePaths.append((path, orphans.count, orphanDocuments))
+        }
+        // references from a sample as large as the collection: its values compared with one read of the
+        // targets, then looked up with $in queries on an index of each target path.
+        let referencesSpec = "version: 1\nchecks:\n" + referencePaths.map {
+            "  - {check: references, collection: docs, field: \($0.path), to_collection: targets, to_field: \($0.path)}\n"
+        }.joined()
+        for indexed in [false, true] {
+            if indexed {
+                try database.runCommand([
+                    "createIndexes": "targets",
+                    "indexes": .array(referencePaths.map { ["key": [$0.path: 1], "name": .string("by \($0.path)")] }),
+                ])
+            }
+            let sampled = try Auditor(spec: try AuditSpec(text: referencesSpec, file: "sampled.yml"), scanOptions: ScanOptions(sampleSize: total))
+                .run(on: client, database: database.name, failOn: .high)
+            for (result, oracle) in zip(sampled.checks, referencePaths) {
+                let name = "references \(oracle.path) sampled\(indexed ? ", by index" : "")"
+                XCTAssertEqual(result.sample?.size, total, name)
+                expect("\(name) orphanValues", audit: count(result.metrics["orphanValues"]), server: oracle.orphanValues)
+                expect("\(name) orphanDocuments", audit: count(result.metrics["orphanDocuments"]), server: oracle.orphanDocuments)
+            }
         }
         let valuesChecked = count(rules.metrics["valuesChecked"])
         print(

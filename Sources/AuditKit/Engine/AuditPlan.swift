@@ -88,16 +88,15 @@ extension Auditor {
     public func plan(on client: MongoClient, database name: String) throws -> AuditPlan {
         let context = AuditContext(database: client.database(name), maxTimeMS: maxTimeMS, readPreference: scanOptions.readPreference)
         let names = Set(try context.collections().map(\.name))
-        let documentChecks = spec.checks.filter { $0.check is any DocumentCheck }
-        let byCollection = Dictionary(grouping: documentChecks) { $0.check.collection ?? "" }
         var passes: [AuditPlan.Pass] = []
-        for collection in byCollection.keys.sorted() {
-            let entries = byCollection[collection]!
-            let checks = entries.map { $0.check as! any DocumentCheck }
+        for group in arrangePasses(context: context) {
+            let collection = group.collection
+            let checks = group.entries.map { $0.configured.check as! any DocumentCheck }
+            let described = group.entries.map(\.configured.identifier) + group.riders.map(\.purpose)
             guard names.contains(collection) else {
                 passes.append(
                     AuditPlan.Pass(
-                        collection: collection, checks: entries.map(\.identifier), exists: false, documents: 0, bytes: 0, fields: nil,
+                        collection: collection, checks: described, exists: false, documents: 0, bytes: 0, fields: nil,
                         documentsToRead: 0, sampled: false, documentsPerSecond: nil))
                 continue
             }
@@ -105,11 +104,11 @@ extension Auditor {
                 "aggregate": .string(collection), "pipeline": [["$collStats": ["storageStats": [:]]]], "cursor": [:],
             ]).first?["storageStats"]?.documentValue
             let documents = stats?["count"]?.intValue ?? 0
-            let toRead = sampleSize(for: entries, documents: documents).map { min($0, documents) } ?? documents
-            let fields = checks.contains { $0.readsWholeDocuments } ? nil : CollectionScan.pathsRead(by: checks)
+            let toRead = group.sampleSize.map { min($0, documents) } ?? documents
+            let fields = checks.contains { $0.readsWholeDocuments } ? nil : CollectionScan.pathsRead(by: checks, riders: group.riders)
             passes.append(
                 AuditPlan.Pass(
-                    collection: collection, checks: entries.map(\.identifier), exists: true, documents: documents,
+                    collection: collection, checks: described, exists: true, documents: documents,
                     bytes: stats?["size"]?.intValue ?? 0, fields: fields, documentsToRead: toRead, sampled: toRead < documents,
                     documentsPerSecond: try calibrate(context.database.collection(collection), fields: fields, context: context)))
         }

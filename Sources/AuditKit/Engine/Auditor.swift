@@ -40,27 +40,26 @@ public struct Auditor: Sendable {
             database: client.database(name), maxTimeMS: maxTimeMS, now: started, readPreference: scanOptions.readPreference)
 
         // Document checks of one collection share one pass over it; passes over different collections run
-        // side by side up to `parallelScans`.
-        let documentChecks = spec.checks.enumerated().filter { $0.element.check is any DocumentCheck }
-        let byCollection = Dictionary(grouping: documentChecks) { $0.element.check.collection ?? "" }
-        let groups = byCollection.keys.sorted().map { (collection: $0, entries: byCollection[$0]!.map { ($0.offset, $0.element) }) }
+        // side by side up to `parallelScans`, each after the passes that collect what it needs.
+        let groups = arrangePasses(context: context)
         let shared = SharedResults()
-        let slots = DispatchSemaphore(value: parallelScans)
-        DispatchQueue.concurrentPerform(iterations: groups.count) { index in
-            slots.wait()
-            defer { slots.signal() }
-            let group = groups[index]
-            do {
-                if let stop = stopReason(after: shared.values, started: started) {
-                    for (offset, configured) in group.entries { shared.set(offset, Self.notTried(configured, stop)) }
-                    return
+        let scheduler = PassScheduler(groups)
+        DispatchQueue.concurrentPerform(iterations: max(1, min(parallelScans, groups.count))) { _ in
+            while let index = scheduler.next() {
+                defer { scheduler.finish(index) }
+                let group = groups[index]
+                do {
+                    if let stop = stopReason(after: shared.values, started: started) {
+                        for (offset, configured) in group.entries { shared.set(offset, Self.notTried(configured, stop)) }
+                        continue
+                    }
+                    // Each pass has its own context: its time limit is its own, and contexts are not shared across threads.
+                    let passContext = AuditContext(
+                        database: context.database, maxTimeMS: maxTimeMS, now: started, readPreference: scanOptions.readPreference)
+                    for (offset, result) in try auditPass(group, context: passContext) { shared.set(offset, result) }
+                } catch {
+                    shared.fail(error)
                 }
-                // Each pass has its own context: its time limit is its own, and contexts are not shared across threads.
-                let passContext = AuditContext(
-                    database: context.database, maxTimeMS: maxTimeMS, now: started, readPreference: scanOptions.readPreference)
-                for (offset, result) in try auditPass(over: group.collection, group.entries, context: passContext) { shared.set(offset, result) }
-            } catch {
-                shared.fail(error)
             }
         }
         if let error = shared.failure { throw error }
@@ -91,22 +90,24 @@ public struct Auditor: Sendable {
             sampleSize: scanOptions.sampleSize, failOn: failOn, checks: checks)
     }
 
-    /// One pass over `collection` for its document checks: their results by spec position.
-    func auditPass(over collection: String, _ entries: [(offset: Int, configured: ConfiguredCheck)], context: AuditContext) throws
-        -> [(Int, CheckResult)]
-    {
-        if Self.isMissing(collection, context: context) { return entries.map { ($0.offset, Self.missingCollectionResult($0.configured)) } }
+    /// One pass over a collection for its document checks (and riders): the checks' results by spec position.
+    func auditPass(_ group: PassGroup, context: AuditContext) throws -> [(Int, CheckResult)] {
+        let entries = group.entries
+        if Self.isMissing(group.collection, context: context) {
+            return entries.map { ($0.offset, Self.missingCollectionResult($0.configured)) }
+        }
         let checks = entries.map { $0.configured.check as! any DocumentCheck }
         let scanStarted = Date()
         context.maxTimeMS = entries.map { $0.configured.timeLimitMS ?? maxTimeMS }.max() ?? maxTimeMS
         var options = scanOptions
-        options.sampleSize = sampleSize(
-            for: entries.map(\.configured), documents: try? context.database.collection(collection).estimatedDocumentCount())
+        options.sampleSize = group.sampleSize
         let outcome = try Self.refusalAsNotRun { () -> ([Result<CheckOutput, Error>], ScanSummary) in
             let scan = try CollectionScan(
-                collection: context.database.collection(collection), checks: checks, context: context, options: options,
-                maxTimeMS: context.maxTimeMS)
+                collection: context.database.collection(group.collection), checks: checks, riders: group.riders, context: context,
+                options: options, maxTimeMS: context.maxTimeMS)
             let summary = try scan.run()
+            // Riders hand what they collected to the checks they serve.
+            for rider in scan.accumulators.dropFirst(checks.count) { _ = try rider.output(severity: .info, scan: summary, context: context) }
             let outputs = zip(entries, scan.accumulators).map { entry, accumulator in
                 Result {
                     var output = try accumulator.output(severity: entry.configured.severity, scan: summary, context: context)

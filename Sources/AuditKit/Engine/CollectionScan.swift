@@ -51,17 +51,23 @@ struct CollectionScan {
     /// The collection's document count from its metadata, read once for the accumulators and the progress line.
     let estimatedCount: Int
 
-    init(collection: MongoCollection, checks: [any DocumentCheck], context: AuditContext, options: ScanOptions, maxTimeMS: Int) throws {
+    /// `riders` (checks of other collections collecting values here) get accumulators after the checks'.
+    init(
+        collection: MongoCollection, checks: [any DocumentCheck], riders: [any PassRider] = [], context: AuditContext, options: ScanOptions,
+        maxTimeMS: Int
+    ) throws {
         self.collection = collection
         let count = try collection.estimatedDocumentCount()
         estimatedCount = count
         let expected = options.sampleSize.map { min($0, count) } ?? count
-        let paths = Self.pathsRead(by: checks)
+        let paths = Self.pathsRead(by: checks, riders: riders)
         fields = checks.contains { $0.readsWholeDocuments } ? nil : paths
         // `_id` comes first: examples read it at index 0.
         let reader = FieldReader(paths: ["_id"] + paths)
         self.reader = reader
-        accumulators = checks.map { $0.makeAccumulator(context: context, fields: reader, expectedDocuments: expected) }
+        accumulators =
+            checks.map { $0.makeAccumulator(context: context, fields: reader, expectedDocuments: expected) }
+            + riders.map { $0.makeAccumulator(context: context, fields: reader, expectedDocuments: expected) }
         self.options = options
         self.maxTimeMS = maxTimeMS
     }
@@ -72,9 +78,9 @@ struct CollectionScan {
     /// projection reads `1` as a field name inside arrays and would return them empty.
     var projection: Document? { Self.projection(of: fields) }
 
-    /// The paths a pass for `checks` reads, `_id` aside (always read).
-    static func pathsRead(by checks: [any DocumentCheck]) -> [String] {
-        Array(Set(checks.flatMap(\.fieldsRead))).sorted().filter { $0 != "_id" }
+    /// The paths a pass for `checks` and `riders` reads, `_id` aside (always read).
+    static func pathsRead(by checks: [any DocumentCheck], riders: [any PassRider] = []) -> [String] {
+        Array(Set(checks.flatMap(\.fieldsRead) + riders.flatMap(\.fieldsRead))).sorted().filter { $0 != "_id" }
     }
 
     /// The projection of a pass reading `fields` (nil: whole documents).

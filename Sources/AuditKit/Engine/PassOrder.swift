@@ -1,0 +1,145 @@
+import Foundation
+import MongoKit
+
+/// A document check that also needs values from another collection (references: the target's values). The
+/// auditor tells it how that collection is read in this audit; the check answers with itself, ready to run,
+/// and with what it collects in the other collection's shared pass, if anything. That pass then runs first,
+/// so each collection is read once.
+public protocol CrossCollectionCheck: DocumentCheck {
+    /// The other collection.
+    var otherCollection: String { get }
+    /// This check as it runs in one audit, and its rider on the other collection's pass (nil: none).
+    func arranged(_ reading: CrossCollectionReading, context: AuditContext) -> (check: any DocumentCheck, rider: (any PassRider)?)
+}
+
+/// How a cross-collection check's two collections are read in one audit.
+public struct CrossCollectionReading: Sendable {
+    public enum OtherPass: Sendable {
+        /// The other collection does not exist.
+        case missing
+        /// Its shared pass reads every document of it and can run before this check's pass.
+        case wholeBefore
+        /// No such pass: it reads a sample, or it would run after this check's pass (a cycle, or the same collection).
+        case unavailable
+    }
+
+    /// The sample this check's own pass reads (nil: every document).
+    public let ownSampleSize: Int?
+    public let otherPass: OtherPass
+}
+
+/// What a check of another collection collects while a collection's shared pass visits its documents.
+public protocol PassRider: Sendable {
+    /// The dotted paths it reads.
+    var fieldsRead: [String] { get }
+    /// What it collects, as `audit --plan` says it.
+    var purpose: String { get }
+    /// A fresh accumulator for one pass; its output is not reported (the check it serves reads what it collected).
+    func makeAccumulator(context: AuditContext, fields: FieldReader, expectedDocuments: Int) -> any DocumentAccumulator
+}
+
+/// The shared pass over one collection in an audit: its document checks, the riders of checks of other
+/// collections, and the passes that must finish before it starts.
+struct PassGroup {
+    let collection: String
+    var entries: [(offset: Int, configured: ConfiguredCheck)] = []
+    var riders: [any PassRider] = []
+    /// Collections whose passes collect what this one needs.
+    var after: Set<String> = []
+    /// The sample the pass reads (nil: every document).
+    var sampleSize: Int?
+}
+
+extension Auditor {
+    /// The audit's shared passes, each after the passes it depends on (otherwise by collection name). A
+    /// cross-collection check rides the other collection's pass when that pass reads it whole and can come
+    /// first; otherwise (a sample, a cycle, its own collection) it reads what it needs itself.
+    func arrangePasses(context: AuditContext) -> [PassGroup] {
+        let documentChecks = spec.checks.enumerated().filter { $0.element.check is any DocumentCheck }
+        var groups: [String: PassGroup] = [:]
+        for (offset, configured) in documentChecks {
+            let collection = configured.check.collection ?? ""
+            groups[collection, default: PassGroup(collection: collection)].entries.append((offset, configured))
+        }
+        func passSample(_ collection: String) -> Int? {
+            sampleSize(
+                for: groups[collection]?.entries.map(\.configured) ?? [],
+                documents: try? context.database.collection(collection).estimatedDocumentCount())
+        }
+        for collection in groups.keys { groups[collection]!.sampleSize = passSample(collection) }
+        func dependsOn(_ collection: String, _ other: String) -> Bool {
+            var pending = [collection]
+            var seen: Set<String> = []
+            while let next = pending.popLast() {
+                if next == other { return true }
+                guard seen.insert(next).inserted else { continue }
+                pending += groups[next]?.after ?? []
+            }
+            return false
+        }
+        for (offset, configured) in documentChecks {
+            guard let check = configured.check as? any CrossCollectionCheck else { continue }
+            let source = check.collection ?? ""
+            if Self.isMissing(source, context: context) { continue }
+            let target = check.otherCollection
+            let otherPass: CrossCollectionReading.OtherPass =
+                Self.isMissing(target, context: context)
+                ? .missing
+                : target == source || dependsOn(target, source) || (groups[target]?.sampleSize ?? passSample(target)) != nil ? .unavailable : .wholeBefore
+            let (bound, rider) = check.arranged(CrossCollectionReading(ownSampleSize: groups[source]?.sampleSize, otherPass: otherPass), context: context)
+            let entries = groups[source]!.entries
+            if let position = entries.firstIndex(where: { $0.offset == offset }) {
+                groups[source]!.entries[position].configured = ConfiguredCheck(
+                    check: bound, severity: configured.severity, timeLimitMS: configured.timeLimitMS, line: configured.line,
+                    maxDocuments: configured.maxDocuments)
+            }
+            guard let rider else { continue }
+            if groups[target] == nil { groups[target] = PassGroup(collection: target, sampleSize: passSample(target)) }
+            groups[target]!.riders.append(rider)
+            groups[source]!.after.insert(target)
+        }
+        // Kahn's order, by name among the passes ready at each step.
+        var ordered: [PassGroup] = []
+        var placed: Set<String> = []
+        var pending = groups.keys.sorted()
+        while !pending.isEmpty {
+            let ready = pending.firstIndex { groups[$0]!.after.isSubset(of: placed) } ?? 0
+            let collection = pending.remove(at: ready)
+            placed.insert(collection)
+            ordered.append(groups[collection]!)
+        }
+        return ordered
+    }
+}
+
+/// Hands out passes to the threads that run them, each pass once the passes it depends on have finished.
+final class PassScheduler: @unchecked Sendable {
+    private let condition = NSCondition()
+    private let groups: [PassGroup]
+    private var started: Set<Int> = []
+    private var finished: Set<String> = []
+
+    init(_ groups: [PassGroup]) { self.groups = groups }
+
+    /// The next pass to run, waiting while every pass left depends on one still running; nil when none is left.
+    func next() -> Int? {
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            let left = groups.indices.filter { !started.contains($0) }
+            guard !left.isEmpty else { return nil }
+            if let ready = left.first(where: { groups[$0].after.isSubset(of: finished) }) {
+                started.insert(ready)
+                return ready
+            }
+            condition.wait()
+        }
+    }
+
+    func finish(_ index: Int) {
+        condition.lock()
+        finished.insert(groups[index].collection)
+        condition.broadcast()
+        condition.unlock()
+    }
+}
