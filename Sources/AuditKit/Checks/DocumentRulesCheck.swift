@@ -101,7 +101,7 @@ public struct DocumentRulesCheck: DocumentCheck {
             let filter = try parser.parse(filterNode)
             return Rule(
                 name: name, severity: severity, mustMatch: fields["must_match"] != nil, filter: filter,
-                query: try filterNode.extendedJSONDocument())
+                query: try FilterParser.document(filterNode))
         }
         return Rules(rules: rules, topLevelNames: parser.topLevelNames)
     }

@@ -116,9 +116,13 @@ final class RegexPattern: @unchecked Sendable {
     let pattern: String
     let options: String
 
+    /// Pattern and options, as the key of the server's verdicts.
+    let key: String
+
     init(pattern: String, options: String) {
         self.pattern = pattern
         self.options = options
+        key = options + "/" + pattern
     }
 
     /// The bytes of a BSON regular expression value equal to this one (pattern and options as written:
@@ -147,8 +151,84 @@ final class FilterParser {
     /// The filter of `node`, a mapping (Extended JSON values such as `{$date: ...}` allowed).
     func parse(_ node: SpecNode) throws -> FilterNode {
         size = 0
-        let document = try node.extendedJSONDocument()
+        let document = try Self.document(node)
         return try filter(node, document, depth: 0, allowExpression: true)
+    }
+
+    /// The filter of `node` as BSON: Extended JSON wrappers (`{$date: ...}`, `{$numberDecimal: ...}`) become
+    /// typed values, everything else is read as is (`$type` is an operator here, not legacy `$binary`'s).
+    static func document(_ node: SpecNode) throws -> Document {
+        try refuseJavaScript(node)
+        guard case .document(let document) = try value(node, depth: 0) else { throw node.error("expected a mapping, got \(node.kindName)") }
+        return document
+    }
+
+    static let wrapperKeys: Set<String> = [
+        "$oid", "$symbol", "$numberInt", "$numberLong", "$numberDouble", "$numberDecimal", "$binary", "$timestamp",
+        "$regularExpression", "$dbPointer", "$date", "$minKey", "$maxKey", "$undefined",
+    ]
+
+    private static func value(_ node: SpecNode, depth: Int) throws -> BSONValue {
+        guard depth < SpecNode.maxDepth else { throw node.error("nested deeper than \(SpecNode.maxDepth) levels") }
+        switch node.node {
+        case .mapping:
+            let fields = try node.mapping()
+            if let first = fields.first?.key, wrapperKeys.contains(first) {
+                do {
+                    let document = try Document(json: "{\"v\": \(try json(node, depth: depth))}")
+                    guard let value = document["v"] else { throw node.error("not a valid Extended JSON value") }
+                    return value
+                } catch let error as MongoError {
+                    throw node.error("not a valid Extended JSON value: \(error)")
+                }
+            }
+            return .document(Document(try fields.map { ($0.key, try value($0.value, depth: depth + 1)) }))
+        case .sequence:
+            return .array(try node.array().map { try value($0, depth: depth + 1) })
+        default:
+            return try node.bsonValue()
+        }
+    }
+
+    /// JSON text of a node, for libbson's Extended JSON reader.
+    private static func json(_ node: SpecNode, depth: Int) throws -> String {
+        guard depth < SpecNode.maxDepth else { throw node.error("nested deeper than \(SpecNode.maxDepth) levels") }
+        switch node.node {
+        case .mapping:
+            return "{" + (try node.mapping().map { "\(JSONValue.string($0.key).text(pretty: false)): \(try json($0.value, depth: depth + 1))" }
+                .joined(separator: ", ")) + "}"
+        case .sequence:
+            return "[" + (try node.array().map { try json($0, depth: depth + 1) }.joined(separator: ", ")) + "]"
+        default:
+            switch try node.bsonValue() {
+            case .null: return "null"
+            case .bool(let flag): return flag ? "true" : "false"
+            case .int32(let number): return String(number)
+            case .int64(let number): return String(number)
+            case .double(let number) where number.isFinite: return String(number)
+            case .string(let text): return JSONValue.string(text).text(pretty: false)
+            default: throw node.error("not a valid Extended JSON value")
+            }
+        }
+    }
+
+    /// Server-side JavaScript is refused where it is written (before the values are read, which would
+    /// refuse it at the whole filter).
+    private static func refuseJavaScript(_ node: SpecNode, depth: Int = 0) throws {
+        guard depth < SpecNode.maxDepth else { return }
+        switch node.node {
+        case .mapping:
+            for (key, child) in try node.mapping() {
+                if ["$where", "$function", "$accumulator", "$code"].contains(key) {
+                    throw child.error("unsupported query operator \(key): it runs JavaScript, which the matcher does not evaluate")
+                }
+                try refuseJavaScript(child, depth: depth + 1)
+            }
+        case .sequence:
+            for item in try node.array() { try refuseJavaScript(item, depth: depth + 1) }
+        default:
+            break
+        }
     }
 
     private func count(_ node: SpecNode, _ items: Int = 1) throws {
@@ -330,6 +410,7 @@ final class FilterParser {
         _ key: String, _ node: SpecNode, _ value: BSONValue, depth: Int, regexOptions: String?
     ) throws -> (test: ValueTest, negated: Bool) {
         if let comparison = Self.comparisons[key] {
+            if comparison != .equal, case .regex = value { throw node.error("\(key) cannot take a regular expression") }
             return (.compare(comparison, try literal(node, value)), false)
         }
         switch key {
@@ -395,6 +476,8 @@ final class FilterParser {
             else { throw node.error("$size takes a whole number of 0 or more") }
             return (.size(Int(number)), false)
         case "$elemMatch":
+            // `{$regex: ..., $options: ...}` reads as a regular expression value: the operator form.
+            if case .regex(let pattern, let options) = value { return (.elementPasses([.regex(try regex(node, pattern, options))]), false) }
             guard case .document(let document) = value else { throw node.error("$elemMatch takes a mapping") }
             if let first = document.keys.first, first.hasPrefix("$"), !["$and", "$or", "$nor", "$expr", "$where", "$text", "$comment"].contains(first) {
                 return (.elementPasses(try elementTests(node, document, depth: depth)), false)

@@ -10,9 +10,9 @@ final class RegexVerdicts {
     let collection: MongoCollection
     let maxTimeMS: Int
     let readPreference: ReadPreference
-    private var known: [ObjectIdentifier: [[UInt8]: Bool]] = [:]
+    private var known: [String: [[UInt8]: Bool]] = [:]
     private var knownCount = 0
-    private var pending: [ObjectIdentifier: (regex: RegexPattern, texts: [[UInt8]], seen: Set<[UInt8]>)] = [:]
+    private var pending: [String: (regex: RegexPattern, texts: [[UInt8]], seen: Set<[UInt8]>)] = [:]
     private(set) var pendingCount = 0
     private(set) var pendingBytes = 0
 
@@ -26,7 +26,7 @@ final class RegexVerdicts {
     }
 
     func verdict(_ regex: RegexPattern, _ text: UnsafeRawBufferPointer) -> Truth {
-        let id = ObjectIdentifier(regex)
+        let id = regex.key
         let bytes = [UInt8](text)
         if let verdict = known[id]?[bytes] { return Truth(verdict) }
         var entry = pending[id] ?? (regex, [], [])
