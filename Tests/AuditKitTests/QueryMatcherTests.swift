@@ -146,6 +146,46 @@ final class QueryMatcherTests: XCTestCase {
         }
     }
 
+    /// Two accumulators fed the two halves of a collection, merged, give the figures of one pass (documents
+    /// waiting for regular expression verdicts included).
+    func testMergeGivesTheFiguresOfOnePass() throws {
+        let client = try TestServer.client()
+        let database = client.database(TestServer.uniqueDatabaseName("rulesmerge"))
+        defer { try? database.drop() }
+        var generator = RandomDocuments(seed: 11)
+        let documents = (0..<600).map { generator.next(id: $0) }
+        try database.collection("docs").insertMany(documents)
+        let spec = """
+            collection: docs
+            rules:
+              - {name: numbers, must_match: {v: {$type: number}}}
+              - {name: text a, must_not_match: {a.b: {$regex: '^a', $options: i}}}
+              - {name: expr, must_match: {$expr: {$lt: ["$v", "$a"]}}}
+            """
+        let check = try DocumentRulesCheck(options: try SpecNode.parse(spec, file: "spec.yml").fields(allowed: DocumentRulesCheck.description.allowedFields))
+        let context = AuditContext(database: database, maxTimeMS: 60_000)
+        let reader = FieldReader(paths: ["_id"] + check.fieldsRead)
+        func accumulate(_ part: ArraySlice<Document>) -> DocumentRulesCheck.Accumulator {
+            let accumulator = check.makeAccumulator(context: context, fields: reader, expectedDocuments: part.count) as! DocumentRulesCheck.Accumulator
+            for document in part {
+                document.withDocumentView { view in
+                    reader.load(view)
+                    accumulator.visit(view, fields: reader)
+                }
+            }
+            return accumulator
+        }
+        let whole = accumulate(documents[...])
+        let first = accumulate(documents[..<250])
+        first.merge(accumulate(documents[250...]))
+        let scan = ScanSummary(scanned: documents.count, total: documents.count, sampled: false)
+        let expected = try whole.output(severity: .high, scan: scan, context: context).findings
+        let merged = try first.output(severity: .high, scan: scan, context: context).findings
+        XCTAssertEqual(merged.map(\.id), expected.map(\.id))
+        XCTAssertEqual(merged.map(\.metrics), expected.map(\.metrics))
+        XCTAssertEqual(expected.count, 3)
+    }
+
     /// Operators the matcher does not evaluate are refused when the spec loads, at their line and field.
     func testUnsupportedOperatorsAreRefusedWithLineAndField() throws {
         let cases: [(yaml: String, field: String)] = [

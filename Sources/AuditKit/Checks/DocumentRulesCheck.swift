@@ -124,8 +124,12 @@ public struct DocumentRulesCheck: DocumentCheck {
         var waiting: [(rule: Int, values: [(UInt8, [UInt8])?], id: BSONValue)] = []
         var failure: Error?
 
-        static let waitingLimit = 2_000
-        static let pendingBytesLimit = 1 << 20
+        /// Waiting documents are settled in one go past these bounds (the fewer round trips the better;
+        /// the copies of waiting documents' values are bounded by `waitingBytesLimit`).
+        static let waitingLimit = 50_000
+        static let waitingBytesLimit = 16 << 20
+        static let pendingBytesLimit = 4 << 20
+        var waitingBytes = 0
 
         init(check: DocumentRulesCheck, context: AuditContext, slots: [Int]) {
             self.check = check
@@ -145,6 +149,7 @@ public struct DocumentRulesCheck: DocumentCheck {
                 switch matcher.matches(rule.filter) {
                 case .unknown:
                     let values = matcher.topLevel.map { value in value.map { ($0.type, [UInt8]($0.bytes)) } }
+                    waitingBytes += values.reduce(0) { $0 + ($1?.1.count ?? 0) }
                     waiting.append((index, values, fields.value(0) ?? .undefined))
                 case let truth where (truth == .yes) != rule.mustMatch:
                     violations[index] += 1
@@ -153,7 +158,9 @@ public struct DocumentRulesCheck: DocumentCheck {
                     break
                 }
             }
-            if waiting.count >= Self.waitingLimit || verdicts.pendingBytes >= Self.pendingBytesLimit { settle() }
+            if waiting.count >= Self.waitingLimit || waitingBytes >= Self.waitingBytesLimit || verdicts.pendingBytes >= Self.pendingBytesLimit {
+                settle()
+            }
         }
 
         /// Gets the server's verdicts for the waiting documents and counts them.
@@ -169,6 +176,7 @@ public struct DocumentRulesCheck: DocumentCheck {
                 }
                 let documents = waiting
                 waiting.removeAll(keepingCapacity: true)
+                waitingBytes = 0
                 for document in documents { judge(document, lastRound: rounds >= 4) }
             }
         }

@@ -17,7 +17,10 @@ final class RegexVerdicts {
     private(set) var pendingBytes = 0
 
     static let knownLimit = 200_000
-    static let batchStrings = 10_000
+    /// A round trip carries at most this many strings and about this many bytes (far below the 16 MB
+    /// limit of a command).
+    static let batchStrings = 50_000
+    static let batchBytes = 4 << 20
 
     init(collection: MongoCollection, maxTimeMS: Int, readPreference: ReadPreference) {
         self.collection = collection
@@ -29,13 +32,12 @@ final class RegexVerdicts {
         let id = regex.key
         let bytes = [UInt8](text)
         if let verdict = known[id]?[bytes] { return Truth(verdict) }
-        var entry = pending[id] ?? (regex, [], [])
-        if entry.seen.insert(bytes).inserted {
-            entry.texts.append(bytes)
+        // In place: a copy of the entry would copy its lists at every string.
+        if pending[id, default: (regex, [], [])].seen.insert(bytes).inserted {
+            pending[id]!.texts.append(bytes)
             pendingCount += 1
             pendingBytes += bytes.count
         }
-        pending[id] = entry
         return .unknown
     }
 
@@ -51,11 +53,19 @@ final class RegexVerdicts {
         pendingCount = 0
         pendingBytes = 0
         for (id, entry) in work {
-            for start in stride(from: 0, to: entry.texts.count, by: Self.batchStrings) {
-                let texts = Array(entry.texts[start..<min(start + Self.batchStrings, entry.texts.count)])
+            var start = 0
+            while start < entry.texts.count {
+                var end = start
+                var bytes = 0
+                while end < entry.texts.count, end - start < Self.batchStrings, end == start || bytes + entry.texts[end].count <= Self.batchBytes {
+                    bytes += entry.texts[end].count
+                    end += 1
+                }
+                let texts = Array(entry.texts[start..<end])
                 let verdicts = try evaluate(entry.regex, texts)
                 for (text, verdict) in zip(texts, verdicts) { known[id, default: [:]][text] = verdict }
                 knownCount += texts.count
+                start = end
             }
         }
     }
