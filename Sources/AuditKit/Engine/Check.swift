@@ -127,6 +127,7 @@ public struct CheckRegistry: Sendable {
         FieldCompletenessCheck.self,
         LiveHistoricCheck.self,
         ValueRulesCheck.self,
+        DocumentRulesCheck.self,
         UniqueValuesCheck.self,
         ReferencesCheck.self,
         QueryPlansCheck.self,
