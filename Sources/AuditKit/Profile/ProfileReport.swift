@@ -117,10 +117,10 @@ public struct ProfileReport: Sendable {
 
     /// A table per collection: one line per path, indented by depth.
     public var text: String {
-        var out = "database \"\(TextEscape.line(database))\" on MongoDB \(serverVersion), "
+        var out = "database \"\(safe(database))\" on MongoDB \(serverVersion), "
             + String(format: "%.2f s", durationSeconds) + "\n"
         for collection in collections {
-            out += "\n\(TextEscape.line(collection.collection)): \(collection.documents) document(s)"
+            out += "\n\(safe(collection.collection)): \(collection.documents) document(s)"
             if let sampled = collection.sampled { out += " (random sample of \(sampled))" }
             out += ", \(collection.paths.count) path(s)"
             if collection.droppedPaths > 0 {
@@ -129,7 +129,7 @@ public struct ProfileReport: Sendable {
             out += "\n"
             for path in collection.paths {
                 let share = collection.documents == 0 ? 0 : Double(path.present) / Double(collection.documents) * 100
-                var line = "  " + String(repeating: "  ", count: path.depth) + TextEscape.line(path.path)
+                var line = "  " + String(repeating: "  ", count: path.depth) + safe(path.path)
                 line += "  " + path.types.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
                 line += String(format: "  present %.1f%%", share)
                 if path.null > 0 { line += ", null \(path.null)" }
@@ -142,7 +142,7 @@ public struct ProfileReport: Sendable {
                     line += path.distinctExact.map { "  distinct \($0)" } ?? "  distinct ~\(path.distinctEstimate)"
                 }
                 if let top = path.topValues, !top.isEmpty, (path.distinctExact ?? 0) <= 10 {
-                    line += "  top: " + top.prefix(5).map { "\(TextEscape.line($0.0.text(pretty: false))) \($0.1)" }.joined(separator: ", ")
+                    line += "  top: " + top.prefix(5).map { "\(safe($0.0.text(pretty: false))) \($0.1)" }.joined(separator: ", ")
                 }
                 out += line + "\n"
             }
@@ -154,21 +154,6 @@ public struct ProfileReport: Sendable {
     private func format(_ value: Double) -> String {
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
         return "\(value)"
-    }
-}
-
-/// Keeps text from the database to one printable line (control characters escaped).
-enum TextEscape {
-    static func line(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value) {
-                out += String(format: "\\u{%X}", scalar.value)
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
     }
 }
 

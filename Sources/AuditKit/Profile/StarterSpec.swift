@@ -301,5 +301,5 @@ func yamlString(_ text: String) -> String { JSONValue.string(text).text(pretty: 
 
 /// Text safe inside a YAML comment: one line.
 func yamlComment(_ text: String) -> String {
-    TextEscape.line(text)
+    safe(text)
 }
