@@ -80,6 +80,7 @@ final class ReferencesReadingTests: XCTestCase {
         XCTAssertEqual(plan.passes.map(\.collection), ["recordings", "metadata"], "the target's pass comes first")
         XCTAssertEqual(plan.passes.first?.checks, ["references (values of uuid for metadata.recording_uuid)"])
         XCTAssertEqual(plan.passes.first?.fields, ["uuid"])
+        XCTAssertEqual(plan.passes.flatMap(\.alsoReads), [], "nothing is read beyond the two passes")
     }
 
     /// A target with more documents than the budget of hashes holds rides no pass: the references are kept
@@ -95,6 +96,17 @@ final class ReferencesReadingTests: XCTestCase {
         let finding = try XCTUnwrap(result.findings.first { $0.kind == "orphan_references" })
         XCTAssertEqual(finding.fact("note"), "beyond the shared passes: 1 read(s) of recordings and of metadata")
         XCTAssertEqual(finding.fact("method")?.hasSuffix("do not fit the 0 MB budget of hashes"), true, finding.fact("method") ?? "")
+        // The plan says so before anything is read, and so does it for unique_values beyond its exact table.
+        var unique = UniqueValuesCheck(collection: "recordings", field: "uuid")
+        unique.exactTableBytes = 0
+        let plan = try Auditor(spec: AuditSpec(checks: [ConfiguredCheck(check: check), ConfiguredCheck(check: unique)]))
+            .plan(on: client, database: database.name)
+        let metadataReads = try XCTUnwrap(plan.passes.first { $0.collection == "metadata" }).alsoReads
+        XCTAssertEqual(metadataReads.count, 1)
+        XCTAssertTrue(metadataReads[0].hasPrefix("references: one more read of recordings.uuid and of metadata.recording_uuid after this pass"), metadataReads[0])
+        let recordingsReads = try XCTUnwrap(plan.passes.first { $0.collection == "recordings" }).alsoReads
+        XCTAssertEqual(recordingsReads.count, 1)
+        XCTAssertTrue(recordingsReads[0].hasPrefix("unique_values: one query over uuid for the Bloom filter's candidates"), recordingsReads[0])
     }
 
     /// Values in arrays can outgrow the budget though the documents do not: the shared pass holds the

@@ -109,6 +109,16 @@ public struct ReferencesCheck: CrossCollectionCheck {
 
     var subject: String { "\(field)->\(targetCollection).\(targetField)" }
 
+    public func readsBeyondItsPass(documents: Int) -> String? {
+        switch arrangement?.target {
+        case .byIndex: "references: the sample's values of \(field) looked up by $in on the index of \(targetCollection).\(targetField)"
+        case .separateRead(let why):
+            "references: one more read of \(targetCollection).\(targetField)"
+                + (arrangement?.sampled == true ? "" : " and of \(collectionName).\(field)") + " after this pass (\(why))"
+        case .missing, .sharedPass, nil: nil
+        }
+    }
+
     struct Arrangement: Sendable {
         enum Target: Sendable {
             /// The target does not exist: every reference is an orphan.

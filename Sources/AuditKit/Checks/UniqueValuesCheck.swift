@@ -55,6 +55,12 @@ public struct UniqueValuesCheck: DocumentCheck {
         self.init(collection: try options.required(Options.collection), field: try options.required(Options.field))
     }
 
+    public func readsBeyondItsPass(documents: Int) -> String? {
+        guard HashSet.bytes(forItems: documents) > exactTableBytes else { return nil }
+        return "unique_values: one query over \(field) for the Bloom filter's candidates after this pass (\(documents) documents "
+            + "are beyond the \(exactTableBytes >> 20) MB exact table; a collection scan unless an index leads with \(field))"
+    }
+
     public func makeAccumulator(context: AuditContext, fields: FieldReader, expectedDocuments: Int) -> any DocumentAccumulator {
         // listIndexes failing only costs memory: the first sightings are kept as without an index.
         let indexed = (try? context.indexes(of: collectionName)).map { $0.contains(where: servesEquality) } ?? false

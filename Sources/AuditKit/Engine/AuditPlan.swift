@@ -18,6 +18,8 @@ public struct AuditPlan: Sendable {
         public let sampled: Bool
         /// Documents per second measured by the calibration read (nil when the collection is empty).
         public let documentsPerSecond: Double?
+        /// What checks of the pass read besides it (`references` beyond its budget, say), in words.
+        public var alsoReads: [String] = []
         public var estimatedSeconds: Double? { documentsPerSecond.map { Double(documentsToRead) / max($0, 1) } }
     }
 
@@ -48,6 +50,7 @@ public struct AuditPlan: Sendable {
                             ("documentsToRead", .integer(Int64(pass.documentsToRead))), ("sampled", .bool(pass.sampled)),
                             ("documentsPerSecond", pass.documentsPerSecond.map(JSONValue.number) ?? .null),
                             ("estimatedSeconds", pass.estimatedSeconds.map(JSONValue.number) ?? .null),
+                            ("alsoReads", .array(pass.alsoReads.map(JSONValue.string))),
                         ])
                     })
             ),
@@ -73,6 +76,7 @@ public struct AuditPlan: Sendable {
                 "  \(pass.collection): one pass for \(pass.checks.joined(separator: ", ")): reads \(pass.documentsToRead) of \(pass.documents) documents"
                     + "\(pass.sampled ? " (random sample)" : "")" + String(format: " (%.1f MB)", Double(pass.bytes) / 1_048_576) + estimate)
             lines.append("    fields: \(pass.fields.map { $0.joined(separator: ", ") } ?? "whole documents")")
+            for read in pass.alsoReads { lines.append("    also: \(read)") }
         }
         for step in otherChecks {
             lines.append("  \(step.check)\(step.collection.map { " on \($0)" } ?? ""): \(step.needs)")
@@ -106,11 +110,12 @@ extension Auditor {
             let documents = stats?["count"]?.intValue ?? 0
             let toRead = group.sampleSize.map { min($0, documents) } ?? documents
             let fields = checks.contains { $0.readsWholeDocuments } ? nil : CollectionScan.pathsRead(by: checks, riders: group.riders)
-            passes.append(
-                AuditPlan.Pass(
-                    collection: collection, checks: described, exists: true, documents: documents,
-                    bytes: stats?["size"]?.intValue ?? 0, fields: fields, documentsToRead: toRead, sampled: toRead < documents,
-                    documentsPerSecond: try calibrate(context.database.collection(collection), fields: fields, context: context)))
+            var pass = AuditPlan.Pass(
+                collection: collection, checks: described, exists: true, documents: documents,
+                bytes: stats?["size"]?.intValue ?? 0, fields: fields, documentsToRead: toRead, sampled: toRead < documents,
+                documentsPerSecond: try calibrate(context.database.collection(collection), fields: fields, context: context))
+            pass.alsoReads = checks.compactMap { $0.readsBeyondItsPass(documents: toRead) }
+            passes.append(pass)
         }
         let others = spec.checks.filter { !($0.check is any DocumentCheck) }.map {
             AuditPlan.Step(check: $0.identifier, collection: $0.check.collection, needs: type(of: $0.check).description.needs)

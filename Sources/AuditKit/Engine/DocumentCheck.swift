@@ -8,6 +8,9 @@ public protocol DocumentCheck: Check {
     var fieldsRead: [String] { get }
     /// Whether the check also walks every field of each document (so the pass cannot project).
     var readsWholeDocuments: Bool { get }
+    /// What the check will read besides its collection's shared pass over `documents` documents, in words
+    /// for `audit --plan` (nil: nothing).
+    func readsBeyondItsPass(documents: Int) -> String?
     /// A fresh accumulator for one pass over the collection; `fields` reads every path in `fieldsRead`, and
     /// about `expectedDocuments` documents will be visited (for sizing).
     func makeAccumulator(context: AuditContext, fields: FieldReader, expectedDocuments: Int) -> any DocumentAccumulator
@@ -15,6 +18,7 @@ public protocol DocumentCheck: Check {
 
 extension DocumentCheck {
     public var readsWholeDocuments: Bool { false }
+    public func readsBeyondItsPass(documents: Int) -> String? { nil }
 
     /// Runs the check on its own, in a pass of its own (the auditor shares passes instead).
     public func run(in context: AuditContext, severity: Severity) throws -> CheckOutput {
