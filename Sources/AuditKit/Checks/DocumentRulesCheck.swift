@@ -233,7 +233,7 @@ public struct DocumentRulesCheck: DocumentCheck {
                 let find: Document = rule.mustMatch ? ["$nor": [.document(rule.query)]] : rule.query
                 findings.append(check.finding(
                     "rule_violated", subject: rule.name, severity: rule.severity ?? severity,
-                    title: "\(violations[index]) document(s) \(rule.mustMatch ? "do not match" : "match") the rule '\(rule.name)'",
+                    title: "\(violations[index]) document(s) break the rule '\(rule.name)' (\(rule.mustMatch ? "they do not match its filter" : "they match the filter it forbids"))",
                     impact: "Documents in a state the rule says is impossible mislead every reader that trusts it.",
                     fix: "Find them with db.getSiblingDB(\"\(context.database.name)\").getCollection(\"\(check.collectionName)\").find(\(find.relaxedJSON))",
                     metrics: ["violations": scan.proportion(violations[index])],
