@@ -55,6 +55,30 @@ struct ReportFile {
         }
     }
 
+    /// `--output` checked before any work, or nil without one; a refusal is printed and exits as invalid input.
+    static func checked(_ path: String?, protecting inputs: [String], replacing: Bool = true) throws -> ReportFile? {
+        guard let path else { return nil }
+        do {
+            if !replacing, FileManager.default.fileExists(atPath: path) {
+                throw Refusal(description: "\(path) exists; give --force to replace it")
+            }
+            return try ReportFile(path: path, protecting: inputs)
+        } catch {
+            printError("\(error)")
+            throw AuditExit(code: .invalidInput)
+        }
+    }
+
+    /// Writes the text, or prints why not and exits as invalid input (for commands whose output is the result).
+    func writeOrExit(_ text: String) throws {
+        do {
+            try write(text)
+        } catch {
+            printError("\(error)")
+            throw AuditExit(code: .invalidInput)
+        }
+    }
+
     /// Writes the report; on failure the error names the path and the reason.
     func write(_ text: String) throws {
         switch kind {

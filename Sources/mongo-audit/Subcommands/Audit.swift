@@ -67,13 +67,7 @@ struct Audit: ParsableCommand {
     }
 
     func run() throws {
-        let reportFile: ReportFile?
-        do {
-            reportFile = try output.map { try ReportFile(path: $0, protecting: [spec]) }
-        } catch {
-            printError("\(error)")
-            throw AuditExit(code: .invalidInput)
-        }
+        let reportFile = try ReportFile.checked(output, protecting: [spec])
         let auditSpec = try AuditSpec.load(path: spec)
         let requested = database.isEmpty ? [auditSpec.database ?? connection.databaseInURI].compactMap { $0 } : database
         guard !requested.isEmpty else {

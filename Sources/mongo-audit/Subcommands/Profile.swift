@@ -14,16 +14,10 @@ struct Profile: ParsableCommand {
             Distinct counts are HyperLogLog estimates (standard error 1.6%), exact for a few values.
             """)
 
-    @OptionGroup var connection: ConnectionOptions
-
-    @Option(name: .long, help: "The database to profile (default: the URI's path).")
-    var database: String?
+    @OptionGroup var reading: ProfileReading
 
     @Option(name: .long, help: "A collection to profile (repeatable; default: every collection).")
     var collection: [String] = []
-
-    @Option(name: .long, help: "Profile a random sample of N documents per collection.")
-    var sample: Int?
 
     @Option(name: .long, help: "The most paths tracked per collection; others are counted as not tracked.")
     var maxPaths = 2_000
@@ -34,30 +28,15 @@ struct Profile: ParsableCommand {
     @Option(name: .long, help: "Also write the profile to this file.")
     var output: String?
 
-    @Option(name: .customLong("max-time-ms"), help: "Time limit the server applies to each operation, in milliseconds (0: none).")
-    var maxTimeMS = 0
-
     func validate() throws {
-        if let sample { try requireFlag("--sample", sample, in: 1...1_000_000_000) }
         try requireFlag("--max-paths", maxPaths, in: 1...100_000)
-        try requireFlag("--max-time-ms", maxTimeMS, in: 0...86_400_000)
     }
 
     func run() throws {
-        let reportFile: ReportFile?
-        do {
-            reportFile = try output.map { try ReportFile(path: $0, protecting: []) }
-        } catch {
-            printError("\(error)")
-            throw AuditExit(code: .invalidInput)
-        }
-        guard let databaseName = database ?? connection.databaseInURI else {
-            throw ValidationError("no database to profile: give --database or a path in the URI")
-        }
-        let client = try connection.connect(operationLimitMS: maxTimeMS > 0 ? maxTimeMS : 290_000)
+        let reportFile = try ReportFile.checked(output, protecting: [])
         let profiler = DatabaseProfiler(
-            collections: collection.isEmpty ? nil : collection, sample: sample, maxPaths: maxPaths, maxTimeMS: maxTimeMS)
-        let report = try profiler.run(on: client.database(databaseName))
+            collections: collection.isEmpty ? nil : collection, sample: reading.sample, maxPaths: maxPaths, maxTimeMS: reading.maxTimeMS)
+        let report = try profiler.run(on: reading.open())
         let text: String
         switch format {
         case .text: text = report.text
@@ -65,13 +44,6 @@ struct Profile: ParsableCommand {
         case .html: text = report.html
         }
         print(text, terminator: "")
-        if let reportFile {
-            do {
-                try reportFile.write(text)
-            } catch {
-                printError("\(error)")
-                throw AuditExit(code: .invalidInput)
-            }
-        }
+        try reportFile?.writeOrExit(text)
     }
 }
