@@ -62,3 +62,37 @@ final class UnusualDocumentTests: XCTestCase {
         XCTAssertTrue(report.allFindings.contains { $0.id == "value_rules/recordings/rule_violated/channels.min >= 1" })
     }
 }
+
+/// Fields under a compound `_id` ({_id: {site, n}}): the reads that verify duplicates and resolve references
+/// project `_id` itself, and must not name `_id` and `_id.site` together (a path collision the server refuses).
+final class CompoundIDFieldTests: XCTestCase {
+    func testUniqueValuesAndReferencesUnderACompoundID() throws {
+        let client = try TestServer.client()
+        let database = client.database(TestServer.uniqueDatabaseName("compoundid"))
+        defer { try? database.drop() }
+        let sites = database.collection("sites")
+        // 6 documents, _id.site "a" three times and "b" twice: 2 duplicated values, 3 extra documents.
+        try sites.insertMany(["a", "a", "a", "b", "b", "c"].enumerated().map { n, site in ["_id": ["site": .string(site), "n": .int32(Int32(n))]] })
+        try database.collection("readings").insertMany([["site": "a"], ["site": "c"], ["site": "zzz"]])
+        let spec = try AuditSpec(
+            text: """
+                version: 1
+                checks:
+                  - {check: unique_values, collection: sites, field: _id.site}
+                  - {check: references, collection: readings, field: site, to_collection: sites, to_field: _id.site}
+                """, file: "t.yml")
+        let report = try Auditor(spec: spec).run(on: client, database: database.name, failOn: .high)
+        for check in report.checks { XCTAssertNotEqual(check.status, .notRun, "\(check.check): \(check.reason ?? "")") }
+        let unique = try XCTUnwrap(report.checks.first { $0.check == "unique_values" })
+        // The server's own count of what repeats: $group on the field.
+        var repeated: [Int] = []
+        try sites.aggregate([["$group": ["_id": "$_id.site", "n": ["$sum": 1]]], ["$match": ["n": ["$gt": 1]]]]) { cursor in
+            while let group = try cursor.next() { repeated.append(group["n"]?.intValue ?? 0) }
+        }
+        XCTAssertEqual(repeated.count, 2)
+        XCTAssertEqual(unique.metrics["duplicatedValues"]?.number, Double(repeated.count))
+        XCTAssertEqual(unique.metrics["extraDocuments"]?.number, Double(repeated.reduce(0) { $0 + $1 - 1 }))
+        let references = try XCTUnwrap(report.checks.first { $0.check == "references" })
+        XCTAssertEqual(references.metrics["orphanValues"]?.number, 1)
+    }
+}

@@ -242,8 +242,7 @@ public struct ReferencesCheck: CrossCollectionCheck {
     /// `visit` with the loaded reader; `filter` narrows the documents read.
     func read(_ collection: String, field: String, filter: Document = [:], context: AuditContext, _ visit: (FieldReader) -> Void) throws {
         let reader = FieldReader(paths: [field])
-        let projected = CollectionScan.projectionPath(field)
-        let projection: Document = projected == "_id" || projected.hasPrefix("_id.") ? [projected: 1] : [projected: 1, "_id": 0]
+        let projection = CollectionScan.projection(ofField: field, keepingID: false)
         try context.database.collection(collection).find(
             filter,
             options: FindOptions(

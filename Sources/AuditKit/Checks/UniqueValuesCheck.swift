@@ -258,7 +258,7 @@ public struct UniqueValuesCheck: DocumentCheck {
             var counts = candidates
             let reader = FieldReader(paths: [check.field])
             let ids = byID.values.map(\.id)
-            let projection = Document([("_id", BSONValue.int32(1)), (CollectionScan.projectionPath(check.field), .int32(1))])
+            let projection = CollectionScan.projection(ofField: check.field, keepingID: true)
             for start in stride(from: 0, to: ids.count, by: 10_000) {
                 let chunk = Array(ids[start..<min(start + 10_000, ids.count)])
                 try collection.find(
@@ -294,7 +294,7 @@ public struct UniqueValuesCheck: DocumentCheck {
             var counts: [UInt64: [Candidate]] = [:]
             var counted = 0
             let reader = FieldReader(paths: [check.field])
-            let projection = Document([("_id", BSONValue.int32(0)), (CollectionScan.projectionPath(check.field), .int32(1))])
+            let projection = CollectionScan.projection(ofField: check.field, keepingID: false)
             try collection.find(
                 [check.field: ["$exists": true]],
                 options: FindOptions(

@@ -86,9 +86,19 @@ struct CollectionScan {
     /// The projection of a pass reading `fields` (nil: whole documents).
     static func projection(of fields: [String]?) -> Document? {
         guard let fields else { return nil }
-        let projected = Array(Set(fields.map(Self.projectionPath))).sorted()
+        // The pass reads `_id` whole (examples, first sightings read back by it): a field under it
+        // (`_id.site`) is projected as `_id`, since projecting `_id.site` alone returns `_id` cut down to it.
+        let projected = Array(Set(fields.map(Self.projectionPath).map { $0.hasPrefix("_id.") ? "_id" : $0 })).sorted()
         let kept = projected.filter { field in !projected.contains { other in other != field && field.hasPrefix(other + ".") } }
         return Document(kept.map { ($0, BSONValue.int32(1)) })
+    }
+
+    /// A projection of one field for a read of its own, with or without `_id`. A field under `_id` (`_id.site`)
+    /// is reached through `_id` itself: naming both `_id` and `_id.site` is a path collision the server refuses.
+    static func projection(ofField field: String, keepingID: Bool) -> Document {
+        let projected = projectionPath(field)
+        if projected == "_id" || projected.hasPrefix("_id.") { return keepingID ? ["_id": 1] : [projected: 1] }
+        return Document([("_id", BSONValue.int32(keepingID ? 1 : 0)), (projected, .int32(1))])
     }
 
     /// The part of a path a projection can name without losing values: up to its first numeric component.

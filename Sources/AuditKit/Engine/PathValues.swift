@@ -53,7 +53,7 @@ func countDocumentsHolding(
     if !others.isEmpty { clauses.append([path: ["$in": .array(others)]]) }
     for regex in regexes { clauses.append([path: ["$eq": regex]]) }
     let reader = FieldReader(paths: [path])
-    let projection = Document([(CollectionScan.projectionPath(path), BSONValue.int32(1))])
+    let projection = CollectionScan.projection(ofField: path, keepingID: false)
     try collection.find(
         ["$or": .array(clauses)],
         options: FindOptions(projection: projection, batchSize: CollectionScan.batchSize, maxTimeMS: context.maxTimeMS, readPreference: context.readPreference)

@@ -178,7 +178,7 @@ public struct StarterSpec: Sendable {
         var queries: [String] = []
         for index in indexes
         where index.keys.count == 1 && ["1", "-1"].contains(index.keys[0].kind) && index.partialFilterExpression == nil
-            && index.collation == nil && !index.hidden
+            && index.collation == nil && !index.hidden && index.keys[0].field != "_id"  // every collection's own
         {
             let field = index.keys[0].field
             guard let value = try existingValue(handle, field: field) else { continue }
@@ -251,7 +251,7 @@ public struct StarterSpec: Sendable {
         var values: [BSONValue] = []
         try source.find(
             [field: ["$exists": true, "$ne": .null]],
-            options: FindOptions(projection: [field: 1, "_id": 0], limit: referenceSampleSize, maxTimeMS: maxTimeMS > 0 ? maxTimeMS : nil)
+            options: FindOptions(projection: CollectionScan.projection(ofField: field, keepingID: false), limit: referenceSampleSize, maxTimeMS: maxTimeMS > 0 ? maxTimeMS : nil)
         ) { cursor in
             while let document = try cursor.next() {
                 if let value = document[field], !values.contains(value) { values.append(value) }
@@ -265,7 +265,7 @@ public struct StarterSpec: Sendable {
     private func existingValue(_ collection: MongoCollection, field: String) throws -> BSONValue? {
         try collection.find(
             [field: ["$exists": true, "$ne": .null]],
-            options: FindOptions(projection: [field: 1, "_id": 0], limit: 1, maxTimeMS: maxTimeMS > 0 ? maxTimeMS : nil)
+            options: FindOptions(projection: CollectionScan.projection(ofField: field, keepingID: false), limit: 1, maxTimeMS: maxTimeMS > 0 ? maxTimeMS : nil)
         ) { cursor in
             guard let document = try cursor.next(), let value = document.value(at: field) else { return nil }
             if case .array = value { return nil }
