@@ -149,6 +149,12 @@ final class AuditCommandTests: XCTestCase {
             (["audit", "--sample", "0"], "--sample must be between"),
             (["audit", "--server-selection-timeout-ms", "0"], "--server-selection-timeout-ms must be between"),
             (["sample", "--count", "0"], "--count must be between"),
+            (["profile", "--max-paths", "0"], "--max-paths must be between"),
+            (["profile", "--max-paths", "100001"], "--max-paths must be between"),
+            (["profile", "--sample", "0"], "--sample must be between"),
+            (["init", "--sample=-1"], "--sample must be between"),
+            (["init", "--max-time-ms=-1"], "--max-time-ms must be between"),
+            (["profile", "--max-time-ms", "99999999999"], "--max-time-ms must be between"),
         ] {
             let result = try runProcess(try mongoAuditBinary(), arguments)
             XCTAssertEqual(result.status, 2, "\(arguments): \(result.stderr)")

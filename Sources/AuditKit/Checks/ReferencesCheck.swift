@@ -146,13 +146,13 @@ public struct ReferencesCheck: CrossCollectionCheck {
             arrange(.byIndex)
             return (bound, nil)
         }
-        // A target with more documents than the budget holds hashes would be held in part only: the
-        // references are then kept as hashes in their own pass and resolved by one read of each instead.
-        let targetDocuments = (try? context.database.collection(targetCollection).estimatedDocumentCount()) ?? 0
         guard case .wholeBefore = reading.otherPass else {
             arrange(.separateRead(why: "the target has no shared pass that reads it whole before this one"))
             return (bound, nil)
         }
+        // A target with more documents than the budget holds hashes would be held in part only: the
+        // references are then kept as hashes in their own pass and resolved by one read of each instead.
+        let targetDocuments = (try? context.database.collection(targetCollection).estimatedDocumentCount()) ?? 0
         guard targetDocuments <= fingerprintCapacity else {
             arrange(.separateRead(why: "the target's values do not fit the \(fingerprintBudgetBytes >> 20) MB budget of hashes"))
             return (bound, nil)
@@ -297,7 +297,7 @@ final class TargetAccumulator: DocumentAccumulator {
     }
 
     func merge(_ other: any DocumentAccumulator) {
-        guard let other = other as? TargetAccumulator else { return }
+        let other = mergeable(other)
         hashes.merge(other.hashes)
     }
 
@@ -390,7 +390,7 @@ final class ResolvingAccumulator: DocumentAccumulator {
     }
 
     func merge(_ other: any DocumentAccumulator) {
-        guard let other = other as? ResolvingAccumulator else { return }
+        let other = mergeable(other)
         for index in hits.indices where index < other.hits.count { hits[index] |= other.hits[index] }
         referencingDocuments += other.referencingDocuments
         orphans.merge(other.orphans)
@@ -516,7 +516,7 @@ final class KeepingAccumulator: DocumentAccumulator {
     }
 
     func merge(_ other: any DocumentAccumulator) {
-        guard let other = other as? KeepingAccumulator else { return }
+        let other = mergeable(other)
         let renumbered = other.values.map { numbers[$0.bytes] ?? add($0.bytes, $0.value, $0.hash) }
         var start = 0
         for end in other.documentEnds {

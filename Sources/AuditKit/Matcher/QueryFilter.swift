@@ -93,12 +93,10 @@ final class QueryPath: @unchecked Sendable {
 
 /// A value of the filter, kept as BSON bytes so documents' values are compared with it where they lie.
 final class Constant: @unchecked Sendable {
-    let value: BSONValue
     let raw: RawBSONValue
     private let storage: UnsafeMutableRawBufferPointer
 
     init(_ value: BSONValue) {
-        self.value = value
         let bytes = (["v": value] as Document).bytes
         storage = .allocate(byteCount: bytes.count, alignment: 8)
         storage.copyBytes(from: bytes)

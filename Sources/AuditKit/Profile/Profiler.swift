@@ -188,7 +188,6 @@ public final class CollectionProfiler {
     }
 }
 
-/// One walk over one document's bytes.
 /// What the walk reads and updates per value: plain memory owned by the profiler.
 struct HotState {
     /// The counters of each path: capacity `maxPaths`, never moved.
