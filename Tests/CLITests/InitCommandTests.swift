@@ -42,7 +42,9 @@ final class InitCommandTests: XCTestCase {
         }
         try database.collection("recordings").insertMany(recordings)
         let metadata = (0..<200).map { i -> Document in
-            ["recording_uuid": .string(Self.uuid(i)), "code": .int32(Int32(i)), "kind": .string(i % 2 == 0 ? "raw" : "derived")]
+            // offset_ns: int64 beyond 2^53, where a double cannot hold every value (odd ones round).
+            ["recording_uuid": .string(Self.uuid(i)), "code": .int32(Int32(i)), "kind": .string(i % 2 == 0 ? "raw" : "derived"),
+             "offset_ns": .int64(9_007_199_254_740_993 + Int64(i) * 4)]
         }
         try database.collection("metadata").insertMany(metadata)
         try database.runCommand([

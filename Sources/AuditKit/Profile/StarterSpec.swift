@@ -117,7 +117,11 @@ public struct StarterSpec: Sendable {
             } else if !types.isEmpty, types.isSubset(of: ["int", "long", "double"]), let (low, high) = numberRange,
                 low.isFinite, high.isFinite
             {
-                rules.append("      - field: \(yamlString(field.path))   # range seen\n        min: \(number(low))\n        max: \(number(high))\n")
+                // Ranges are kept as doubles; beyond 2^53 an integer may have been rounded towards the
+                // middle, so the bound moves out by one step to keep every value seen inside it.
+                let exactLimit = 9_007_199_254_740_992.0
+                let min = abs(low) >= exactLimit ? low.nextDown : low, max = abs(high) >= exactLimit ? high.nextUp : high
+                rules.append("      - field: \(yamlString(field.path))   # range seen\n        min: \(number(min))\n        max: \(number(max))\n")
             } else if types == ["date"], let (low, high) = dateRange {
                 // Whole seconds, widened outwards, so that no rounding can exclude the extremes.
                 let formatter = ISO8601DateFormatter()
