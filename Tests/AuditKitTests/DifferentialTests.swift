@@ -167,6 +167,25 @@ final class DifferentialTests: XCTestCase {
             expect("references \(path) orphanDocuments", audit: count(references.metrics["orphanDocuments"]), server: orphanDocuments)
             referencePaths.append((path, orphans.count, orphanDocuments))
         }
+        // references the other way, from the 2,000 targets to the 10,000 docs: the referencing side is the
+        // smaller, so its pass holds the references and the docs' pass looks its values up in them.
+        let heldPaths = Self.paths.filter { !$0.split(separator: ".").contains(where: { $0.allSatisfy(\.isNumber) }) }
+        let heldSpec = "version: 1\nchecks:\n" + heldPaths.map {
+            "  - {check: references, collection: targets, field: \($0), to_collection: docs, to_field: \($0)}\n"
+        }.joined()
+        let held = try Auditor(spec: try AuditSpec(text: heldSpec, file: "held.yml")).run(on: client, database: database.name, failOn: .high)
+        for (index, path) in heldPaths.enumerated() {
+            var orphans: [BSONValue] = []
+            for value in try distinct("targets", path) where try docs.countDocuments(holding(path, value)) == 0 { orphans.append(value) }
+            let orphanDocuments = orphans.isEmpty
+                ? 0 : try database.collection("targets").countDocuments(["$or": .array(orphans.map { .document(holding(path, $0)) })])
+            let result = held.checks[index]
+            expect("references held \(path) orphanValues", audit: count(result.metrics["orphanValues"]), server: orphans.count)
+            expect("references held \(path) orphanDocuments", audit: count(result.metrics["orphanDocuments"]), server: orphanDocuments)
+            if let method = result.findings.first(where: { $0.kind == "orphan_references" })?.fact("method"), !method.hasPrefix("the references' hashes held") {
+                disagreements.append("references held \(path): read by \(method)")
+            }
+        }
         // references from a sample as large as the collection: its values compared with one read of the
         // targets, then looked up with $in queries on an index of each target path.
         let referencesSpec = "version: 1\nchecks:\n" + referencePaths.map {
@@ -255,5 +274,12 @@ final class UniqueIndexOracleTests: XCTestCase {
         let orphans: Metric? = report.checks[0].metrics["orphanDocuments"]
         XCTAssertEqual(orphans.map { $0.number }, Double(lookupOrphans), "every document here holds one reference value (or equal ones)")
         XCTAssertEqual(lookupOrphans, 3, "1500000000000000002, 1E-999 and {x: 1} resolve to nothing")
+        XCTAssertEqual(report.checks[0].findings.first?.fact("method"), "hashes of the target's values from its shared pass")
+        // With more targets than references, the references are held and the targets looked up in them: the same orphans.
+        try database.collection("targets").insertMany((0..<10).map { ["_id": .string("filler\($0)")] })
+        let held = try Auditor(spec: spec).run(on: client, database: database.name, failOn: .high)
+        XCTAssertEqual(held.checks[0].metrics["orphanDocuments"].map { $0.number }, Double(lookupOrphans))
+        XCTAssertEqual(held.checks[0].metrics["orphanValues"], .count(3))
+        XCTAssertEqual(held.checks[0].findings.first?.fact("method")?.hasPrefix("the references' hashes held"), true)
     }
 }

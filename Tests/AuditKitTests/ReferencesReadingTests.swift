@@ -5,7 +5,8 @@ import XCTest
 
 @testable import AuditKit
 
-/// How `references` reads: each collection once (the target's values ride its shared pass), a sample
+/// How `references` reads: each collection once (the smaller side held in memory: the references, which
+/// the target's shared pass then looks up, or the target's values, collected in its pass first), a sample
 /// resolved through the target's index without scanning it, and the same figures whichever way it reads.
 final class ReferencesReadingTests: XCTestCase {
     static let recordings = 3_000
@@ -52,8 +53,15 @@ final class ReferencesReadingTests: XCTestCase {
         XCTAssertEqual(result.metrics["referencingDocuments"], .count(Self.metadata), file: file, line: line)
     }
 
+    static let heldMethod =
+        "the references' hashes held in the shared pass of metadata, the target's values looked up in them in the shared pass of recordings"
+
+    /// The first orphan values in the order of the documents holding them.
+    static let firstOrphans: [BSONValue] = (firstOrphan..<(firstOrphan + 5)).map { .string("x\($0)") }
+
     /// field_completeness on recordings and references from metadata to recordings: the server examines
-    /// each collection's documents once (a second read of either would add at least 2,000).
+    /// each collection's documents once (a second read of either would add at least 2,000). With fewer
+    /// references than recordings, metadata's pass holds the references and recordings' pass finishes the check.
     func testEachCollectionIsReadOnce() throws {
         for parallel in [1, 2] {
             var auditor = Auditor(spec: try AuditSpec(text: Self.spec, file: "t.yml"))
@@ -65,8 +73,59 @@ final class ReferencesReadingTests: XCTestCase {
             XCTAssertGreaterThanOrEqual(read, Self.recordings + Self.metadata)
             let result = try references(report)
             assertExactFigures(result)
-            XCTAssertEqual(result.findings.first { $0.kind == "orphan_references" }?.fact("method"), "hashes of the target's values from its shared pass")
+            XCTAssertEqual(result.metrics["documentsScanned"], .count(Self.metadata), "the figures are of metadata's pass")
+            let finding = try XCTUnwrap(result.findings.first { $0.kind == "orphan_references" })
+            XCTAssertEqual(finding.fact("method"), Self.heldMethod)
+            XCTAssertEqual(finding.examples, Self.firstOrphans)
         }
+    }
+
+    /// With more references than target documents the target's values are held instead: its pass runs
+    /// first and collects them, and each collection is still read once.
+    func testTheTargetsValuesAreHeldWhenTheyAreFewer() throws {
+        try database.collection("recordings").drop()
+        try database.collection("recordings").insertMany((0..<Self.firstOrphan).map { ["uuid": .string("u\($0)")] })
+        let before = try examined()
+        let report = try Auditor(spec: try AuditSpec(text: Self.spec, file: "t.yml")).run(on: client, database: database.name, failOn: .high)
+        XCTAssertLessThanOrEqual(try examined() - before, (Self.firstOrphan + Self.metadata) * 11 / 10)
+        let result = try references(report)
+        assertExactFigures(result)
+        let finding = try XCTUnwrap(result.findings.first { $0.kind == "orphan_references" })
+        XCTAssertEqual(finding.fact("method"), "hashes of the target's values from its shared pass")
+        XCTAssertEqual(finding.examples, Self.firstOrphans)
+        let plan = try Auditor(spec: try AuditSpec(text: Self.spec, file: "t.yml")).plan(on: client, database: database.name)
+        XCTAssertEqual(plan.passes.map(\.collection), ["recordings", "metadata"], "the target's pass comes first")
+    }
+
+    /// References that outgrow the budget in their pass (arrays), though their documents did not promise
+    /// it: the check reads both collections on its own, with the same figures.
+    func testHeldReferencesBeyondTheBudgetGiveTheSameFigures() throws {
+        try database.collection("metadata").drop()
+        try database.collection("metadata").insertMany((0..<Self.metadata).map { index in
+            let own: BSONValue = .string(index < Self.firstOrphan ? "u\(index)" : "x\(index)")
+            return ["recording_uuid": [own, own, "u0", "u1", "u2", "u3"]]
+        })
+        var check = ReferencesCheck(collection: "metadata", field: "recording_uuid", toCollection: "recordings", toField: "uuid")
+        check.fingerprintBudgetBytes = 18 * 2_100
+        let report = try Auditor(spec: AuditSpec(checks: [ConfiguredCheck(check: check)])).run(on: client, database: database.name, failOn: .high)
+        let result = try references(report)
+        XCTAssertEqual(result.metrics["orphanDocuments"]?.number, Double(Self.metadata - Self.firstOrphan))
+        XCTAssertEqual(result.metrics["orphanValues"], .count(Self.metadata - Self.firstOrphan))
+        XCTAssertEqual(result.metrics["referencingDocuments"], .count(Self.metadata))
+        XCTAssertEqual(result.metrics["documentsScanned"], .count(Self.metadata))
+        let method = try XCTUnwrap(result.findings.first { $0.kind == "orphan_references" }?.fact("method"))
+        XCTAssertTrue(method.hasPrefix("hashes of the references resolved by reads of their own"), method)
+    }
+
+    /// An audit stopped after the pass holding the references and before the target's: the check is
+    /// reported as not run, like every check of a pass that did not start.
+    func testAnAuditStoppedBeforeTheTargetsPassDoesNotRunTheCheck() throws {
+        let asked = Counter()
+        let auditor = Auditor(spec: try AuditSpec(text: Self.referencesOnly, file: "t.yml"), shouldStop: { asked.next() > 1 })
+        let result = try references(try auditor.run(on: client, database: database.name, failOn: .high))
+        XCTAssertEqual(result.status, .notRun)
+        XCTAssertEqual(result.notRunCause, .interrupted)
+        XCTAssertEqual(asked.value, 2, "asked before metadata's pass and before recordings'")
     }
 
     /// A target with no other document check still gets exactly one pass, for the references alone.
@@ -77,9 +136,9 @@ final class ReferencesReadingTests: XCTestCase {
         XCTAssertLessThanOrEqual(try examined() - before, (Self.recordings + Self.metadata) * 11 / 10)
         assertExactFigures(try references(report))
         let plan = try Auditor(spec: try AuditSpec(text: spec, file: "t.yml")).plan(on: client, database: database.name)
-        XCTAssertEqual(plan.passes.map(\.collection), ["recordings", "metadata"], "the target's pass comes first")
-        XCTAssertEqual(plan.passes.first?.checks, ["references (values of uuid for metadata.recording_uuid)"])
-        XCTAssertEqual(plan.passes.first?.fields, ["uuid"])
+        XCTAssertEqual(plan.passes.map(\.collection), ["metadata", "recordings"], "the pass holding the references comes first")
+        XCTAssertEqual(plan.passes.last?.checks, ["references (values of uuid looked up in the references metadata.recording_uuid holds)"])
+        XCTAssertEqual(plan.passes.last?.fields, ["uuid"])
         XCTAssertEqual(plan.passes.flatMap(\.alsoReads), [], "nothing is read beyond the two passes")
     }
 
@@ -226,7 +285,8 @@ final class ReferencesReadingTests: XCTestCase {
 
     /// Feeds a collection's documents to `parts` in turn (disjoint parts of one pass over `path`).
     func feed(_ collection: String, _ path: String, to parts: [any DocumentAccumulator]) throws {
-        let fields = FieldReader(paths: [path])
+        // `_id` at slot 0, as in the scan.
+        let fields = FieldReader(paths: ["_id", path])
         var index = 0
         try database.collection(collection).find { cursor in
             try cursor.forEachView { view in
@@ -241,25 +301,60 @@ final class ReferencesReadingTests: XCTestCase {
     func testMergedPartsGiveTheFiguresOfOnePass() throws {
         let check = ReferencesCheck(collection: "metadata", field: "recording_uuid", toCollection: "recordings", toField: "uuid")
         let context = AuditContext(database: database, maxTimeMS: 10_000)
-        let (bound, rider) = check.arranged(CrossCollectionReading(ownSampleSize: nil, otherPass: .wholeBefore), context: context)
-        let rides = try XCTUnwrap(rider)
-        let targets = (0..<2).map { _ in rides.makeAccumulator(context: context, fields: FieldReader(paths: ["uuid"]), expectedDocuments: 10) }
+        let arrangement = check.arranged(CrossCollectionReading(ownSampleSize: nil, otherPass: .whole(before: true, after: false)), context: context)
+        let bound = arrangement.check
+        guard case .collectsBefore(let rides) = arrangement.rider else { return XCTFail("the target's values are collected first") }
+        let targets = (0..<2).map { _ in rides.makeAccumulator(context: context, fields: FieldReader(paths: ["_id", "uuid"]), expectedDocuments: 10) }
         try feed("recordings", "uuid", to: targets)
         (targets[0] as! TargetAccumulator).merge(targets[1])
         _ = try targets[0].output(severity: .info, scan: ScanSummary(scanned: Self.recordings, total: Self.recordings, sampled: false), context: context)
         let whole = ScanSummary(scanned: Self.metadata, total: Self.metadata, sampled: false)
-        let sources = (0..<3).map { _ in bound.makeAccumulator(context: context, fields: FieldReader(paths: ["recording_uuid"]), expectedDocuments: 10) }
+        let sources = (0..<3).map { _ in bound.makeAccumulator(context: context, fields: FieldReader(paths: ["_id", "recording_uuid"]), expectedDocuments: 10) }
         try feed("metadata", "recording_uuid", to: sources)
         for part in sources.dropFirst() { (sources[0] as! ResolvingAccumulator).merge(part) }
         var result = CheckResult(check: "references", collection: "metadata", severity: .medium, status: .passed)
         result.record(.ran(try sources[0].output(severity: .medium, scan: whole, context: context)))
         assertExactFigures(result)
 
+        // The same for references held in metadata's pass and looked up in recordings'.
+        let holding = check.arranged(CrossCollectionReading(ownSampleSize: nil, otherPass: .whole(before: true, after: true)), context: context)
+        guard case .finishesAfter(let lookup) = holding.rider else { return XCTFail("the references are held") }
+        let holders = (0..<3).map { _ in
+            holding.check.makeAccumulator(context: context, fields: FieldReader(paths: ["_id", "recording_uuid"]), expectedDocuments: 10)
+        }
+        try feed("metadata", "recording_uuid", to: holders)
+        for part in holders.dropFirst() { holders[0].merge(part) }
+        _ = try holders[0].output(severity: .medium, scan: whole, context: context)
+        let lookups = (0..<2).map { _ in lookup.makeAccumulator(context: context, fields: FieldReader(paths: ["_id", "uuid"]), expectedDocuments: 10) }
+        try feed("recordings", "uuid", to: lookups)
+        lookups[0].merge(lookups[1])
+        let targetScan = ScanSummary(scanned: Self.recordings, total: Self.recordings, sampled: false)
+        result.record(.ran(try lookups[0].output(severity: .medium, scan: targetScan, context: context)))
+        assertExactFigures(result)
+        XCTAssertEqual(result.metrics["documentsScanned"], .count(Self.metadata))
+        // Parts fed in turn: the earliest orphans by document number are the first part's (every third document).
+        XCTAssertEqual(
+            result.findings.first { $0.kind == "orphan_references" }?.examples,
+            stride(from: 1_800, to: 1_815, by: 3).map { .string("x\($0)") })
+
         // The same for the values a sample keeps.
-        let keeping = (0..<2).map { _ in KeepingAccumulator(check: check, slot: 0, byIndex: false) }
+        let keeping = (0..<2).map { _ in KeepingAccumulator(check: check, slot: 1, byIndex: false) }
         try feed("metadata", "recording_uuid", to: keeping)
         keeping[0].merge(keeping[1])
         result.record(.ran(try keeping[0].output(severity: .medium, scan: whole, context: context)))
         assertExactFigures(result)
+    }
+}
+
+/// Counts calls from any thread.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var value = 0
+
+    func next() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
+        return value
     }
 }

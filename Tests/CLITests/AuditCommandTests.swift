@@ -103,9 +103,10 @@ final class AuditCommandTests: XCTestCase {
         ].map { "'\($0)'" }.joined(separator: " ")
         let result = try runProcess("/usr/bin/script", ["-qec", command, "/dev/null"])
         XCTAssertEqual(result.status, 1, result.stdout + result.stderr)
-        // recordings' pass comes first (references takes its uuids from it), then metadata's.
+        // metadata's pass comes first (it holds the references, fewer than the recordings), then recordings'.
         let progress = result.stdout.split(separator: "\r").last { $0.hasPrefix("recordings ") && $0.contains("docs/s") }.map(String.init) ?? ""
-        XCTAssertTrue(result.stdout.split(separator: "\r").last { $0.contains("docs/s") }?.hasPrefix("metadata ") == true, result.stdout)
+        XCTAssertTrue(result.stdout.split(separator: "\r").last { $0.contains("docs/s") }?.hasPrefix("recordings ") == true, result.stdout)
+        XCTAssertTrue(result.stdout.split(separator: "\r").first { $0.contains("docs/s") }?.contains("metadata ") == true, result.stdout)
         XCTAssertTrue(progress.contains("100%  2000/2000 docs"), progress)
         XCTAssertTrue(progress.contains("s left"), progress)
         XCTAssertTrue(try String(contentsOf: report, encoding: .utf8).contains("Result: FAILED"))

@@ -3,10 +3,12 @@ import MongoKit
 import SpecSupport
 
 /// Documents whose reference field points to no document of another collection. Each collection is read
-/// once, in its shared pass: the target's values are collected in the target's pass (which the auditor runs
-/// first) as keyed 64-bit hashes, sorted, and the source's references are looked up in them during the
-/// source's pass. No index is needed, and no server-side `$group` or `$lookup` that would spill to disk on
-/// millions of documents.
+/// once, in its shared pass, and the smaller side is held in memory as keyed 64-bit hashes, like a hash
+/// join's build side: with no more referencing documents than target documents, the source's pass (run
+/// first) holds the references and the target's pass looks its values up in them (`HeldReferences.swift`);
+/// otherwise the target's pass (run first) collects the target's values, sorted, and the source's pass
+/// looks its references up in them. No index is needed, and no server-side `$group` or `$lookup` that would
+/// spill to disk on millions of documents.
 ///
 /// Exactness. Hashes are SipHash over MongoDB's canonical form of a value (equal values, such as 1, 1.0
 /// and Decimal128("1"), hash alike) with a random key per audit. A reference whose hash is not among the
@@ -16,8 +18,10 @@ import SpecSupport
 /// / 2^64 per audit, counting distinct values (under 6e-8 for a million of each, 1.4e-6 for 5 million).
 /// Samples resolved by index or by a read of the target compare the values themselves.
 ///
-/// Memory. The hashes take 8 bytes per distinct target value, up to `fingerprintBudgetBytes` (12 MB,
-/// about 1.5 million values), plus one bit per value for the references that hit it. A target with more
+/// Memory. Held references take 12 bytes each (hash and document number) plus their table's index and
+/// their documents' `_id`s (about 6 bytes more for ObjectIds), up to `fingerprintBudgetBytes` (12 MB, about 700,000 references); beyond
+/// it the check reads both collections on its own. Target hashes take 8 bytes per distinct target value,
+/// up to the same budget (about 1.5 million values), plus one bit per value for the references that hit it. A target with more
 /// documents than that rides no pass (the old separate read): the source's pass keeps its references'
 /// hashes instead (8 bytes per distinct reference, within the same budget), one read of the target marks
 /// those it holds and one more read of the source counts the orphans. A target whose values outgrow the
@@ -115,7 +119,7 @@ public struct ReferencesCheck: CrossCollectionCheck {
         case .separateRead(let why):
             "references: one more read of \(targetCollection).\(targetField)"
                 + (arrangement?.sampled == true ? "" : " and of \(collectionName).\(field)") + " after this pass (\(why))"
-        case .missing, .sharedPass, nil: nil
+        case .missing, .sharedPass, .holdingReferences, nil: nil
         }
     }
 
@@ -125,6 +129,9 @@ public struct ReferencesCheck: CrossCollectionCheck {
             case missing
             /// Its values come from its shared pass, which runs first.
             case sharedPass(TargetValues)
+            /// This check's pass holds the references' hashes; the target's shared pass, which runs after it,
+            /// looks its values up in them and gives the check's result.
+            case holdingReferences(HeldReferences)
             /// A sample's values are looked up with `$in` queries served by an index led by the target field.
             case byIndex
             /// The check reads the target itself.
@@ -134,32 +141,41 @@ public struct ReferencesCheck: CrossCollectionCheck {
         let sampled: Bool
     }
 
-    public func arranged(_ reading: CrossCollectionReading, context: AuditContext) -> (check: any DocumentCheck, rider: (any PassRider)?) {
+    public func arranged(_ reading: CrossCollectionReading, context: AuditContext) -> CrossCollectionArrangement {
         var bound = self
         let sampled = reading.ownSampleSize != nil
-        func arrange(_ target: Arrangement.Target) { bound.arrangement = Arrangement(target: target, sampled: sampled) }
-        if case .missing = reading.otherPass {
-            arrange(.missing)
-            return (bound, nil)
+        func arrange(_ target: Arrangement.Target, rider: CrossCollectionArrangement.Rider = .none) -> CrossCollectionArrangement {
+            bound.arrangement = Arrangement(target: target, sampled: sampled)
+            return CrossCollectionArrangement(check: bound, rider: rider)
         }
+        if case .missing = reading.otherPass { return arrange(.missing) }
         if let size = reading.ownSampleSize, size <= Self.indexedSampleLimit, targetFieldIsIndexed(context: context) {
-            arrange(.byIndex)
-            return (bound, nil)
+            return arrange(.byIndex)
         }
-        guard case .wholeBefore = reading.otherPass else {
-            arrange(.separateRead(why: "the target has no shared pass that reads it whole before this one"))
-            return (bound, nil)
+        guard case .whole(let canGoBefore, let canGoAfter) = reading.otherPass else {
+            return arrange(.separateRead(why: "the target has no shared pass that reads it whole"))
         }
+        let targetDocuments = (try? context.database.collection(targetCollection).estimatedDocumentCount()) ?? 0
+        // Like a hash join, hold the smaller side: the references, when there are no more of them than target
+        // documents and they fit the budget; the target's pass then looks its values up in them and finishes the check.
+        if canGoAfter, !sampled, let sourceDocuments = try? context.database.collection(collectionName).estimatedDocumentCount(),
+            sourceDocuments <= targetDocuments, sourceDocuments <= HeldReferences.capacity(budgetBytes: fingerprintBudgetBytes)
+        {
+            let held = HeldReferences(budgetBytes: fingerprintBudgetBytes)
+            var finishing = bound
+            finishing.arrangement = Arrangement(target: .holdingReferences(held), sampled: false)
+            return arrange(.holdingReferences(held), rider: .finishesAfter(ReferenceLookupRider(check: finishing, held: held)))
+        }
+        guard canGoBefore else { return arrange(.separateRead(why: "the target's shared pass cannot run before this one")) }
         // A target with more documents than the budget holds hashes would be held in part only: the
         // references are then kept as hashes in their own pass and resolved by one read of each instead.
-        let targetDocuments = (try? context.database.collection(targetCollection).estimatedDocumentCount()) ?? 0
         guard targetDocuments <= fingerprintCapacity else {
-            arrange(.separateRead(why: "the target's values do not fit the \(fingerprintBudgetBytes >> 20) MB budget of hashes"))
-            return (bound, nil)
+            return arrange(.separateRead(why: "the target's values do not fit the \(fingerprintBudgetBytes >> 20) MB budget of hashes"))
         }
         let values = TargetValues(capacity: fingerprintCapacity)
-        arrange(.sharedPass(values))
-        return (bound, TargetRider(field: targetField, values: values, purpose: "references (values of \(targetField) for \(collectionName).\(field))"))
+        return arrange(
+            .sharedPass(values),
+            rider: .collectsBefore(TargetRider(field: targetField, values: values, purpose: "references (values of \(targetField) for \(collectionName).\(field))")))
     }
 
     /// Whether an index the server would use for `{targetField: {$in: [...]}}` exists: led by the field, with
@@ -187,6 +203,8 @@ public struct ReferencesCheck: CrossCollectionCheck {
             let part = known.coversEverything ? "" : " (in part: they did not fit the \(fingerprintBudgetBytes >> 20) MB budget of hashes)"
             return ResolvingAccumulator(
                 check: self, slot: slot, key: values.key, known: known, method: "hashes of the target's values from its shared pass" + part, shared: values)
+        case .holdingReferences(let held):
+            return ReferenceHolder(check: self, slot: slot, held: held, expectedDocuments: expectedDocuments)
         case .separateRead(let why):
             return separately(why)
         }
@@ -313,10 +331,20 @@ final class TargetAccumulator: DocumentAccumulator {
 /// Distinct orphan values (their canonical bytes, by hash: an orphan's hash is in no target range, so any
 /// value with that hash is an orphan too), the documents holding one, and the first few as examples.
 struct Orphans {
+    static let exampleLimit = 5
     private(set) var byHash: [UInt64: [[UInt8]]] = [:]
     private(set) var values = 0
     var documents = 0
     private(set) var examples: [(bytes: [UInt8], value: BSONValue)] = []
+
+    init() {}
+
+    /// Figures counted elsewhere (by hash), with their examples.
+    init(values: Int, documents: Int, examples: [(bytes: [UInt8], value: BSONValue)]) {
+        self.values = values
+        self.documents = documents
+        self.examples = examples
+    }
 
     func contains(_ hash: UInt64) -> Bool { byHash[hash] != nil }
 
@@ -325,7 +353,7 @@ struct Orphans {
         if byHash[hash]?.contains(bytes) == true { return }
         byHash[hash, default: []].append(bytes)
         values += 1
-        if examples.count < 5, let value = example() { examples.append((bytes, value)) }
+        if examples.count < Self.exampleLimit, let value = example() { examples.append((bytes, value)) }
     }
 
     mutating func merge(_ other: Orphans) {
@@ -635,51 +663,13 @@ struct Fingerprints: Sendable {
 
     mutating func finish() {
         // In place: the standard sort's merge buffer would take half as much memory again.
-        hashes.withUnsafeMutableBufferPointer { Self.sortInPlace($0) }
+        hashes.withUnsafeMutableBufferPointer { sortInPlace($0) }
         var kept = 0
         for index in hashes.indices where kept == 0 || hashes[index] != hashes[kept - 1] {
             hashes[kept] = hashes[index]
             kept += 1
         }
         hashes.removeSubrange(kept...)
-    }
-
-    /// Quicksort (middle pivot; keyed hashes are random, so no input is adversarial), insertion sort for
-    /// short runs, recursing into the shorter side only.
-    private static func sortInPlace(_ buffer: UnsafeMutableBufferPointer<UInt64>) {
-        var low = 0
-        var high = buffer.count - 1
-        while high - low > 16 {
-            let pivot = buffer[low + (high - low) / 2]
-            var left = low
-            var right = high
-            while left <= right {
-                while buffer[left] < pivot { left += 1 }
-                while buffer[right] > pivot { right -= 1 }
-                if left <= right {
-                    buffer.swapAt(left, right)
-                    left += 1
-                    right -= 1
-                }
-            }
-            if right - low < high - left {
-                if right > low { sortInPlace(UnsafeMutableBufferPointer(rebasing: buffer[low...right])) }
-                low = left
-            } else {
-                if high > left { sortInPlace(UnsafeMutableBufferPointer(rebasing: buffer[left...high])) }
-                high = right
-            }
-        }
-        guard high > low else { return }
-        for index in (low + 1)...high {
-            let value = buffer[index]
-            var position = index
-            while position > low && buffer[position - 1] > value {
-                buffer[position] = buffer[position - 1]
-                position -= 1
-            }
-            buffer[position] = value
-        }
     }
 
     /// Where `hash` is among the finished hashes.
@@ -703,5 +693,44 @@ struct Fingerprints: Sendable {
             hashes.removeAll { $0 >= end }
         }
         for hash in other.hashes { add(hash) }
+    }
+}
+
+/// Sorts in place (the standard sort's merge buffer would take half as much memory again): quicksort
+/// (middle pivot; keyed hashes are random, so no input is adversarial), insertion sort for short runs,
+/// recursing into the shorter side only.
+func sortInPlace<Element: Comparable>(_ buffer: UnsafeMutableBufferPointer<Element>) {
+    var low = 0
+    var high = buffer.count - 1
+    while high - low > 16 {
+        let pivot = buffer[low + (high - low) / 2]
+        var left = low
+        var right = high
+        while left <= right {
+            while buffer[left] < pivot { left += 1 }
+            while buffer[right] > pivot { right -= 1 }
+            if left <= right {
+                buffer.swapAt(left, right)
+                left += 1
+                right -= 1
+            }
+        }
+        if right - low < high - left {
+            if right > low { sortInPlace(UnsafeMutableBufferPointer(rebasing: buffer[low...right])) }
+            low = left
+        } else {
+            if high > left { sortInPlace(UnsafeMutableBufferPointer(rebasing: buffer[left...high])) }
+            high = right
+        }
+    }
+    guard high > low else { return }
+    for index in (low + 1)...high {
+        let value = buffer[index]
+        var position = index
+        while position > low && buffer[position - 1] > value {
+            buffer[position] = buffer[position - 1]
+            position -= 1
+        }
+        buffer[position] = value
     }
 }

@@ -51,12 +51,16 @@ public struct Auditor: Sendable {
                 do {
                     if let stop = stopReason(after: shared.values, started: started) {
                         for (offset, configured) in group.entries { shared.set(offset, Self.notTried(configured, stop)) }
+                        for finishing in group.finishing { shared.setIfAbsent(finishing.offset, Self.notTried(finishing.configured, stop)) }
                         continue
                     }
                     // Each pass has its own context: its time limit is its own, and contexts are not shared across threads.
                     let passContext = AuditContext(
                         database: context.database, maxTimeMS: maxTimeMS, now: started, readPreference: scanOptions.readPreference)
-                    for (offset, result) in try auditPass(group, context: passContext) { shared.set(offset, result) }
+                    let pass = try auditPass(group, context: passContext)
+                    for (offset, result) in pass.own { shared.set(offset, result) }
+                    // A check finished here keeps the result its own pass gave when that pass did not run it to the end.
+                    for (offset, result) in pass.finished { shared.setIfAbsent(offset, result) }
                 } catch {
                     shared.fail(error)
                 }
@@ -82,7 +86,9 @@ public struct Auditor: Sendable {
             results[offset] = result
         }
 
-        var checks = spec.checks.indices.map { results[$0]! }
+        var checks = spec.checks.indices.map { offset in
+            results[offset] ?? Self.notTried(spec.checks[offset], (.refused, "not run: the pass that finishes this check did not run"))
+        }
         Self.markUniqueIndexesBlockedByDuplicates(&checks)
         return AuditReport(
             tool: tool, database: name, target: client.redactedURI, serverVersion: serverVersion, specFile: spec.file,
@@ -90,24 +96,34 @@ public struct Auditor: Sendable {
             sampleSize: scanOptions.sampleSize, failOn: failOn, checks: checks)
     }
 
-    /// One pass over a collection for its document checks (and riders): the checks' results by spec position.
-    func auditPass(_ group: PassGroup, context: AuditContext) throws -> [(Int, CheckResult)] {
+    /// One pass over a collection for its document checks (and riders): the results of its own checks (but
+    /// those a later pass finishes, when this one ran them to the end) and of the checks its riders finish,
+    /// by spec position.
+    func auditPass(_ group: PassGroup, context: AuditContext) throws -> (own: [(Int, CheckResult)], finished: [(Int, CheckResult)]) {
         let entries = group.entries
         if Self.isMissing(group.collection, context: context) {
-            return entries.map { ($0.offset, Self.missingCollectionResult($0.configured)) }
+            return (entries.map { ($0.offset, Self.missingCollectionResult($0.configured)) }, [])
         }
         let checks = entries.map { $0.configured.check as! any DocumentCheck }
         let scanStarted = Date()
         context.maxTimeMS = entries.map { $0.configured.timeLimitMS ?? maxTimeMS }.max() ?? maxTimeMS
         var options = scanOptions
         options.sampleSize = group.sampleSize
-        let outcome = try Self.refusalAsNotRun { () -> ([Result<CheckOutput, Error>], ScanSummary) in
+        let finishing = Dictionary(uniqueKeysWithValues: group.finishing.map { ($0.rider, $0.configured) })
+        let outcome = try Self.refusalAsNotRun { () -> ([Result<CheckOutput, Error>], [Result<CheckOutput, Error>], ScanSummary) in
             let scan = try CollectionScan(
                 collection: context.database.collection(group.collection), checks: checks, riders: group.riders, context: context,
                 options: options, maxTimeMS: context.maxTimeMS)
             let summary = try scan.run()
-            // Riders hand what they collected to the checks they serve.
-            for rider in scan.accumulators.dropFirst(checks.count) { _ = try rider.output(severity: .info, scan: summary, context: context) }
+            // Riders hand what they collected to the checks they serve, or give the results of the checks they finish.
+            var finished: [Result<CheckOutput, Error>] = []
+            for (position, rider) in scan.accumulators.dropFirst(checks.count).enumerated() {
+                if let configured = finishing[position] {
+                    finished.append(Result { try rider.output(severity: configured.severity, scan: summary, context: context) })
+                } else {
+                    _ = try rider.output(severity: .info, scan: summary, context: context)
+                }
+            }
             let outputs = zip(entries, scan.accumulators).map { entry, accumulator in
                 Result {
                     var output = try accumulator.output(severity: entry.configured.severity, scan: summary, context: context)
@@ -115,20 +131,36 @@ public struct Auditor: Sendable {
                     return output
                 }
             }
-            return (outputs, summary)
+            return (outputs, finished, summary)
         }
         let duration = Date().timeIntervalSince(scanStarted)
-        return try entries.enumerated().map { position, entry in
-            var result = Self.emptyResult(entry.configured)
+        func result(_ configured: ConfiguredCheck, _ output: Result<CheckOutput, Error>?, summary: ScanSummary?) throws -> CheckResult {
+            var result = Self.emptyResult(configured)
             result.durationSeconds = duration
             switch outcome {
-            case .ran(let (perCheck, summary)):
-                if summary.sampled { result.sample = CheckResult.Sample(size: summary.scanned, of: summary.total) }
-                result.record(try Self.refusalAsNotRun { try perCheck[position].get() })
+            case .ran:
+                if let summary, summary.sampled { result.sample = CheckResult.Sample(size: summary.scanned, of: summary.total) }
+                result.record(try Self.refusalAsNotRun { try output!.get() })
             case .refused(let cause, let reason): result.record(.refused(cause, reason))
             }
-            return (entry.offset, result)
+            return result
         }
+        var own: [(Int, CheckResult)] = []
+        for (position, entry) in entries.enumerated() {
+            if case .ran(let (perCheck, _, summary)) = outcome {
+                // Handed to the rider that finishes it, unless its output failed here.
+                if group.finishedLater.contains(entry.offset), case .success = perCheck[position] { continue }
+                own.append((entry.offset, try result(entry.configured, perCheck[position], summary: summary)))
+            } else {
+                own.append((entry.offset, try result(entry.configured, nil, summary: nil)))
+            }
+        }
+        let finished = try group.finishing.enumerated().map { index, finishing in
+            guard case .ran(let (_, outputs, _)) = outcome else { return (finishing.offset, try result(finishing.configured, nil, summary: nil)) }
+            // The finished check's figures are of its own collection's pass, which its output says itself.
+            return (finishing.offset, try result(finishing.configured, outputs[index], summary: nil))
+        }
+        return (own, finished)
     }
 
     /// The sample a pass for `configured` reads from a collection of `documents`: `--sample`, or above its
@@ -250,6 +282,12 @@ final class SharedResults: @unchecked Sendable {
     func set(_ offset: Int, _ result: CheckResult) {
         mutex.lock()
         byOffset[offset] = result
+        mutex.unlock()
+    }
+
+    func setIfAbsent(_ offset: Int, _ result: CheckResult) {
+        mutex.lock()
+        if byOffset[offset] == nil { byOffset[offset] = result }
         mutex.unlock()
     }
 

@@ -3,13 +3,35 @@ import MongoKit
 
 /// A document check that also needs values from another collection (references: the target's values). The
 /// auditor tells it how that collection is read in this audit; the check answers with itself, ready to run,
-/// and with what it collects in the other collection's shared pass, if anything. That pass then runs first,
-/// so each collection is read once.
+/// and with what it does in the other collection's shared pass, if anything: either that pass runs first
+/// and collects what this check's pass needs, or it runs after and finishes the check (like a hash join
+/// holding its smaller side). Either way each collection is read once.
 public protocol CrossCollectionCheck: DocumentCheck {
     /// The other collection.
     var otherCollection: String { get }
-    /// This check as it runs in one audit, and its rider on the other collection's pass (nil: none).
-    func arranged(_ reading: CrossCollectionReading, context: AuditContext) -> (check: any DocumentCheck, rider: (any PassRider)?)
+    /// This check as it runs in one audit, and its rider on the other collection's pass.
+    func arranged(_ reading: CrossCollectionReading, context: AuditContext) -> CrossCollectionArrangement
+}
+
+/// A cross-collection check as one audit runs it.
+public struct CrossCollectionArrangement {
+    public enum Rider {
+        /// Nothing rides the other collection's pass.
+        case none
+        /// Rides the other collection's pass, which runs first, collecting what this check's pass needs.
+        case collectsBefore(any PassRider)
+        /// Rides the other collection's pass, which runs after this check's pass; the rider's output is the
+        /// check's result (this check's own accumulator hands it what it collected and reports nothing).
+        case finishesAfter(any PassRider)
+    }
+
+    public let check: any DocumentCheck
+    public let rider: Rider
+
+    public init(check: any DocumentCheck, rider: Rider = .none) {
+        self.check = check
+        self.rider = rider
+    }
 }
 
 /// How a cross-collection check's two collections are read in one audit.
@@ -17,9 +39,10 @@ public struct CrossCollectionReading: Sendable {
     public enum OtherPass: Sendable {
         /// The other collection does not exist.
         case missing
-        /// Its shared pass reads every document of it and can run before this check's pass.
-        case wholeBefore
-        /// No such pass: it reads a sample, or it would run after this check's pass (a cycle, or the same collection).
+        /// Its shared pass reads every document of it and can run before this check's pass (`before`), after
+        /// it (`after`), or either (not both false).
+        case whole(before: Bool, after: Bool)
+        /// No such pass: it reads a sample, or it is the same collection.
         case unavailable
     }
 
@@ -28,13 +51,14 @@ public struct CrossCollectionReading: Sendable {
     public let otherPass: OtherPass
 }
 
-/// What a check of another collection collects while a collection's shared pass visits its documents.
+/// What a check of another collection does while a collection's shared pass visits its documents.
 public protocol PassRider: Sendable {
     /// The dotted paths it reads.
     var fieldsRead: [String] { get }
-    /// What it collects, as `audit --plan` says it.
+    /// What it does, as `audit --plan` says it.
     var purpose: String { get }
-    /// A fresh accumulator for one pass; its output is not reported (the check it serves reads what it collected).
+    /// A fresh accumulator for one pass. Its output is reported only when it finishes a check (see
+    /// `CrossCollectionArrangement.Rider.finishesAfter`); otherwise the check it serves reads what it collected.
     func makeAccumulator(context: AuditContext, fields: FieldReader, expectedDocuments: Int) -> any DocumentAccumulator
 }
 
@@ -44,6 +68,10 @@ struct PassGroup {
     let collection: String
     var entries: [(offset: Int, configured: ConfiguredCheck)] = []
     var riders: [any PassRider] = []
+    /// Checks of this pass whose results a later pass's rider gives (by spec position).
+    var finishedLater: Set<Int> = []
+    /// Riders of this pass that give a check's result: the rider's position in `riders`, and the check.
+    var finishing: [(rider: Int, offset: Int, configured: ConfiguredCheck)] = []
     /// Collections whose passes collect what this one needs.
     var after: Set<String> = []
     /// The sample the pass reads (nil: every document).
@@ -52,8 +80,8 @@ struct PassGroup {
 
 extension Auditor {
     /// The audit's shared passes, each after the passes it depends on (otherwise by collection name). A
-    /// cross-collection check rides the other collection's pass when that pass reads it whole and can come
-    /// first; otherwise (a sample, a cycle, its own collection) it reads what it needs itself.
+    /// cross-collection check rides the other collection's pass when that pass reads it whole, before or
+    /// after its own as it chooses; otherwise (a sample, its own collection) it reads what it needs itself.
     func arrangePasses(context: AuditContext) -> [PassGroup] {
         let documentChecks = spec.checks.enumerated().filter { $0.element.check is any DocumentCheck }
         var groups: [String: PassGroup] = [:]
@@ -82,21 +110,35 @@ extension Auditor {
             let source = check.collection ?? ""
             if Self.isMissing(source, context: context) { continue }
             let target = check.otherCollection
-            let otherPass: CrossCollectionReading.OtherPass =
-                Self.isMissing(target, context: context)
-                ? .missing
-                : target == source || dependsOn(target, source) || (groups[target]?.sampleSize ?? passSample(target)) != nil ? .unavailable : .wholeBefore
-            let (bound, rider) = check.arranged(CrossCollectionReading(ownSampleSize: groups[source]?.sampleSize, otherPass: otherPass), context: context)
+            let otherPass: CrossCollectionReading.OtherPass
+            if Self.isMissing(target, context: context) {
+                otherPass = .missing
+            } else if target == source || (groups[target]?.sampleSize ?? passSample(target)) != nil {
+                otherPass = .unavailable
+            } else {
+                otherPass = .whole(before: !dependsOn(target, source), after: !dependsOn(source, target))
+            }
+            let arrangement = check.arranged(CrossCollectionReading(ownSampleSize: groups[source]?.sampleSize, otherPass: otherPass), context: context)
             let entries = groups[source]!.entries
             if let position = entries.firstIndex(where: { $0.offset == offset }) {
                 groups[source]!.entries[position].configured = ConfiguredCheck(
-                    check: bound, severity: configured.severity, timeLimitMS: configured.timeLimitMS, line: configured.line,
+                    check: arrangement.check, severity: configured.severity, timeLimitMS: configured.timeLimitMS, line: configured.line,
                     maxDocuments: configured.maxDocuments)
             }
-            guard let rider else { continue }
+            if case .none = arrangement.rider { continue }
             if groups[target] == nil { groups[target] = PassGroup(collection: target, sampleSize: passSample(target)) }
-            groups[target]!.riders.append(rider)
-            groups[source]!.after.insert(target)
+            switch arrangement.rider {
+            case .none: break
+            case .collectsBefore(let rider):
+                groups[target]!.riders.append(rider)
+                groups[source]!.after.insert(target)
+            case .finishesAfter(let rider):
+                let bound = groups[source]!.entries.first { $0.offset == offset }!.configured
+                groups[target]!.finishing.append((groups[target]!.riders.count, offset, bound))
+                groups[target]!.riders.append(rider)
+                groups[target]!.after.insert(source)
+                groups[source]!.finishedLater.insert(offset)
+            }
         }
         // Kahn's order, by name among the passes ready at each step.
         var ordered: [PassGroup] = []
