@@ -43,6 +43,20 @@ final class ReportFormatTests: XCTestCase {
         return url.path
     }
 
+    /// Report timestamps are written by hand (no ICU): the same text ISO8601DateFormatter writes, over
+    /// random instants from 1583 (the formatter is Julian before) to 9999, leap days and the ends of days.
+    func testTimestampsMatchISO8601DateFormatter() {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var generator = SystemRandomNumberGenerator()
+        let fixed: [Double] = [0, -1, -0.001, 86_399.999, 951_782_400, 951_868_799.5, 4_107_542_400, -12_212_553_600, 253_402_300_799.999]
+        let instants = fixed + (0..<20_000).map { _ in Double(Int64.random(in: -12_212_553_600_000...253_402_300_799_999, using: &generator)) / 1_000 }
+        for seconds in instants {
+            let date = Date(timeIntervalSince1970: seconds)
+            XCTAssertEqual(timestamp(date), formatter.string(from: date), "\(seconds)")
+        }
+    }
+
     func testJSONReportValidatesAgainstItsSchema() throws {
         let path = try write(try JSONReporter().render(Self.report()), "report.json")
         let schema = repositoryRoot.appendingPathComponent("docs/report-schema.json").path

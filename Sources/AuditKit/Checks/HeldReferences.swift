@@ -197,7 +197,7 @@ final class ReferenceLookup: DocumentAccumulator {
     let held: HeldReferences
     let slot: Int
     /// The references, when the source's pass held them all (its pass finished before this one started).
-    let table: ReferenceTable?
+    private(set) var table: ReferenceTable?
     /// One bit per reference, set on the first of each hash: a target value has that hash.
     @exclusivity(unchecked) var hits: [UInt64]
 
@@ -225,7 +225,12 @@ final class ReferenceLookup: DocumentAccumulator {
 
     /// The check's result, with the source's pass as its scan.
     func output(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> CheckOutput {
-        defer { held.collected = nil }
+        // Let the references go before the pass's other checks finish (some read more).
+        defer {
+            held.collected = nil
+            table = nil
+            hits = []
+        }
         switch held.collected {
         case nil:
             // The source's pass did not finish: its result stands.

@@ -234,6 +234,8 @@ public struct UniqueValuesCheck: DocumentCheck {
             } else if firstSightingsKept {
                 found = try countWithFirstSightings(collection: collection, context: context)
             } else {
+                // The filter has done its work: let it go before the query (a second scan, at the largest collections).
+                seen.release()
                 let all = candidates.values.flatMap { $0 }
                 let counted = try countDocumentsHolding(all.map(\.value), path: check.field, in: collection, context: context)
                 found = all.map { Candidate(bytes: $0.bytes, value: $0.value, documents: counted[$0.bytes] ?? 0) }
@@ -395,6 +397,11 @@ struct SeenHashes {
     }
 
     var isExact: Bool { filter == nil }
+
+    /// Frees a Bloom filter once nothing will ask it again (it then says it has seen nothing).
+    mutating func release() {
+        if filter != nil { filter = BloomFilter(expectedItems: 0) }
+    }
 
     /// The hashes in the exact table (0 for a filter, which does not count them).
     var count: Int { table?.count ?? 0 }

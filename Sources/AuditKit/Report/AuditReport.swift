@@ -98,8 +98,29 @@ public struct AuditReport: Sendable {
     }
 }
 
+/// A date as ISO 8601 in UTC to the nearest millisecond (`2026-11-22T09:07:12.083Z`), what
+/// ISO8601DateFormatter writes with fractional seconds (in the Gregorian calendar: the formatter switches
+/// to the Julian before 1583). Written by hand: the formatter loads ICU's data, about 6 MB of memory at
+/// the end of every audit.
 func timestamp(_ date: Date) -> String {
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return formatter.string(from: date)
+    let milliseconds = Int64((date.timeIntervalSince1970 * 1_000).rounded())
+    let (days, dayMilliseconds) = milliseconds.quotientAndRemainder(dividingBy: 86_400_000)
+    let (day, millisecond) = dayMilliseconds < 0 ? (days - 1, dayMilliseconds + 86_400_000) : (days, dayMilliseconds)
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's days_from_civil, inverted).
+    let shifted = day + 719_468
+    let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+    let dayOfEra = shifted - era * 146_097
+    let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+    let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+    let monthIndex = (5 * dayOfYear + 2) / 153
+    let dayOfMonth = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+    let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+    let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+    func padded(_ value: Int64, _ width: Int) -> String {
+        let digits = String(value)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+    let seconds = millisecond / 1_000
+    return "\(padded(year, 4))-\(padded(month, 2))-\(padded(dayOfMonth, 2))T\(padded(seconds / 3_600, 2)):\(padded(seconds / 60 % 60, 2))"
+        + ":\(padded(seconds % 60, 2)).\(padded(millisecond % 1_000, 3))Z"
 }
