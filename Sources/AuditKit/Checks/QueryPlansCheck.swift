@@ -9,7 +9,8 @@ public struct QueryPlansCheck: Check {
         name: "Query plans and latency",
         summary: "For each declared query (filter, optional sort), explain must show an index scan rather than a "
             + "collection scan; the query is executed once under the time limit (keys and documents examined per document "
-            + "returned are reported) unless its plan scans a collection of more than 10,000 documents; "
+            + "returned are reported) unless its plan scans a collection of more than 10,000 documents (in a sampled audit, "
+            + "over its first 1,000 documents only, said so in the findings); "
             + "the 95th percentile round trip of the query (first 100 documents) and of ping must stay under the limit "
             + "(reported above the target). Only index-served queries, or those on collections of at most 10,000 "
             + "documents, are timed, a query stops being timed at its first run over the limit, and all timing "
@@ -96,21 +97,29 @@ public struct QueryPlansCheck: Check {
             // The plan first; then one execution, under the time limit, says what the query costs the server,
             // unless the plan scans a large collection: that execution would read it all to say what the plan
             // already says, so its cost is the collection's size.
-            let explain = { (verbosity: String) in
+            let explain = { (command: Document, verbosity: String) in
                 try context.database.runCommand(
-                    ["explain": .document(find), "verbosity": .string(verbosity)], readPreference: context.readPreference,
+                    ["explain": .document(command), "verbosity": .string(verbosity)], readPreference: context.readPreference,
                     maxTimeMS: context.maxTimeMS)
             }
-            let planned = try explain("queryPlanner")
+            let planned = try explain(find, "queryPlanner")
             let winningPlan = planned.value(at: "queryPlanner.winningPlan")?.documentValue ?? Document()
             let stages = Self.planValues("stage", in: .document(winningPlan))
             let indexes = Self.planValues("indexName", in: .document(winningPlan))
             let scans = stages.contains("COLLSCAN")
-            let cost: Metrics
+            var cost: Metrics
+            var costFacts: [(name: String, text: String)] = []
             if scans && !small {
                 cost = ["docsExamined": .count(documents)]
             } else {
-                let stats = try explain("executionStats")["executionStats"]?.documentValue ?? Document()
+                // A sampled audit bounds what it reads: the execution stops after the query's first documents
+                // (the examined-per-returned ratios of an index scan come out the same), and the findings say so.
+                var executed = find
+                if context.sampleSize != nil {
+                    executed.append("limit", .int64(Int64(Self.sampledExecutionLimit)))
+                    costFacts.append(("execution", Self.sampledExecutionFact))
+                }
+                let stats = try explain(executed, "executionStats")["executionStats"]?.documentValue ?? Document()
                 let returned = stats["nReturned"]?.intValue ?? 0
                 cost = [
                     "keysExamined": .count(stats["totalKeysExamined"]?.intValue ?? 0),
@@ -118,6 +127,7 @@ public struct QueryPlansCheck: Check {
                     "docsExaminedPerReturned": .value(Double(stats["totalDocsExamined"]?.intValue ?? 0) / Double(max(returned, 1))),
                     "executionMs": .value(Double(stats["executionTimeMillis"]?.intValue ?? 0)),
                 ]
+                if context.sampleSize != nil { cost["executionLimit"] = .count(Self.sampledExecutionLimit) }
             }
             if scans {
                 let index = Self.servingIndex(for: query)
@@ -130,7 +140,7 @@ public struct QueryPlansCheck: Check {
                             "create an index on the filtered fields: db.getSiblingDB(\"\(context.database.name)\").\(collectionName).createIndex(\($0.relaxedJSON))"
                         },
                         metrics: cost,
-                        facts: [("filter", query.filter.relaxedJSON), ("plan", stages.joined(separator: " > "))]
+                        facts: [("filter", query.filter.relaxedJSON), ("plan", stages.joined(separator: " > "))] + costFacts
                             + (index == nil
                                 ? [("index", "no single index serves this filter (top-level $or, $nor, $expr or $text); index each branch or rewrite the query")]
                                 : [])))
@@ -146,7 +156,8 @@ public struct QueryPlansCheck: Check {
             }
             findings += latencyFindings(
                 "query", query.name, timings, severity: severity, context: context,
-                plan: indexes.isEmpty ? stages.joined(separator: " > ") : "index \(indexes.joined(separator: ", "))", cost: cost)
+                plan: indexes.isEmpty ? stages.joined(separator: " > ") : "index \(indexes.joined(separator: ", "))", cost: cost,
+                costFacts: costFacts)
         }
         let ping = try Self.measure(runs: runs, limitMS: limitMS, deadline: deadline.addingTimeInterval(1)) { try context.database.client.ping() }
         findings += latencyFindings("ping", nil, ping, severity: severity, context: context, plan: nil, cost: [:])
@@ -157,9 +168,15 @@ public struct QueryPlansCheck: Check {
     /// Collections up to this many documents are timed even when a query scans them.
     static let smallCollection = 10_000
 
+    /// In a sampled audit, the one execution of a query stops after this many documents returned.
+    static let sampledExecutionLimit = 1_000
+    static let sampledExecutionFact =
+        "sampled audit: executed over its first \(sampledExecutionLimit) documents only (a whole audit executes it in full)"
+
     /// The round-trip finding of a query (named) or of ping (no name).
     private func latencyFindings(
-        _ what: String, _ name: String?, _ timings: Percentiles, severity: Severity, context: AuditContext, plan: String?, cost: Metrics
+        _ what: String, _ name: String?, _ timings: Percentiles, severity: Severity, context: AuditContext, plan: String?, cost: Metrics,
+        costFacts: [(name: String, text: String)] = []
     ) -> [Finding] {
         var metrics: Metrics = [
             "p50Ms": .value(timings.p50), "p95Ms": .value(timings.p95), "maxMs": .value(timings.max), "runs": .count(timings.runs),
@@ -173,7 +190,7 @@ public struct QueryPlansCheck: Check {
                 name == nil ? "ping_latency" : "query_latency", subject: name, severity: level,
                 title: String(format: "%@ round trip p95 %.1f ms, %@", name.map { "\(what) '\($0)'" } ?? what, timings.p95, verdict),
                 impact: "Slow round trips add up in every request that makes them.", metrics: metrics,
-                facts: plan.map { [("plan", $0)] } ?? [])
+                facts: (plan.map { [("plan", $0)] } ?? []) + costFacts)
         ]
     }
 

@@ -84,11 +84,18 @@ public final class AuditContext: @unchecked Sendable {
     public let now: Date
     /// Where reads of the checks go (a secondary when available, by default).
     public let readPreference: ReadPreference
+    /// The documents a sampled audit reads per collection (`--sample`); nil when the audit is exact. A check
+    /// that executes queries of its own bounds them by the sample (query_plans runs each over its first
+    /// documents only) and says so in its findings.
+    public var sampleSize: Int?
     private var collectionInfos: [CollectionInfo]?
     private var indexCache: [String: [IndexSpec]] = [:]
 
-    public init(database: MongoDatabase, maxTimeMS: Int, now: Date = Date(), readPreference: ReadPreference = .secondaryPreferred) {
+    public init(
+        database: MongoDatabase, maxTimeMS: Int, now: Date = Date(), readPreference: ReadPreference = .secondaryPreferred, sampleSize: Int? = nil
+    ) {
         self.database = database
+        self.sampleSize = sampleSize
         self.maxTimeMS = maxTimeMS
         self.now = now
         self.readPreference = readPreference

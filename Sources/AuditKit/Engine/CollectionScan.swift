@@ -130,11 +130,14 @@ struct CollectionScan {
             }
         }
         if let sampleSize = options.sampleSize {
-            var pipeline: [Document] = options.filter.map { [["$match": .document($0)]] } ?? []
-            pipeline.append(["$sample": ["size": .int64(Int64(sampleSize))]])
-            if let projection { pipeline.append(["$project": .document(projection)]) }
-            try collection.aggregate(
-                pipeline, options: AggregateOptions(batchSize: Self.batchSize, maxTimeMS: maxTimeMS, readPreference: options.readPreference), visit)
+            let aggregateOptions = AggregateOptions(batchSize: Self.batchSize, maxTimeMS: maxTimeMS, readPreference: options.readPreference)
+            let keep = options.filter == nil ? Self.bernoulliShare(sample: sampleSize, of: total) : nil
+            do {
+                try collection.aggregate(samplePipeline(sampleSize, keeping: keep), options: aggregateOptions, visit)
+            } catch MongoError.command(let error) where keep != nil && scanned == 0 && Self.randUnknownCodes.contains(error.code) {
+                // A server before 4.4.2 has no $rand: the server's own scan and sort, as before.
+                try collection.aggregate(samplePipeline(sampleSize, keeping: nil), options: aggregateOptions, visit)
+            }
         } else {
             try collection.find(
                 options.filter ?? Document(),
@@ -144,5 +147,40 @@ struct CollectionScan {
         }
         report?(scanned, true)
         return ScanSummary(scanned: scanned, total: options.sampleSize == nil ? scanned : total, sampled: options.sampleSize != nil)
+    }
+
+    /// The pipeline of a sample of `size` documents. `keeping` (see `bernoulliShare`) first keeps each
+    /// document with that probability, on the server, then `$sample` draws `size` of those kept.
+    func samplePipeline(_ size: Int, keeping share: Double?) -> [Document] {
+        var pipeline: [Document] = options.filter.map { [["$match": .document($0)]] } ?? []
+        if let share { pipeline.append(["$match": ["$expr": ["$lt": [["$rand": [:]], .double(share)]]]]) }
+        pipeline.append(["$sample": ["size": .int64(Int64(size))]])
+        if let projection { pipeline.append(["$project": .document(projection)]) }
+        return pipeline
+    }
+
+    /// Errors of a server that does not know `$rand` (before 4.4.2): InvalidPipelineOperator and the
+    /// "Unrecognized expression" of `$expr`.
+    static let randUnknownCodes: Set<Int> = [168, 31325]
+
+    /// The probability with which each document is kept before `$sample` draws `sample` of them, when
+    /// that is cheaper than the server's own way; nil otherwise.
+    ///
+    /// Up to 5% of a collection (of more than 100 documents) the server draws a `$sample` first in the
+    /// pipeline with a random cursor, reading only the documents drawn; that is kept. Above, it reads the
+    /// whole collection and sorts all of it by random keys to keep the first `sample`: here a `$rand`
+    /// filter first keeps each document independently with probability p (the same for every document),
+    /// and `$sample` then draws `sample` of the kept ones at random. That is still a uniform random sample
+    /// without repeats (the kept set is exchangeable, and a uniform subset of it is a uniform subset of
+    /// the collection), and the sort handles about `sample` documents instead of all of them (measured:
+    /// 10,000 of 100,000 documents in 79 ms against 193 ms, the server's median over 9 alternating runs).
+    /// p leaves the kept count (binomial, mean `count·p`) 5 standard deviations above `sample` plus 2%
+    /// for a stale count; should fewer be kept all the same, the pass reads those and reports the sample
+    /// it read. Nil above about 80% of the collection, where the filter would keep almost everything.
+    static func bernoulliShare(sample: Int, of count: Int) -> Double? {
+        guard count > 100, sample * 20 > count else { return nil }
+        let wanted = (Double(sample) + 5 * Double(sample).squareRoot() + 10) * 1.02
+        let share = wanted / Double(count)
+        return share < 0.8 ? share : nil
     }
 }
