@@ -64,4 +64,14 @@ final class SampledQueryPlansTests: XCTestCase {
         XCTAssertNil(finding.metrics["executionLimit"])
         XCTAssertNil(finding.fact("execution"))
     }
+
+    /// The auditor tells the check the audit is sampled (`--sample`), and not otherwise.
+    func testTheAuditorPassesTheSample() throws {
+        let spec = try AuditSpec(text: Self.spec, file: "plans.yml")
+        for sampleSize in [500, nil] {
+            let report = try Auditor(spec: spec, scanOptions: ScanOptions(sampleSize: sampleSize)).run(on: client, database: database.name, failOn: .high)
+            let finding = try XCTUnwrap(report.checks.first?.findings.first { $0.kind == "query_latency" && $0.subject == "every t" })
+            XCTAssertEqual(count(finding.metrics["returned"]), sampleSize == nil ? Self.documents : QueryPlansCheck.sampledExecutionLimit)
+        }
+    }
 }

@@ -37,7 +37,8 @@ public struct Auditor: Sendable {
         try client.ping()
         let serverVersion = try client.serverVersion()
         let context = AuditContext(
-            database: client.database(name), maxTimeMS: maxTimeMS, now: started, readPreference: scanOptions.readPreference)
+            database: client.database(name), maxTimeMS: maxTimeMS, now: started, readPreference: scanOptions.readPreference,
+            sampleSize: scanOptions.sampleSize)
 
         // Document checks of one collection share one pass over it; passes over different collections run
         // side by side up to `parallelScans`, each after the passes that collect what it needs.
@@ -56,7 +57,8 @@ public struct Auditor: Sendable {
                     }
                     // Each pass has its own context: its time limit is its own, and contexts are not shared across threads.
                     let passContext = AuditContext(
-                        database: context.database, maxTimeMS: maxTimeMS, now: started, readPreference: scanOptions.readPreference)
+                        database: context.database, maxTimeMS: maxTimeMS, now: started, readPreference: scanOptions.readPreference,
+                        sampleSize: scanOptions.sampleSize)
                     let pass = try auditPass(group, context: passContext)
                     for (offset, result) in pass.own { shared.set(offset, result) }
                     // A check finished here keeps the result its own pass gave when that pass did not run it to the end.
