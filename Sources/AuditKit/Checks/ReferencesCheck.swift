@@ -41,7 +41,7 @@ public struct ReferencesCheck: CrossCollectionCheck {
         summary: "Documents whose reference field (e.g. metadata.recording_uuid) matches no document of the "
             + "target collection (e.g. recordings.uuid). Missing and null references are not counted.",
         defaultSeverity: .medium,
-        needs: "find on both collections (the read role); the target's values come from its shared pass, or for a sample from $in queries on an index led by the target field",
+        needs: "find on both collections (the read role); one shared pass over each (the smaller side held in memory), or for a sample $in queries on an index led by the target field",
         options: [Options.collection, Options.field, Options.toCollection, Options.toField])
 
     enum Options {
