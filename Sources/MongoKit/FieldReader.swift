@@ -116,6 +116,9 @@ public final class FieldReader {
     /// The index of a path given to `init`.
     public func index(of path: String) -> Int? { paths.firstIndex(of: path) }
 
+    /// The number of the current document (counting `load`s): tells work done for it from work done for an earlier one.
+    public var loadNumber: Int { loads }
+
     /// The ids of the current document's top-level fields, in order; valid until the next `load`.
     public var keyIDs: UnsafeBufferPointer<Int> { currentKeyIDs.elements }
 

@@ -43,6 +43,8 @@ struct CollectionScan {
 
     let collection: MongoCollection
     let accumulators: [any DocumentAccumulator]
+    /// The accumulators that prefetch what their visit will read, told each document before any visit.
+    let prefetchers: [any PrefetchingAccumulator]
     /// The paths read; nil when a check needs whole documents.
     let fields: [String]?
     let reader: FieldReader
@@ -68,6 +70,7 @@ struct CollectionScan {
         accumulators =
             checks.map { $0.makeAccumulator(context: context, fields: reader, expectedDocuments: expected) }
             + riders.map { $0.makeAccumulator(context: context, fields: reader, expectedDocuments: expected) }
+        prefetchers = accumulators.compactMap { $0 as? any PrefetchingAccumulator }
         self.options = options
         self.maxTimeMS = maxTimeMS
     }
@@ -124,6 +127,7 @@ struct CollectionScan {
             try cursor.forEachViewPrefetched { view in
                 scanned += 1
                 reader.load(view)
+                for prefetcher in prefetchers { prefetcher.prefetch(fields: reader) }
                 for accumulator in accumulators { accumulator.visit(view, fields: reader) }
                 if scanned & 0x3FF == 0 { report?(scanned, false) }
                 return true

@@ -42,6 +42,14 @@ public protocol DocumentAccumulator: AnyObject {
     func output(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> CheckOutput
 }
 
+/// An accumulator whose `visit` waits on memory it can name ahead (a large hash table): the pass calls
+/// `prefetch` for each document before any accumulator visits it, so the loads overlap the other visits.
+public protocol PrefetchingAccumulator: DocumentAccumulator {
+    /// Called once per document, after `fields` has loaded it and before the accumulators visit it. A hint:
+    /// `visit` must give the same result whether or not it was called.
+    func prefetch(fields: FieldReader)
+}
+
 /// How many documents a pass saw, and whether they were a random sample of the collection.
 public struct ScanSummary: Sendable {
     public let scanned: Int
