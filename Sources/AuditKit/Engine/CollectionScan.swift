@@ -124,12 +124,16 @@ struct CollectionScan {
         }
         var scanned = 0
         let visit: (MongoCursor) throws -> Void = { cursor in
+            // Counted in a local and added at the end: each update of `scanned`, which this escaping
+            // closure shares, would be checked for exclusive access at run time.
+            var visited = 0
+            defer { scanned += visited }
             try cursor.forEachViewPrefetched { view in
-                scanned += 1
+                visited += 1
                 reader.load(view)
                 for prefetcher in prefetchers { prefetcher.prefetch(fields: reader) }
                 for accumulator in accumulators { accumulator.visit(view, fields: reader) }
-                if scanned & 0x3FF == 0 { report?(scanned, false) }
+                if visited & 0x3FF == 0 { report?(scanned + visited, false) }
                 return true
             }
         }
