@@ -268,24 +268,35 @@ public struct ValueRulesCheck: DocumentCheck {
     final class Accumulator: DocumentAccumulator {
         let check: ValueRulesCheck
         let matchers: [Matcher]
+        /// The same, read per document without a retain and release each: `matchers` keeps them alive.
+        private let unretainedMatchers: [Unmanaged<Matcher>]
         let slots: [Int]
         /// Per rule with a pattern, the server's verdicts on its strings.
         let patterns: [PatternVerdicts?]
-        @exclusivity(unchecked) var checked: [Int]
-        @exclusivity(unchecked) var violations: [Int]
+        /// Per rule; manually allocated (freed in deinit), so that counting checks no array's uniqueness.
+        private let checked: UnsafeMutablePointer<Int>
+        private let violations: UnsafeMutablePointer<Int>
         @exclusivity(unchecked) var examples: [Examples]
 
         init(check: ValueRulesCheck, context: AuditContext, slots: [Int]) {
             self.check = check
             matchers = check.rules.map { Matcher($0, now: context.now) }
+            unretainedMatchers = matchers.map { Unmanaged.passUnretained($0) }
             self.slots = slots
             let collection = context.database.collection(check.collectionName)
             patterns = check.rules.map { rule in
                 rule.patternText.map { PatternVerdicts(pattern: $0, collection: collection, context: context) }
             }
-            checked = Array(repeating: 0, count: check.rules.count)
-            violations = checked
+            checked = .allocate(capacity: max(check.rules.count, 1))
+            checked.initialize(repeating: 0, count: check.rules.count)
+            violations = .allocate(capacity: max(check.rules.count, 1))
+            violations.initialize(repeating: 0, count: check.rules.count)
             examples = Array(repeating: Examples(), count: check.rules.count)
+        }
+
+        deinit {
+            checked.deallocate()
+            violations.deallocate()
         }
 
         func visit(_ document: DocumentView, fields: FieldReader) {
@@ -293,15 +304,16 @@ public struct ValueRulesCheck: DocumentCheck {
                 let slot = slots[index]
                 let count = fields.valueCount(slot)
                 guard count > 0 else { continue }
+                let matcher = unretainedMatchers[index]
                 if count == 1 {
                     // The common case: one value, not an array.
                     let value = fields.raw(slot, 0)
                     if value.type == 0x0A || value.type == 0x06 || value.type == 0x04 { continue }
                     checked[index] += 1
-                    if !matchers[index].accepts(value) {
+                    if !matcher._withUnsafeGuaranteedRef({ $0.accepts(value) }) {
                         violations[index] += 1
                         examples[index].add(fields)
-                    } else if matchers[index].hasPattern, let text = value.text, let verdicts = patterns[index] {
+                    } else if matcher._withUnsafeGuaranteedRef({ $0.hasPattern }), let text = value.text, let verdicts = patterns[index] {
                         verdicts.judge([Array(text)], id: examples[index].ids.count < examples[index].limit ? fields.value(0) : nil)
                     }
                     continue
@@ -315,9 +327,9 @@ public struct ValueRulesCheck: DocumentCheck {
                     if value.type == 0x0A || value.type == 0x06 || value.type == 0x04 { continue }
                     values += 1
                     if broken { continue }
-                    if !matchers[index].accepts(value) {
+                    if !matcher._withUnsafeGuaranteedRef({ $0.accepts(value) }) {
                         broken = true
-                    } else if matchers[index].hasPattern, let text = value.text {
+                    } else if matcher._withUnsafeGuaranteedRef({ $0.hasPattern }), let text = value.text {
                         texts = (texts ?? []) + [Array(text)]
                     }
                 }
@@ -333,8 +345,8 @@ public struct ValueRulesCheck: DocumentCheck {
 
         func merge(_ other: any DocumentAccumulator) {
             let other = mergeable(other)
-            precondition(other.checked.count == checked.count, "merge: accumulators of different value_rules checks")
-            for index in checked.indices {
+            precondition(other.check.rules.count == check.rules.count, "merge: accumulators of different value_rules checks")
+            for index in check.rules.indices {
                 checked[index] += other.checked[index]
                 violations[index] += other.violations[index]
                 examples[index].merge(other.examples[index])
@@ -371,7 +383,7 @@ public struct ValueRulesCheck: DocumentCheck {
                     metrics: ["violations": scan.proportion(violations[index]), "checkedValues": .count(checked[index])],
                     examples: exampleIDs[index])
             }
-            return CheckOutput(findings: findings, metrics: ["rules": .count(check.rules.count), "valuesChecked": .count(checked.reduce(0, +))])
+            return CheckOutput(findings: findings, metrics: ["rules": .count(check.rules.count), "valuesChecked": .count(check.rules.indices.reduce(0) { $0 + checked[$1] })])
         }
     }
 }
