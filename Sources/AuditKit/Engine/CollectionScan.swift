@@ -122,6 +122,10 @@ struct CollectionScan {
                 report(ScanProgress(collection: name, documentsDone: done, documentsExpected: expected, finished: finished))
             }
         }
+        // Held unretained in the loop; `accumulators` and `prefetchers` keep them alive until the pass ends.
+        let visitors = accumulators.map(UnretainedAccumulator.init)
+        let prefetching = prefetchers.map(UnretainedPrefetcher.init)
+        defer { withExtendedLifetime((accumulators, prefetchers)) {} }
         var scanned = 0
         let visit: (MongoCursor) throws -> Void = { cursor in
             // Counted in a local and added at the end: each update of `scanned`, which this escaping
@@ -131,8 +135,8 @@ struct CollectionScan {
             try cursor.forEachViewPrefetched { view in
                 visited += 1
                 reader.load(view)
-                for prefetcher in prefetchers { prefetcher.prefetch(fields: reader) }
-                for accumulator in accumulators { accumulator.visit(view, fields: reader) }
+                for prefetcher in prefetching { prefetcher.prefetch(fields: reader) }
+                for visitor in visitors { visitor.visit(view, fields: reader) }
                 if visited & 0x3FF == 0 { report?(scanned + visited, false) }
                 return true
             }
