@@ -129,6 +129,9 @@ public struct ValueRulesCheck: DocumentCheck {
         let allowedNumbers: Set<NumberKey>
         /// The same, as an array for a linear search when small (no hashing per value).
         let allowedNumberList: [NumberKey]
+        /// The allowed numbers that are integers (`NumberKey.integer`): an int32 or int64 value is allowed
+        /// exactly when it is one of them.
+        let allowedIntegers: [Int64]
         let allowedStrings: [[UInt8]]
         let hasPattern: Bool
         /// The numeric bounds as doubles when both are exactly doubles (-inf/+inf when absent); nil otherwise.
@@ -145,6 +148,10 @@ public struct ValueRulesCheck: DocumentCheck {
             hasAllowedSet = rule.hasAllowedSet
             allowedNumbers = rule.allowedNumbers
             allowedNumberList = rule.allowedNumbers.count <= 32 ? Array(rule.allowedNumbers) : []
+            allowedIntegers = rule.allowedNumbers.compactMap { number in
+                if case .integer(let integer) = number { return integer }
+                return nil
+            }
             allowedStrings = rule.allowedStrings.map { Array($0.utf8) }
             hasPattern = rule.patternText != nil
             func exact(_ bound: Bound?, absent: Double) -> Double? {
@@ -179,10 +186,16 @@ public struct ValueRulesCheck: DocumentCheck {
                 }
             }
             if hasAllowedSet {
-                if let number = value.number {
+                if (value.type == 0x10 && value.bytes.count == 4) || (value.type == 0x12 && value.bytes.count == 8) {
+                    // Fast path: an integer's number key is `.integer`, so only the allowed integers can equal it.
+                    let integer = value.type == 0x10
+                        ? Int64(Int32(littleEndian: value.bytes.loadUnaligned(as: Int32.self)))
+                        : Int64(littleEndian: value.bytes.loadUnaligned(as: Int64.self))
+                    if !allowedIntegers.contains(integer) { return false }
+                } else if let number = value.number {
                     if allowedNumberList.isEmpty ? !allowedNumbers.contains(number) : !allowedNumberList.contains(number) { return false }
                 } else if let text = value.text {
-                    if !allowedStrings.contains(where: { $0.elementsEqual(text) }) { return false }
+                    if !allowedStrings.contains(where: { $0.count == text.count && $0.elementsEqual(text) }) { return false }
                 } else {
                     return false
                 }
