@@ -119,6 +119,10 @@ public final class FieldReader {
     /// The number of the current document (counting `load`s): tells work done for it from work done for an earlier one.
     public var loadNumber: Int { loads }
 
+    /// Whether the current document's `keyIDs` are those of the previous document loaded, in the same
+    /// order (documents of a collection mostly repeat their fields): counts per key can then be carried over.
+    @exclusivity(unchecked) public private(set) var keyIDsRepeat = false
+
     /// The ids of the current document's top-level fields, in order; valid until the next `load`.
     public var keyIDs: UnsafeBufferPointer<Int> { currentKeyIDs.elements }
 
@@ -135,13 +139,21 @@ public final class FieldReader {
     func load(_ data: UnsafePointer<UInt8>, length: Int) {
         for index in 0..<paths.count { found[index].removeAll() }
         loads &+= 1
+        keyIDsRepeat = false
+        let previousKeyCount = currentKeyIDs.count
         currentKeyIDs.removeAll()
         bytes = data
         guard let last = lastOffset(start: 0, length: length) else { return }
         var offset = 4
         var position = 0
+        var allRemembered = true
+        defer { keyIDsRepeat = allRemembered && position == previousKeyCount }
         while offset < last {
-            guard let (element, id) = topLevelElement(at: offset, last: last, position: position) else { return }
+            guard let (element, id, remembered) = topLevelElement(at: offset, last: last, position: position) else {
+                allRemembered = false
+                return
+            }
+            allRemembered = allRemembered && remembered
             position += 1
             currentKeyIDs.append(id)
             if id < wantedKeys {
@@ -181,8 +193,9 @@ public final class FieldReader {
     /// The top-level element at `offset` and its key id, or nil when it is malformed or runs past `last`.
     /// Documents of a collection mostly repeat their fields in the same order, so the name the previous
     /// document had at this position is tried first: one comparison finds the key's end and names it.
+    /// The Bool is true when the key is that remembered one.
     @inline(__always)
-    private func topLevelElement(at offset: Int, last: Int, position: Int) -> (Element, Int)? {
+    private func topLevelElement(at offset: Int, last: Int, position: Int) -> (Element, Int, Bool)? {
         let keyStart = offset + 1
         if position < keyIDAtPosition.count {
             let id = keyIDAtPosition[position]
@@ -190,11 +203,11 @@ public final class FieldReader {
             let keyEnd = keyStart + name.count
             if id != otherKeyID, keyEnd < last, bytes[keyEnd] == 0, Self.equal(bytes + keyStart, name.baseAddress!, count: name.count) {
                 guard let element = element(at: offset, keyEnd: keyEnd, last: last) else { return nil }
-                return (element, id)
+                return (element, id, true)
             }
         }
         guard let element = element(at: offset, last: last) else { return nil }
-        return (element, identifyKey(element.keyStart, element.keyEnd, position: position))
+        return (element, identifyKey(element.keyStart, element.keyEnd, position: position), false)
     }
 
     /// Whether `count` bytes at `a` and `b` are equal: short keys, compared inline rather than by a call.

@@ -112,6 +112,12 @@ public struct FieldCompletenessCheck: DocumentCheck {
         /// Documents holding each top-level field, by the reader's key id (`keyTotalsCapacity` entries).
         @exclusivity(unchecked) private var keyTotals: UnsafeMutablePointer<Int>
         @exclusivity(unchecked) private var keyTotalsCapacity = 64
+        /// The key ids (each counted once) of the last documents visited, which all had the same fields;
+        /// how many they were; and the reader's load number of the last one. Added to `keyTotals` when a
+        /// document with other fields comes, or the totals are read.
+        @exclusivity(unchecked) private var runKeys: [Int] = []
+        @exclusivity(unchecked) private var runLength = 0
+        @exclusivity(unchecked) private var runLoad = -2
         /// Documents holding each top-level field in merged parts, by name (nil: names beyond a reader's limit).
         var mergedKeyTotals: [String?: Int] = [:]
         let reader: FieldReader
@@ -180,6 +186,13 @@ public struct FieldCompletenessCheck: DocumentCheck {
                 }
             }
             if countsKeys {
+                if fields.keyIDsRepeat && fields.loadNumber == runLoad + 1 {
+                    // The same fields as the document before: counted once the run ends.
+                    runLength += 1
+                    runLoad += 1
+                    return
+                }
+                endRun()
                 // Documents, not occurrences: the shared bucket of names beyond the limit counts a document once.
                 let otherKeyID = fields.otherKeyID
                 var otherCounted = false
@@ -189,9 +202,19 @@ public struct FieldCompletenessCheck: DocumentCheck {
                         otherCounted = true
                     }
                     if id >= keyTotalsCapacity { growKeyTotals(toHold: id) }
-                    keyTotals[id] += 1
+                    runKeys.append(id)
                 }
+                runLength = 1
+                runLoad = fields.loadNumber
             }
+        }
+
+        /// Adds the run of documents with the same fields to the key totals.
+        private func endRun() {
+            for id in runKeys { keyTotals[id] += runLength }
+            runKeys.removeAll(keepingCapacity: true)
+            runLength = 0
+            runLoad = -2
         }
 
         private func growKeyTotals(toHold id: Int) {
@@ -221,6 +244,7 @@ public struct FieldCompletenessCheck: DocumentCheck {
         /// Documents holding each top-level field, by name (nil: the shared bucket beyond the reader's name
         /// limit), this pass's and the merged parts'.
         func namedKeyTotals() -> [String?: Int] {
+            endRun()
             var totals = mergedKeyTotals
             for id in 0..<keyTotalsCapacity where keyTotals[id] > 0 { totals[reader.keyName(id), default: 0] += keyTotals[id] }
             return totals
