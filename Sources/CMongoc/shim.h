@@ -34,6 +34,9 @@ static inline void ma_bson_header_free(bson_t *header) { free(header); }
 
 static inline uint32_t ma_bson_len(const bson_t *doc) { return doc->len; }
 
+// Asks the CPU to start loading the cache line at `address`, to be written soon (no fault if it is invalid).
+static inline void ma_prefetch_for_write(const void *address) { __builtin_prefetch(address, 1, 3); }
+
 // A bson_t on the heap, initialised empty; destroyed with bson_destroy.
 static inline bson_t *ma_bson_new(void) { return bson_new(); }
 

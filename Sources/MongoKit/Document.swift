@@ -132,7 +132,7 @@ public struct Document: Equatable, @unchecked Sendable {
     /// Gives read access to the raw document for the duration of `body`, without building Swift values.
     public func withDocumentView<T>(_ body: (DocumentView) throws -> T) rethrows -> T {
         let iterators = IteratorPair()
-        return try body(DocumentView(pointer: pointer, iterators: iterators))
+        return try withExtendedLifetime(iterators) { try body(DocumentView(pointer: pointer, iterators: iterators)) }
     }
 
     public static func == (lhs: Document, rhs: Document) -> Bool {
@@ -167,7 +167,9 @@ final class IteratorPair {
 /// asked for, straight from the bytes, and is valid only inside the closure that receives it.
 public struct DocumentView {
     let pointer: OpaquePointer
-    let iterators: IteratorPair
+    /// Not retained (a view is made per document of a scan): whoever makes the view keeps the pair alive
+    /// for as long as the view is valid.
+    unowned(unsafe) let iterators: IteratorPair
 
     /// The type of the field at a dotted path, or nil when the path does not exist.
     public func type(at path: String) -> BSONType? {

@@ -116,6 +116,13 @@ public final class FieldReader {
     /// The index of a path given to `init`.
     public func index(of path: String) -> Int? { paths.firstIndex(of: path) }
 
+    /// The number of the current document (counting `load`s): tells work done for it from work done for an earlier one.
+    public var loadNumber: Int { loads }
+
+    /// Whether the current document's `keyIDs` are those of the previous document loaded, in the same
+    /// order (documents of a collection mostly repeat their fields): counts per key can then be carried over.
+    @exclusivity(unchecked) public private(set) var keyIDsRepeat = false
+
     /// The ids of the current document's top-level fields, in order; valid until the next `load`.
     public var keyIDs: UnsafeBufferPointer<Int> { currentKeyIDs.elements }
 
@@ -132,14 +139,21 @@ public final class FieldReader {
     func load(_ data: UnsafePointer<UInt8>, length: Int) {
         for index in 0..<paths.count { found[index].removeAll() }
         loads &+= 1
+        keyIDsRepeat = false
+        let previousKeyCount = currentKeyIDs.count
         currentKeyIDs.removeAll()
         bytes = data
         guard let last = lastOffset(start: 0, length: length) else { return }
         var offset = 4
         var position = 0
+        var allRemembered = true
+        defer { keyIDsRepeat = allRemembered && position == previousKeyCount }
         while offset < last {
-            guard let element = element(at: offset, last: last) else { return }
-            let id = identifyKey(element.keyStart, element.keyEnd, position: position)
+            guard let (element, id, remembered) = topLevelElement(at: offset, last: last, position: position) else {
+                allRemembered = false
+                return
+            }
+            allRemembered = allRemembered && remembered
             position += 1
             currentKeyIDs.append(id)
             if id < wantedKeys {
@@ -176,11 +190,61 @@ public final class FieldReader {
         return start + length - 1
     }
 
+    /// The top-level element at `offset` and its key id, or nil when it is malformed or runs past `last`.
+    /// Documents of a collection mostly repeat their fields in the same order, so the name the previous
+    /// document had at this position is tried first: one comparison finds the key's end and names it.
+    /// The Bool is true when the key is that remembered one.
+    @inline(__always)
+    private func topLevelElement(at offset: Int, last: Int, position: Int) -> (Element, Int, Bool)? {
+        let keyStart = offset + 1
+        if position < keyIDAtPosition.count {
+            let id = keyIDAtPosition[position]
+            let name = keyNames[id]
+            let keyEnd = keyStart + name.count
+            if id != otherKeyID, keyEnd < last, bytes[keyEnd] == 0, Self.equal(bytes + keyStart, name.baseAddress!, count: name.count) {
+                guard let element = element(at: offset, keyEnd: keyEnd, last: last) else { return nil }
+                return (element, id, true)
+            }
+        }
+        guard let element = element(at: offset, last: last) else { return nil }
+        return (element, identifyKey(element.keyStart, element.keyEnd, position: position), false)
+    }
+
+    /// Whether `count` bytes at `a` and `b` are equal: short keys, compared inline rather than by a call.
+    @inline(__always)
+    private static func equal(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, count: Int) -> Bool {
+        var index = 0
+        while index + 8 <= count {
+            if UnsafeRawPointer(a + index).loadUnaligned(as: UInt64.self) != UnsafeRawPointer(b + index).loadUnaligned(as: UInt64.self) {
+                return false
+            }
+            index += 8
+        }
+        while index < count {
+            if a[index] != b[index] { return false }
+            index += 1
+        }
+        return true
+    }
+
     /// The element at `offset`, or nil when it is malformed or runs past `last`.
     private func element(at offset: Int, last: Int) -> Element? {
         let keyStart = offset + 1
-        guard keyStart < last, let nul = memchr(bytes + keyStart, 0, last - keyStart) else { return nil }
-        let keyEnd = UnsafeRawPointer(nul) - UnsafeRawPointer(bytes)
+        guard keyStart < last else { return nil }
+        // Keys are short: a loop here costs less than a call to memchr.
+        var keyEnd = keyStart
+        while bytes[keyEnd] != 0 {
+            keyEnd += 1
+            if keyEnd == last { return nil }
+        }
+        return element(at: offset, keyEnd: keyEnd, last: last)
+    }
+
+    /// The element at `offset` whose key ends at `keyEnd` (before `last`), or nil when its value is
+    /// malformed or runs past `last`.
+    @inline(__always)
+    private func element(at offset: Int, keyEnd: Int, last: Int) -> Element? {
+        let keyStart = offset + 1
         let type = bytes[offset]
         guard let size = valueSize(type, at: keyEnd + 1, limit: last), keyEnd + 1 + size <= last else { return nil }
         return Element(start: offset, type: type, keyStart: keyStart, keyEnd: keyEnd, valueStart: keyEnd + 1, valueEnd: keyEnd + 1 + size)
@@ -256,7 +320,7 @@ public final class FieldReader {
         while offset < last {
             guard let child = self.element(at: offset, last: last) else { return nil }
             offset = child.valueEnd
-            if child.keyEnd - child.keyStart == name.count, memcmp(bytes + child.keyStart, name.baseAddress!, name.count) == 0 {
+            if child.keyEnd - child.keyStart == name.count, Self.equal(bytes + child.keyStart, name.baseAddress!, count: name.count) {
                 return (child, start, length)
             }
         }
@@ -293,15 +357,10 @@ public final class FieldReader {
         BSONElements.valueSize(type, UnsafeRawBufferPointer(start: bytes, count: limit), at: offset, limit: limit)
     }
 
+    /// The id of a top-level key that is not the one the previous document had at `position`; remembered
+    /// for that position.
     private func identifyKey(_ keyStart: Int, _ keyEnd: Int, position: Int) -> Int {
         let length = keyEnd - keyStart
-        if position < keyIDAtPosition.count {
-            let id = keyIDAtPosition[position]
-            let name = keyNames[id]
-            if id != otherKeyID, name.count == length, memcmp(bytes + keyStart, name.baseAddress!, length) == 0 {
-                return id
-            }
-        }
         let id = intern(Array(UnsafeBufferPointer(start: bytes + keyStart, count: length)))
         if position < keyIDAtPosition.count { keyIDAtPosition[position] = id } else { keyIDAtPosition.append(id) }
         return id

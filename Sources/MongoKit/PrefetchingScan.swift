@@ -20,6 +20,7 @@ extension MongoCursor {
         let header = ma_bson_header_new()!
         defer { ma_bson_header_free(header) }
         let iterators = IteratorPair()
+        defer { withExtendedLifetime(iterators) {} }
         while let chunk = try queue.nextFilled() {
             var offset = 0
             var going = true

@@ -97,27 +97,57 @@ public struct FieldCompletenessCheck: DocumentCheck {
             var present = 0
             var null = 0
             var wrongType = 0
-            var examples = Examples()
         }
         let check: FieldCompletenessCheck
-        let slots: [Int]
-        /// Per rule, a table by BSON type number of whether the type is expected (nil: any type).
-        let allowed: [[Bool]?]
-        @exclusivity(unchecked) var counts: [Counts]
-        /// Documents holding each top-level field, by the reader's key id.
-        @exclusivity(unchecked) var keyTotals: [Int] = []
+        // The per-document loop reads and updates only manually allocated tables: Swift arrays (of arrays)
+        // there cost a retain and release or a uniqueness check per access. Every one is freed in deinit.
+        private let ruleCount: Int
+        private let slots: UnsafeMutablePointer<Int>
+        /// Per rule, 256 entries by BSON type number: whether the type is expected (all true without declared types).
+        private let allowed: UnsafeMutablePointer<Bool>
+        /// Per rule.
+        let counts: UnsafeMutablePointer<Counts>
+        @exclusivity(unchecked) var examples: [Examples]
+        private let countsKeys: Bool
+        /// Documents holding each top-level field, by the reader's key id (`keyTotalsCapacity` entries).
+        @exclusivity(unchecked) private var keyTotals: UnsafeMutablePointer<Int>
+        @exclusivity(unchecked) private var keyTotalsCapacity = 64
+        /// The key ids (each counted once) of the last documents visited, which all had the same fields;
+        /// how many they were; and the reader's load number of the last one. Added to `keyTotals` when a
+        /// document with other fields comes, or the totals are read.
+        @exclusivity(unchecked) private var runKeys: [Int] = []
+        @exclusivity(unchecked) private var runLength = 0
+        @exclusivity(unchecked) private var runLoad = -2
         /// Documents holding each top-level field in merged parts, by name (nil: names beyond a reader's limit).
         var mergedKeyTotals: [String?: Int] = [:]
         let reader: FieldReader
 
         init(check: FieldCompletenessCheck, slots: [Int], reader: FieldReader) {
             self.check = check
-            self.slots = slots
             self.reader = reader
-            allowed = check.rules.map { rule in
-                rule.types.map { types in (0..<256).map { BSONType(rawValue: UInt8($0)).map(types.contains) ?? false } }
+            ruleCount = check.rules.count
+            self.slots = .allocate(capacity: max(slots.count, 1))
+            self.slots.initialize(from: slots, count: slots.count)
+            allowed = .allocate(capacity: max(ruleCount, 1) * 256)
+            for (index, rule) in check.rules.enumerated() {
+                for type in 0..<256 {
+                    (allowed + index * 256 + type).initialize(
+                        to: rule.types.map { types in BSONType(rawValue: UInt8(type)).map(types.contains) ?? false } ?? true)
+                }
             }
-            counts = Array(repeating: Counts(), count: check.rules.count)
+            counts = .allocate(capacity: max(ruleCount, 1))
+            counts.initialize(repeating: Counts(), count: ruleCount)
+            examples = Array(repeating: Examples(), count: ruleCount)
+            countsKeys = check.undeclaredTop > 0
+            keyTotals = .allocate(capacity: keyTotalsCapacity)
+            keyTotals.initialize(repeating: 0, count: keyTotalsCapacity)
+        }
+
+        deinit {
+            slots.deallocate()
+            allowed.deallocate()
+            counts.deallocate()
+            keyTotals.deallocate()
         }
 
         /// As the server's `$exists` and `$type` see a path: it is present when it reaches any value (an
@@ -126,58 +156,86 @@ public struct FieldCompletenessCheck: DocumentCheck {
         /// when every value it reaches is null or undefined; of another type otherwise. So `tags: ["a"]`
         /// is complete for `types: [string]` and for `types: [array]`, and `tags: []` only for `array`.
         func visit(_ document: DocumentView, fields: FieldReader) {
-            for index in slots.indices {
+            for index in 0..<ruleCount {
                 let slot = slots[index]
                 let count = fields.valueCount(slot)
                 guard count > 0 else {
-                    counts[index].examples.add(fields)
+                    examples[index].add(fields)
                     continue
                 }
                 counts[index].present += 1
+                let table = allowed + index * 256
                 var complete = false
                 var onlyNull = true
                 for position in 0..<count {
                     let type = fields.raw(slot, position).type
                     if type != 0x0A && type != 0x06 {
                         onlyNull = false
-                        if let table = allowed[index] {
-                            if table[Int(type)] { complete = true }
-                        } else {
+                        if table[Int(type)] {
                             complete = true
+                            break
                         }
                     }
-                    if complete { break }
                 }
                 if onlyNull {
                     counts[index].null += 1
-                    counts[index].examples.add(fields)
+                    examples[index].add(fields)
                 } else if !complete {
                     counts[index].wrongType += 1
-                    counts[index].examples.add(fields)
+                    examples[index].add(fields)
                 }
             }
-            if check.undeclaredTop > 0 {
+            if countsKeys {
+                if fields.keyIDsRepeat && fields.loadNumber == runLoad + 1 {
+                    // The same fields as the document before: counted once the run ends.
+                    runLength += 1
+                    runLoad += 1
+                    return
+                }
+                endRun()
                 // Documents, not occurrences: the shared bucket of names beyond the limit counts a document once.
+                let otherKeyID = fields.otherKeyID
                 var otherCounted = false
                 for id in fields.keyIDs {
-                    if id == fields.otherKeyID {
+                    if id == otherKeyID {
                         if otherCounted { continue }
                         otherCounted = true
                     }
-                    while id >= keyTotals.count { keyTotals.append(0) }
-                    keyTotals[id] += 1
+                    if id >= keyTotalsCapacity { growKeyTotals(toHold: id) }
+                    runKeys.append(id)
                 }
+                runLength = 1
+                runLoad = fields.loadNumber
             }
+        }
+
+        /// Adds the run of documents with the same fields to the key totals.
+        private func endRun() {
+            for id in runKeys { keyTotals[id] += runLength }
+            runKeys.removeAll(keepingCapacity: true)
+            runLength = 0
+            runLoad = -2
+        }
+
+        private func growKeyTotals(toHold id: Int) {
+            var capacity = keyTotalsCapacity
+            while id >= capacity { capacity *= 2 }
+            let bigger = UnsafeMutablePointer<Int>.allocate(capacity: capacity)
+            bigger.moveInitialize(from: keyTotals, count: keyTotalsCapacity)
+            (bigger + keyTotalsCapacity).initialize(repeating: 0, count: capacity - keyTotalsCapacity)
+            keyTotals.deallocate()
+            keyTotals = bigger
+            keyTotalsCapacity = capacity
         }
 
         func merge(_ other: any DocumentAccumulator) {
             let other = mergeable(other)
-            precondition(other.counts.count == counts.count, "merge: accumulators of different field_completeness checks")
-            for index in counts.indices {
+            precondition(other.ruleCount == ruleCount, "merge: accumulators of different field_completeness checks")
+            for index in 0..<ruleCount {
                 counts[index].present += other.counts[index].present
                 counts[index].null += other.counts[index].null
                 counts[index].wrongType += other.counts[index].wrongType
-                counts[index].examples.merge(other.counts[index].examples)
+                examples[index].merge(other.examples[index])
             }
             // Key ids are the other reader's own: carry the counts over by name.
             for (name, total) in other.namedKeyTotals() { mergedKeyTotals[name, default: 0] += total }
@@ -186,15 +244,17 @@ public struct FieldCompletenessCheck: DocumentCheck {
         /// Documents holding each top-level field, by name (nil: the shared bucket beyond the reader's name
         /// limit), this pass's and the merged parts'.
         func namedKeyTotals() -> [String?: Int] {
+            endRun()
             var totals = mergedKeyTotals
-            for id in keyTotals.indices where keyTotals[id] > 0 { totals[reader.keyName(id), default: 0] += keyTotals[id] }
+            for id in 0..<keyTotalsCapacity where keyTotals[id] > 0 { totals[reader.keyName(id), default: 0] += keyTotals[id] }
             return totals
         }
 
         func output(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> CheckOutput {
             var findings = try check.collectionFindings(check.collectionName, documents: scan.scanned, severity: severity, context: context)
             var completeness: Metrics = [:]
-            for (rule, count) in zip(check.rules, counts) {
+            for (index, rule) in check.rules.enumerated() {
+                let count = counts[index]
                 let complete = count.present - count.null - count.wrongType
                 let share = scan.share(complete)
                 completeness[rule.path] = scan.proportion(complete)
@@ -214,7 +274,7 @@ public struct FieldCompletenessCheck: DocumentCheck {
                         "incomplete_field", subject: rule.path, severity: severity,
                         title: "field '\(rule.path)' is complete in \(percent(share)) of documents (required \(percent(rule.minComplete)))",
                         impact: "Code and reports that rely on '\(rule.path)' skip or mishandle the incomplete documents.",
-                        metrics: metrics, examples: count.examples.ids, facts: facts))
+                        metrics: metrics, examples: examples[index].ids, facts: facts))
             }
             findings.append(
                 check.finding(

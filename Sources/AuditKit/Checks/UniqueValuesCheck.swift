@@ -80,7 +80,7 @@ public struct UniqueValuesCheck: DocumentCheck {
     /// non-sparse unique index would index them all as one null key). Hashes are SipHash with a random key
     /// per check (shared by the accumulators of one check, so that they merge), and only pick candidates:
     /// every reported figure is counted on the values themselves.
-    final class Accumulator: DocumentAccumulator {
+    final class Accumulator: PrefetchingAccumulator {
         /// A value seen again after its hash's first sighting, with the documents (after that first one)
         /// that hold it exactly.
         struct Candidate {
@@ -135,7 +135,8 @@ public struct UniqueValuesCheck: DocumentCheck {
                 guard value.type != 0x0A, value.type != 0x06, value.type != 0x04 else { return }
                 documentsWithValues += 1
                 valuesChecked += 1
-                _ = add(hash(value, fields), fields, 0)
+                let hash = prefetchedLoad == fields.loadNumber ? prefetchedHash : hash(value, fields)
+                _ = add(hash, fields, 0)
                 return
             }
             documentValues.removeAll(keepingCapacity: true)
@@ -153,6 +154,21 @@ public struct UniqueValuesCheck: DocumentCheck {
             }
             if !documentValues.isEmpty { documentsWithValues += 1 }
             valuesChecked += documentValues.count
+        }
+
+        /// The single value's hash of the document `prefetch` saw (`prefetchedLoad`, the reader's load number).
+        @exclusivity(unchecked) private var prefetchedHash: UInt64 = 0
+        @exclusivity(unchecked) private var prefetchedLoad = -1
+
+        /// Hashes a single value ahead and starts loading its table slot: the table is far larger than the
+        /// caches, so nearly every insert otherwise waits for memory.
+        func prefetch(fields: FieldReader) {
+            guard fields.valueCount(slot) == 1 else { return }
+            let value = fields.raw(slot, 0)
+            guard value.type != 0x0A, value.type != 0x06, value.type != 0x04 else { return }
+            prefetchedHash = hash(value, fields)
+            prefetchedLoad = fields.loadNumber
+            seen.prefetch(prefetchedHash)
         }
 
         /// A value's keyed hash, its low bits clear: with first sightings kept, those bits of a table slot
@@ -429,6 +445,11 @@ struct SeenHashes {
     /// Each hash of the exact table with its payload.
     func forEachPayload(_ body: (UInt64, UInt32) -> Void) { table?.forEachPayload(body) }
 
+    /// Starts loading the memory that inserting the hash will touch.
+    func prefetch(_ hash: UInt64) {
+        if let table { table.prefetch(hash) } else { filter?.prefetch(hash) }
+    }
+
     /// Adds the hash; returns true when it was (exactly, or with the filter probably) seen before.
     mutating func insert(_ hash: UInt64) -> Bool { insert(hash, recording: false).present }
 
@@ -479,7 +500,12 @@ struct HashSet {
     static let maxLoad = 0.7
 
     init(expectedItems: Int, payloadBits: Int = 0) {
-        slots = Array(repeating: 0, count: Self.capacity(forItems: expectedItems))
+        let capacity = Self.capacity(forItems: expectedItems)
+        slots = Array(unsafeUninitializedCapacity: capacity) { buffer, count in
+            adviseHugePages(UnsafeMutableRawBufferPointer(buffer))
+            buffer.initialize(repeating: 0)
+            count = capacity
+        }
         payloadMask = payloadBits == 0 ? 0 : (1 << UInt64(payloadBits)) - 1
     }
 
@@ -496,7 +522,7 @@ struct HashSet {
     func slot(of hash: UInt64) -> Int? {
         let key = key(hash)
         let capacity = slots.count
-        var index = Int(truncatingIfNeeded: key.multipliedFullWidth(by: UInt64(capacity)).high)
+        var index = home(key)
         while true {
             let slot = slots[index]
             if slot == 0 { return nil }
@@ -511,6 +537,18 @@ struct HashSet {
 
     var isFull: Bool { Double(count) >= Double(slots.count) * Self.maxLoad }
 
+    /// The slot where the search for a hash starts.
+    @inline(__always) private func home(_ key: UInt64) -> Int {
+        // The high half of key x capacity spreads keys over the slots without a division.
+        Int(truncatingIfNeeded: key.multipliedFullWidth(by: UInt64(slots.count)).high)
+    }
+
+    /// Starts loading the slot where the search for the hash starts.
+    func prefetch(_ hash: UInt64) {
+        let index = home(key(hash))
+        slots.withUnsafeBufferPointer { prefetchForWriting($0.baseAddress! + index) }
+    }
+
     /// Adds the hash; returns true when it was there already.
     mutating func insert(_ hash: UInt64) -> Bool { insertReturningSlot(hash).present }
 
@@ -522,8 +560,7 @@ struct HashSet {
     private mutating func insertStored(_ stored: UInt64) -> (present: Bool, slot: Int) {
         let key = stored & ~payloadMask
         let capacity = slots.count
-        // The high half of key x capacity spreads keys over the slots without a division.
-        var index = Int(truncatingIfNeeded: key.multipliedFullWidth(by: UInt64(capacity)).high)
+        var index = home(key)
         let mask = payloadMask
         return slots.withUnsafeMutableBufferPointer { slots in
             while true {
@@ -570,6 +607,12 @@ struct BloomFilter {
     init(expectedItems: Int) {
         // 16 bits per item, in 256-bit blocks.
         blocks = Array(repeating: SIMD8(repeating: 0), count: max(256, expectedItems / 16 + 1))
+    }
+
+    /// Starts loading the block of the hash.
+    func prefetch(_ hash: UInt64) {
+        let index = Int(truncatingIfNeeded: ((mix(hash) >> 32) &* UInt64(blocks.count)) >> 32)
+        blocks.withUnsafeBufferPointer { prefetchForWriting($0.baseAddress! + index) }
     }
 
     /// Adds the hash; returns true when it was (probably) there already.

@@ -129,6 +129,9 @@ public struct ValueRulesCheck: DocumentCheck {
         let allowedNumbers: Set<NumberKey>
         /// The same, as an array for a linear search when small (no hashing per value).
         let allowedNumberList: [NumberKey]
+        /// The allowed numbers that are integers (`NumberKey.integer`): an int32 or int64 value is allowed
+        /// exactly when it is one of them.
+        let allowedIntegers: [Int64]
         let allowedStrings: [[UInt8]]
         let hasPattern: Bool
         /// The numeric bounds as doubles when both are exactly doubles (-inf/+inf when absent); nil otherwise.
@@ -145,6 +148,10 @@ public struct ValueRulesCheck: DocumentCheck {
             hasAllowedSet = rule.hasAllowedSet
             allowedNumbers = rule.allowedNumbers
             allowedNumberList = rule.allowedNumbers.count <= 32 ? Array(rule.allowedNumbers) : []
+            allowedIntegers = rule.allowedNumbers.compactMap { number in
+                if case .integer(let integer) = number { return integer }
+                return nil
+            }
             allowedStrings = rule.allowedStrings.map { Array($0.utf8) }
             hasPattern = rule.patternText != nil
             func exact(_ bound: Bound?, absent: Double) -> Double? {
@@ -179,10 +186,16 @@ public struct ValueRulesCheck: DocumentCheck {
                 }
             }
             if hasAllowedSet {
-                if let number = value.number {
+                if (value.type == 0x10 && value.bytes.count == 4) || (value.type == 0x12 && value.bytes.count == 8) {
+                    // Fast path: an integer's number key is `.integer`, so only the allowed integers can equal it.
+                    let integer = value.type == 0x10
+                        ? Int64(Int32(littleEndian: value.bytes.loadUnaligned(as: Int32.self)))
+                        : Int64(littleEndian: value.bytes.loadUnaligned(as: Int64.self))
+                    if !allowedIntegers.contains(integer) { return false }
+                } else if let number = value.number {
                     if allowedNumberList.isEmpty ? !allowedNumbers.contains(number) : !allowedNumberList.contains(number) { return false }
                 } else if let text = value.text {
-                    if !allowedStrings.contains(where: { $0.elementsEqual(text) }) { return false }
+                    if !allowedStrings.contains(where: { $0.count == text.count && $0.elementsEqual(text) }) { return false }
                 } else {
                     return false
                 }
@@ -268,24 +281,35 @@ public struct ValueRulesCheck: DocumentCheck {
     final class Accumulator: DocumentAccumulator {
         let check: ValueRulesCheck
         let matchers: [Matcher]
+        /// The same, read per document without a retain and release each: `matchers` keeps them alive.
+        private let unretainedMatchers: [Unmanaged<Matcher>]
         let slots: [Int]
         /// Per rule with a pattern, the server's verdicts on its strings.
         let patterns: [PatternVerdicts?]
-        @exclusivity(unchecked) var checked: [Int]
-        @exclusivity(unchecked) var violations: [Int]
+        /// Per rule; manually allocated (freed in deinit), so that counting checks no array's uniqueness.
+        private let checked: UnsafeMutablePointer<Int>
+        private let violations: UnsafeMutablePointer<Int>
         @exclusivity(unchecked) var examples: [Examples]
 
         init(check: ValueRulesCheck, context: AuditContext, slots: [Int]) {
             self.check = check
             matchers = check.rules.map { Matcher($0, now: context.now) }
+            unretainedMatchers = matchers.map { Unmanaged.passUnretained($0) }
             self.slots = slots
             let collection = context.database.collection(check.collectionName)
             patterns = check.rules.map { rule in
                 rule.patternText.map { PatternVerdicts(pattern: $0, collection: collection, context: context) }
             }
-            checked = Array(repeating: 0, count: check.rules.count)
-            violations = checked
+            checked = .allocate(capacity: max(check.rules.count, 1))
+            checked.initialize(repeating: 0, count: check.rules.count)
+            violations = .allocate(capacity: max(check.rules.count, 1))
+            violations.initialize(repeating: 0, count: check.rules.count)
             examples = Array(repeating: Examples(), count: check.rules.count)
+        }
+
+        deinit {
+            checked.deallocate()
+            violations.deallocate()
         }
 
         func visit(_ document: DocumentView, fields: FieldReader) {
@@ -293,15 +317,16 @@ public struct ValueRulesCheck: DocumentCheck {
                 let slot = slots[index]
                 let count = fields.valueCount(slot)
                 guard count > 0 else { continue }
+                let matcher = unretainedMatchers[index]
                 if count == 1 {
                     // The common case: one value, not an array.
                     let value = fields.raw(slot, 0)
                     if value.type == 0x0A || value.type == 0x06 || value.type == 0x04 { continue }
                     checked[index] += 1
-                    if !matchers[index].accepts(value) {
+                    if !matcher._withUnsafeGuaranteedRef({ $0.accepts(value) }) {
                         violations[index] += 1
                         examples[index].add(fields)
-                    } else if matchers[index].hasPattern, let text = value.text, let verdicts = patterns[index] {
+                    } else if matcher._withUnsafeGuaranteedRef({ $0.hasPattern }), let text = value.text, let verdicts = patterns[index] {
                         verdicts.judge([Array(text)], id: examples[index].ids.count < examples[index].limit ? fields.value(0) : nil)
                     }
                     continue
@@ -315,9 +340,9 @@ public struct ValueRulesCheck: DocumentCheck {
                     if value.type == 0x0A || value.type == 0x06 || value.type == 0x04 { continue }
                     values += 1
                     if broken { continue }
-                    if !matchers[index].accepts(value) {
+                    if !matcher._withUnsafeGuaranteedRef({ $0.accepts(value) }) {
                         broken = true
-                    } else if matchers[index].hasPattern, let text = value.text {
+                    } else if matcher._withUnsafeGuaranteedRef({ $0.hasPattern }), let text = value.text {
                         texts = (texts ?? []) + [Array(text)]
                     }
                 }
@@ -333,8 +358,8 @@ public struct ValueRulesCheck: DocumentCheck {
 
         func merge(_ other: any DocumentAccumulator) {
             let other = mergeable(other)
-            precondition(other.checked.count == checked.count, "merge: accumulators of different value_rules checks")
-            for index in checked.indices {
+            precondition(other.check.rules.count == check.rules.count, "merge: accumulators of different value_rules checks")
+            for index in check.rules.indices {
                 checked[index] += other.checked[index]
                 violations[index] += other.violations[index]
                 examples[index].merge(other.examples[index])
@@ -371,7 +396,7 @@ public struct ValueRulesCheck: DocumentCheck {
                     metrics: ["violations": scan.proportion(violations[index]), "checkedValues": .count(checked[index])],
                     examples: exampleIDs[index])
             }
-            return CheckOutput(findings: findings, metrics: ["rules": .count(check.rules.count), "valuesChecked": .count(checked.reduce(0, +))])
+            return CheckOutput(findings: findings, metrics: ["rules": .count(check.rules.count), "valuesChecked": .count(check.rules.indices.reduce(0) { $0 + checked[$1] })])
         }
     }
 }

@@ -43,6 +43,8 @@ struct CollectionScan {
 
     let collection: MongoCollection
     let accumulators: [any DocumentAccumulator]
+    /// The accumulators that prefetch what their visit will read, told each document before any visit.
+    let prefetchers: [any PrefetchingAccumulator]
     /// The paths read; nil when a check needs whole documents.
     let fields: [String]?
     let reader: FieldReader
@@ -68,6 +70,7 @@ struct CollectionScan {
         accumulators =
             checks.map { $0.makeAccumulator(context: context, fields: reader, expectedDocuments: expected) }
             + riders.map { $0.makeAccumulator(context: context, fields: reader, expectedDocuments: expected) }
+        prefetchers = accumulators.compactMap { $0 as? any PrefetchingAccumulator }
         self.options = options
         self.maxTimeMS = maxTimeMS
     }
@@ -119,13 +122,22 @@ struct CollectionScan {
                 report(ScanProgress(collection: name, documentsDone: done, documentsExpected: expected, finished: finished))
             }
         }
+        // Held unretained in the loop; `accumulators` and `prefetchers` keep them alive until the pass ends.
+        let visitors = accumulators.map(UnretainedAccumulator.init)
+        let prefetching = prefetchers.map(UnretainedPrefetcher.init)
+        defer { withExtendedLifetime((accumulators, prefetchers)) {} }
         var scanned = 0
         let visit: (MongoCursor) throws -> Void = { cursor in
+            // Counted in a local and added at the end: each update of `scanned`, which this escaping
+            // closure shares, would be checked for exclusive access at run time.
+            var visited = 0
+            defer { scanned += visited }
             try cursor.forEachViewPrefetched { view in
-                scanned += 1
+                visited += 1
                 reader.load(view)
-                for accumulator in accumulators { accumulator.visit(view, fields: reader) }
-                if scanned & 0x3FF == 0 { report?(scanned, false) }
+                for prefetcher in prefetching { prefetcher.prefetch(fields: reader) }
+                for visitor in visitors { visitor.visit(view, fields: reader) }
+                if visited & 0x3FF == 0 { report?(scanned + visited, false) }
                 return true
             }
         }

@@ -42,6 +42,55 @@ public protocol DocumentAccumulator: AnyObject {
     func output(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> CheckOutput
 }
 
+/// An accumulator whose `visit` waits on memory it can name ahead (a large hash table): the pass calls
+/// `prefetch` for each document before any accumulator visits it, so the loads overlap the other visits.
+public protocol PrefetchingAccumulator: DocumentAccumulator {
+    /// Called once per document, after `fields` has loaded it and before the accumulators visit it. A hint:
+    /// `visit` must give the same result whether or not it was called.
+    func prefetch(fields: FieldReader)
+}
+
+/// An accumulator as the shared pass's per-document loop holds it: a loop over `[any DocumentAccumulator]`
+/// retains and releases each accumulator per document (about 6% of an audit's CPU time, measured). The
+/// pass's own array keeps every accumulator alive while the loop runs.
+struct UnretainedAccumulator {
+    private let object: Unmanaged<AnyObject>
+    private let type: any DocumentAccumulator.Type
+
+    init(_ accumulator: any DocumentAccumulator) {
+        object = Unmanaged.passUnretained(accumulator)
+        type = Swift.type(of: accumulator)
+    }
+
+    func visit(_ document: DocumentView, fields: FieldReader) { type.visit(unretained: object, document, fields: fields) }
+}
+
+/// A prefetching accumulator held the same way.
+struct UnretainedPrefetcher {
+    private let object: Unmanaged<AnyObject>
+    private let type: any PrefetchingAccumulator.Type
+
+    init(_ accumulator: any PrefetchingAccumulator) {
+        object = Unmanaged.passUnretained(accumulator)
+        type = Swift.type(of: accumulator)
+    }
+
+    func prefetch(fields: FieldReader) { type.prefetch(unretained: object, fields: fields) }
+}
+
+extension DocumentAccumulator {
+    /// `visit` on an instance of this type that the caller keeps alive.
+    fileprivate static func visit(unretained object: Unmanaged<AnyObject>, _ document: DocumentView, fields: FieldReader) {
+        object._withUnsafeGuaranteedRef { unsafeDowncast($0, to: Self.self).visit(document, fields: fields) }
+    }
+}
+
+extension PrefetchingAccumulator {
+    fileprivate static func prefetch(unretained object: Unmanaged<AnyObject>, fields: FieldReader) {
+        object._withUnsafeGuaranteedRef { unsafeDowncast($0, to: Self.self).prefetch(fields: fields) }
+    }
+}
+
 /// How many documents a pass saw, and whether they were a random sample of the collection.
 public struct ScanSummary: Sendable {
     public let scanned: Int
