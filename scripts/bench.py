@@ -170,8 +170,11 @@ def main():
     # The index is built for these runs and dropped after them, so the database is left as generated.
     database.recordings.create_index("uuid", name="bench_uuid_1")
     try:
+        before = scanned()
+        indexed_runs = [run_audit(args.binary, uri, args.database, "Checks/mongo-audit.yml")]
+        indexed_examined = scanned() - before
         indexed_seconds, indexed_rss, _ = min(
-            (run_audit(args.binary, uri, args.database, "Checks/mongo-audit.yml") for _ in range(3)), key=lambda r: r[0])
+            indexed_runs + [run_audit(args.binary, uri, args.database, "Checks/mongo-audit.yml") for _ in range(2)], key=lambda r: r[0])
         indexed_sampled_seconds, indexed_sampled_rss, _ = min(
             (run_audit(args.binary, uri, args.database, "Checks/mongo-audit.yml", ["--sample", "10000"]) for _ in range(3)),
             key=lambda r: r[0])
@@ -204,7 +207,8 @@ def main():
           f"   documents examined by (e) / documents = {examined / max(documents, 1):.2f} (target <= 1.1 per collection)")
     print(f"(e') whole audit, uuid indexed:              {indexed_seconds:8.3f} s   peak RSS {indexed_rss:.1f} MB")
     print(f"(f') the same, --sample 10000:               {indexed_sampled_seconds:8.3f} s   peak RSS {indexed_sampled_rss:.1f} MB")
-    print(f"ratios: (e')/(a') = {indexed_seconds / shipped_count:.2f}x   (f')/(e') = {indexed_sampled_seconds / indexed_seconds:.2f} (target <= 0.10)")
+    print(f"ratios: (e')/(a') = {indexed_seconds / shipped_count:.2f}x   (f')/(e') = {indexed_sampled_seconds / indexed_seconds:.2f} (target <= 0.10)"
+          f"   documents examined by (e') / documents = {indexed_examined / max(documents, 1):.2f}")
     print(f"(g) profile, recordings:                     {profile_seconds:8.3f} s   peak RSS {profile_rss:.1f} MB")
     print(f"(h) init, every collection:                  {init_seconds:8.3f} s   peak RSS {init_rss:.1f} MB")
     print(f"ratios: (g)/(a) = {profile_seconds / group_count:.2f}x (target <= 3)   (h)/(a) = {init_seconds / group_count:.2f}x"

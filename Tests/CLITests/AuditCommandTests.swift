@@ -92,6 +92,21 @@ final class AuditCommandTests: XCTestCase {
         XCTAssertTrue(sampled.stdout.contains("95% CI"), sampled.stdout)
     }
 
+    /// A sampled audit scans two collections at once unless told otherwise, and the plan says how many.
+    func testASampledAuditScansTwoCollectionsAtOnce() throws {
+        try SampleDatabase(recordingCount: 500).create(in: client.database(databaseName))
+        for (arguments, expected) in [([], 1), (["--sample", "100"], 2), (["--sample", "100", "--parallel", "1"], 1), (["--parallel", "3"], 3)] {
+            let result = try runProcess(
+                try mongoAuditBinary(), ["audit", "--uri", try TestServer.uri(), "--spec", fullSpec, "--database", databaseName, "--plan", "--format", "json"] + arguments)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let plan = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            XCTAssertEqual(plan["scansAtOnce"] as? Int, expected, "\(arguments)")
+        }
+        let text = try runProcess(
+            try mongoAuditBinary(), ["audit", "--uri", try TestServer.uri(), "--spec", fullSpec, "--database", databaseName, "--plan", "--sample", "100"])
+        XCTAssertTrue(text.stdout.contains("one after another (up to 2 run at once)"), text.stdout)
+    }
+
     /// On a terminal the scan draws its progress line on stderr: `script` gives the binary a real pty.
     func testProgressLineOnATerminal() throws {
         try SampleDatabase(recordingCount: 2_000).create(in: client.database(databaseName))

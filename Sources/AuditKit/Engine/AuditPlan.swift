@@ -32,6 +32,8 @@ public struct AuditPlan: Sendable {
     public let database: String
     public let passes: [Pass]
     public let otherChecks: [Step]
+    /// How many passes run at once (`--parallel`).
+    public var scansAtOnce = 1
 
     /// Documents the calibration read takes from each collection: enough to time, too few to load a server.
     public static let calibrationDocuments = 2_000
@@ -39,6 +41,7 @@ public struct AuditPlan: Sendable {
     public var json: JSONValue {
         .object([
             ("database", .string(database)),
+            ("scansAtOnce", .integer(Int64(scansAtOnce))),
             (
                 "passes",
                 .array(
@@ -82,7 +85,7 @@ public struct AuditPlan: Sendable {
             lines.append("  \(step.check)\(step.collection.map { " on \($0)" } ?? ""): \(step.needs)")
         }
         let total = passes.compactMap(\.estimatedSeconds).reduce(0, +)
-        lines.append(String(format: "estimated time of the passes: %.2f s", total))
+        lines.append(String(format: "estimated time of the passes: %.2f s, one after another", total) + (scansAtOnce > 1 ? " (up to \(scansAtOnce) run at once)" : ""))
         return lines.joined(separator: "\n") + "\n"
     }
 }
@@ -120,7 +123,9 @@ extension Auditor {
         let others = spec.checks.filter { !($0.check is any DocumentCheck) }.map {
             AuditPlan.Step(check: $0.identifier, collection: $0.check.collection, needs: type(of: $0.check).description.needs)
         }
-        return AuditPlan(database: name, passes: passes, otherChecks: others)
+        var plan = AuditPlan(database: name, passes: passes, otherChecks: others)
+        plan.scansAtOnce = parallelScans
+        return plan
     }
 
     /// Reads a few thousand documents as the pass would (projected) and times it.
