@@ -56,7 +56,7 @@ struct ReferenceTable {
     let references: [HeldReference]
     private let starts: [UInt32]
     private let shift: UInt64
-    private let filter: [UInt64]
+    private let filter: Bits
     private let filterShift: UInt64
     let referencingDocuments: Int
 
@@ -76,10 +76,9 @@ struct ReferenceTable {
         starts[1 << bits] = UInt32(sorted.count)
         let filterBits = max(6, UInt64.bitWidth - (sorted.count * 8).leadingZeroBitCount)
         filterShift = UInt64(64 - filterBits)
-        var filter = [UInt64](repeating: 0, count: (1 << filterBits) / 64)
+        var filter = Bits(count: 1 << filterBits)
         for reference in sorted {
-            let bit = Int(truncatingIfNeeded: reference.hash >> filterShift)
-            filter[bit >> 6] |= 1 << UInt64(bit & 63)
+            filter.insert(Int(truncatingIfNeeded: reference.hash >> filterShift))
         }
         self.filter = filter
         self.references = sorted
@@ -90,8 +89,7 @@ struct ReferenceTable {
     /// The position of the first reference with this hash, if any.
     @inline(__always)
     func first(_ hash: UInt64) -> Int? {
-        let bit = Int(truncatingIfNeeded: hash >> filterShift)
-        guard filter[bit >> 6] & (1 << UInt64(bit & 63)) != 0 else { return nil }
+        guard filter.contains(Int(truncatingIfNeeded: hash >> filterShift)) else { return nil }
         let range = Int(truncatingIfNeeded: hash >> shift)
         return references.withUnsafeBufferPointer { references in
             var index = Int(starts[range])
@@ -199,29 +197,27 @@ final class ReferenceLookup: DocumentAccumulator {
     /// The references, when the source's pass held them all (its pass finished before this one started).
     private(set) var table: ReferenceTable?
     /// One bit per reference, set on the first of each hash: a target value has that hash.
-    @exclusivity(unchecked) var hits: [UInt64]
+    @exclusivity(unchecked) var hits: Bits
 
     init(check: ReferencesCheck, held: HeldReferences, slot: Int) {
         self.check = check
         self.held = held
         self.slot = slot
         if case .held(let table, _, _) = held.collected { self.table = table } else { table = nil }
-        hits = [UInt64](repeating: 0, count: ((table?.references.count ?? 0) + 63) / 64)
+        hits = Bits(count: table?.references.count ?? 0)
     }
 
     func visit(_ document: DocumentView, fields: FieldReader) {
         guard let table else { return }
         fields.forEachElement(slot) { value, _ in
-            if let index = table.first(fields.hash(value, key: held.key)) { hits[index >> 6] |= 1 << UInt64(index & 63) }
+            if let index = table.first(fields.hash(value, key: held.key)) { hits.insert(index) }
         }
     }
 
     func merge(_ other: any DocumentAccumulator) {
         let other = mergeable(other)
-        for index in hits.indices where index < other.hits.count { hits[index] |= other.hits[index] }
+        hits.formUnion(other.hits)
     }
-
-    private func hit(_ index: Int) -> Bool { hits[index >> 6] & (1 << UInt64(index & 63)) != 0 }
 
     /// The check's result, with the source's pass as its scan.
     func output(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> CheckOutput {
@@ -229,7 +225,7 @@ final class ReferenceLookup: DocumentAccumulator {
         defer {
             held.collected = nil
             table = nil
-            hits = []
+            hits = Bits(count: 0)
         }
         switch held.collected {
         case nil:
@@ -254,7 +250,7 @@ final class ReferenceLookup: DocumentAccumulator {
         let references = table.references
         var values = 0
         var orphanValues = 0
-        var orphanDocuments = [UInt64](repeating: 0, count: (table.referencingDocuments + 63) / 64)
+        var orphanDocuments = Bits(count: table.referencingDocuments)
         // The first document of each orphan hash, to take examples from the earliest.
         var firstOrphans: [(document: UInt32, hash: UInt64)] = []
         var index = 0
@@ -263,10 +259,10 @@ final class ReferenceLookup: DocumentAccumulator {
             var end = index + 1
             while end < references.count && references[end].hash == hash { end += 1 }
             values += 1
-            if !hit(index) {
+            if !hits.contains(index) {
                 orphanValues += 1
                 for reference in references[index..<end] {
-                    orphanDocuments[Int(reference.document) >> 6] |= 1 << UInt64(reference.document & 63)
+                    orphanDocuments.insert(Int(reference.document))
                 }
                 firstOrphans.append((references[index].document, hash))
                 if firstOrphans.count > 4 * Orphans.exampleLimit {
@@ -278,7 +274,7 @@ final class ReferenceLookup: DocumentAccumulator {
         }
         firstOrphans.sort { $0.document < $1.document }
         let examples = try orphanExamples(Array(firstOrphans.prefix(Orphans.exampleLimit)), table: table, ids: ids, context: context)
-        let orphans = Orphans(values: orphanValues, documents: orphanDocuments.reduce(0) { $0 + $1.nonzeroBitCount }, examples: examples)
+        let orphans = Orphans(values: orphanValues, documents: orphanDocuments.setCount, examples: examples)
         let facts: [(name: String, text: String)] = [
             ("method", "the references' hashes held in the shared pass of \(check.collectionName), the target's values looked up in them in the shared pass of \(check.targetCollection)"),
             ("verification",

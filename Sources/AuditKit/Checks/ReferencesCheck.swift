@@ -377,7 +377,7 @@ final class ResolvingAccumulator: DocumentAccumulator {
     let method: String
     let shared: TargetValues?
     /// One bit per target hash: referenced by some document.
-    @exclusivity(unchecked) var hits: [UInt64]
+    @exclusivity(unchecked) var hits: Bits
     @exclusivity(unchecked) var referencingDocuments = 0
     @exclusivity(unchecked) var orphans = Orphans()
     /// The hashes of the references beyond the range of `known`.
@@ -391,7 +391,7 @@ final class ResolvingAccumulator: DocumentAccumulator {
         self.known = known
         self.method = method
         self.shared = shared
-        hits = Array(repeating: 0, count: (known.count + 63) / 64)
+        hits = Bits(count: known.count)
         pending = known.upper.map { Fingerprints(from: $0, capacity: check.fingerprintCapacity, expected: 0) } ?? .nothing
     }
 
@@ -407,7 +407,7 @@ final class ResolvingAccumulator: DocumentAccumulator {
                 return
             }
             if let index = known.index(of: hash) {
-                hits[index >> 6] |= 1 << UInt64(index & 63)
+                hits.insert(index)
                 return
             }
             orphan = true
@@ -419,7 +419,7 @@ final class ResolvingAccumulator: DocumentAccumulator {
 
     func merge(_ other: any DocumentAccumulator) {
         let other = mergeable(other)
-        for index in hits.indices where index < other.hits.count { hits[index] |= other.hits[index] }
+        hits.formUnion(other.hits)
         referencingDocuments += other.referencingDocuments
         orphans.merge(other.orphans)
         pending.merge(other.pending)
@@ -428,9 +428,9 @@ final class ResolvingAccumulator: DocumentAccumulator {
 
     func output(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> CheckOutput {
         shared?.collected = nil
-        var resolved = hits.reduce(0) { $0 + $1.nonzeroBitCount }
+        var resolved = hits.setCount
         known = .nothing
-        hits = []
+        hits = Bits(count: 0)
         var facts: [(name: String, text: String)] = [("method", method)]
         if uncovered, !scan.sampled {
             let reads = try resolvePending(resolved: &resolved, context: context)
@@ -451,13 +451,13 @@ final class ResolvingAccumulator: DocumentAccumulator {
     /// of each collection.
     private func resolvePending(resolved: inout Int, context: AuditContext) throws -> Int {
         pending.finish()
-        var held = [UInt64](repeating: 0, count: (pending.count + 63) / 64)
+        var held = Bits(count: pending.count)
         try readTargetHashes(context: context) { hash in
-            if let index = pending.index(of: hash) { held[index >> 6] |= 1 << UInt64(index & 63) }
+            if let index = pending.index(of: hash) { held.insert(index) }
         }
-        resolved += held.reduce(0) { $0 + $1.nonzeroBitCount }
+        resolved += held.setCount
         try countOrphans(in: pending, context: context) { hash in
-            pending.index(of: hash).map { held[$0 >> 6] & (1 << UInt64($0 & 63)) != 0 } ?? false
+            pending.index(of: hash).map { held.contains($0) } ?? false
         }
         var reads = 1
         var next = pending.upper
@@ -467,13 +467,13 @@ final class ResolvingAccumulator: DocumentAccumulator {
             var range = Fingerprints(from: lower, capacity: check.fingerprintCapacity, expected: check.fingerprintCapacity)
             try readTargetHashes(context: context) { range.add($0) }
             range.finish()
-            var hits = [UInt64](repeating: 0, count: (range.count + 63) / 64)
+            var hits = Bits(count: range.count)
             try countOrphans(in: range, context: context) { hash in
                 guard let index = range.index(of: hash) else { return false }
-                hits[index >> 6] |= 1 << UInt64(index & 63)
+                hits.insert(index)
                 return true
             }
-            resolved += hits.reduce(0) { $0 + $1.nonzeroBitCount }
+            resolved += hits.setCount
             next = range.upper
         }
         return reads
