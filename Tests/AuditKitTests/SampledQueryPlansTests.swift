@@ -65,13 +65,21 @@ final class SampledQueryPlansTests: XCTestCase {
         XCTAssertNil(finding.fact("execution"))
     }
 
-    /// The auditor tells the check the audit is sampled (`--sample`), and not otherwise.
+    /// The auditor tells the check when the audit samples its collection (`--sample`, `--max-documents`), and not otherwise.
     func testTheAuditorPassesTheSample() throws {
         let spec = try AuditSpec(text: Self.spec, file: "plans.yml")
         for sampleSize in [500, nil] {
             let report = try Auditor(spec: spec, scanOptions: ScanOptions(sampleSize: sampleSize)).run(on: client, database: database.name, failOn: .high)
             let finding = try XCTUnwrap(report.checks.first?.findings.first { $0.kind == "query_latency" && $0.subject == "every t" })
             XCTAssertEqual(count(finding.metrics["returned"]), sampleSize == nil ? Self.documents : QueryPlansCheck.sampledExecutionLimit)
+        }
+        // A collection beyond --max-documents is sampled for query_plans too; one within it is not.
+        for (limit, returned) in [(500, QueryPlansCheck.sampledExecutionLimit), (5_000, Self.documents)] {
+            var auditor = Auditor(spec: spec)
+            auditor.maxDocuments = limit
+            let report = try auditor.run(on: client, database: database.name, failOn: .high)
+            let finding = try XCTUnwrap(report.checks.first?.findings.first { $0.kind == "query_latency" && $0.subject == "every t" })
+            XCTAssertEqual(count(finding.metrics["returned"]), returned, "--max-documents \(limit)")
         }
     }
 }

@@ -78,6 +78,12 @@ public struct Auditor: Sendable {
                 results[offset] = Self.notTried(configured, stop)
                 continue
             }
+            // A collection the audit reads from a sample (`--sample`, or beyond `--max-documents`) is sampled
+            // for this check too: query_plans then executes its queries over their first documents only.
+            let limited = maxDocuments != nil || configured.maxDocuments != nil
+            context.sampleSize = limited
+                ? sampleSize(for: [configured], documents: configured.check.collection.flatMap { try? context.database.collection($0).estimatedDocumentCount() })
+                : scanOptions.sampleSize
             if let collection = configured.check.collection, Self.isMissing(collection, context: context) {
                 results[offset] = Self.missingCollectionResult(configured)
                 continue
