@@ -27,24 +27,27 @@ let package = Package(
         ),
         // glibc's malloc.h, for the tool's allocator tuning.
         .systemLibrary(name: "CMalloc"),
-        .target(name: "MongoKit", dependencies: ["CMongoc", .product(name: "Logging", package: "swift-log")]),
+        // The one escaping layer for every output context; no dependencies.
+        .target(name: "TextEscaping"),
+        .target(
+            name: "MongoKit", dependencies: ["CMongoc", "TextEscaping", .product(name: "Logging", package: "swift-log")]),
         .target(name: "SampleData", dependencies: ["MongoKit"]),
         .target(name: "SpecSupport", dependencies: ["MongoKit", .product(name: "Yams", package: "Yams")]),
         .target(
             name: "MigrationKit",
-            dependencies: ["MongoKit", "SpecSupport", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["MongoKit", "SpecSupport", "TextEscaping", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "AuditKit",
             dependencies: [
-                "MongoKit", "SpecSupport",
+                "MongoKit", "SpecSupport", "TextEscaping",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .executableTarget(
             name: "mongo-audit",
             dependencies: [
-                "AuditKit", "MigrationKit", "SampleData", "MongoKit",
+                "AuditKit", "MigrationKit", "SampleData", "MongoKit", "TextEscaping",
                 .target(name: "CMalloc", condition: .when(platforms: [.linux])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -53,7 +56,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["MongoKit", "SampleData"], path: "Tests/TestSupport"),
         .testTarget(
             name: "MongoKitTests", dependencies: ["MongoKit", "TestSupport", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "AuditKitTests", dependencies: ["AuditKit", "SampleData", "TestSupport"]),
+        .testTarget(name: "AuditKitTests", dependencies: ["AuditKit", "SampleData", "TestSupport", "TextEscaping"]),
+        .testTarget(name: "TextEscapingTests", dependencies: ["TextEscaping"]),
         .testTarget(name: "MigrationKitTests", dependencies: ["MigrationKit", "SampleData", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["MongoKit", "SampleData", "TestSupport"]),
     ],

@@ -1,4 +1,5 @@
 import Foundation
+import TextEscaping
 
 /// A JSON value whose objects keep their key order (an index's key pattern depends on it), with a writer
 /// whose numbers are JSON numbers: integers stay exact, and a double that is not finite, which JSON cannot
@@ -76,23 +77,7 @@ public enum JSONValue: Equatable, Sendable {
         }
     }
 
-    private static func quote(_ text: String, into out: inout String) {
-        out += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            // Control characters, and the separators some JavaScript parsers take for line ends.
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029:
-                out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
-    }
+    private static func quote(_ text: String, into out: inout String) { Escape.appendJSONString(text, to: &out) }
 }
 
 extension BSONValue {

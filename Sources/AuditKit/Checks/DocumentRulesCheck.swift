@@ -1,6 +1,7 @@
 import Foundation
 import MongoKit
 import SpecSupport
+import TextEscaping
 
 /// Rules that are query filters every document of a collection must match (or must not match), evaluated
 /// in the shared pass by `QueryMatcher`, which follows the server's query semantics; an operator it does
@@ -235,7 +236,7 @@ public struct DocumentRulesCheck: DocumentCheck {
                     "rule_violated", subject: rule.name, severity: rule.severity ?? severity,
                     title: "\(violations[index]) document(s) break the rule '\(rule.name)' (\(rule.mustMatch ? "they do not match its filter" : "they match the filter it forbids"))",
                     impact: "Documents in a state the rule says is impossible mislead every reader that trusts it.",
-                    fix: "Find them with db.getSiblingDB(\"\(context.database.name)\").getCollection(\"\(check.collectionName)\").find(\(find.relaxedJSON))",
+                    fix: "Find them with \(context.shellCollection(check.collectionName)).find(\(find.relaxedJSON))",
                     metrics: ["violations": scan.proportion(violations[index])],
                     examples: examples[index]))
             }

@@ -1,6 +1,7 @@
 import Foundation
 import MongoKit
 import SpecSupport
+import TextEscaping
 
 /// Classifies each document (a recording, a session, a job: the spec's `noun`) as live or historic by its
 /// start and end times, and flags the ones whose times cannot be right.
@@ -199,27 +200,27 @@ public struct LiveHistoricCheck: DocumentCheck {
                 findings.append(
                     check.finding(
                         kind, severity: severity, title: title, impact: impact,
-                        fix: "find them: db.getSiblingDB(\"\(context.database.name)\").\(collection).find(\(filter))",
+                        fix: "find them: \(context.shellCollection(collection)).find(\(filter))",
                         metrics: ["count": scan.proportion(count)], examples: examples.ids))
             }
             flag(
                 "end_before_start", endBeforeStartCount, endBeforeStart, "\(endBeforeStartCount) \(check.noun)(s) end before they start",
                 "Durations come out negative and time-range queries miss or double-count these \(check.noun)s.",
-                "{$expr: {$lt: [\"$\(end)\", \"$\(start)\"]}, \(end): {$type: \"date\"}}")
+                "{$expr: {$lt: [\(Escape.mongoshString("$" + end)), \(Escape.mongoshString("$" + start))]}, \(Escape.mongoshKey(end)): {$type: \"date\"}}")
             flag(
                 "start_in_future", startInFutureCount, startInFuture, "\(startInFutureCount) \(check.noun)(s) start in the future",
                 "A start time later than now means a clock or timezone error upstream; such \(check.noun)s count as live.",
-                "{\(start): {$gt: new Date()}}")
+                "{\(Escape.mongoshKey(start)): {$gt: new Date()}}")
             flag(
                 "live_too_long", liveTooLongCount, liveTooLong,
                 "\(liveTooLongCount) live \(check.noun)(s) started more than \(Int(check.maxLiveDays)) days ago",
                 "A \(check.noun) that old is unlikely to still run: its end time was probably never written.",
-                "{\(end): null, \(start): {$lt: new Date(Date.now() - \(Int(check.maxLiveDays)) * 86400000)}}")
+                "{\(Escape.mongoshKey(end)): null, \(Escape.mongoshKey(start)): {$lt: new Date(Date.now() - \(Int(check.maxLiveDays)) * 86400000)}}")
             if let deleted = check.deletedField {
                 flag(
                     "deleted_live", deletedLiveCount, deletedLive, "\(deletedLiveCount) deleted \(check.noun)(s) are still live",
                     "A deleted \(check.noun) should have ended; consumers that list live \(check.noun)s show deleted ones.",
-                    "{\(deleted): true, \(end): null}")
+                    "{\(Escape.mongoshKey(deleted)): true, \(Escape.mongoshKey(end)): null}")
             }
             return CheckOutput(findings: findings, metrics: counts)
         }

@@ -1,6 +1,7 @@
 import Foundation
 import MongoKit
 import SpecSupport
+import TextEscaping
 
 /// Declared query shapes must use an index, and their round trip (and that of `ping`) must stay fast.
 public struct QueryPlansCheck: Check {
@@ -137,7 +138,7 @@ public struct QueryPlansCheck: Check {
                         title: "query '\(query.name)' scans the whole collection (COLLSCAN)",
                         impact: "Every run reads every document; the query slows down as the collection grows.",
                         fix: index.map {
-                            "create an index on the filtered fields: db.getSiblingDB(\"\(context.database.name)\").\(collectionName).createIndex(\($0.relaxedJSON))"
+                            "create an index on the filtered fields: \(context.shellCollection(collectionName)).createIndex(\($0.relaxedJSON))"
                         },
                         metrics: cost,
                         facts: [("filter", query.filter.relaxedJSON), ("plan", stages.joined(separator: " > "))] + costFacts

@@ -1,6 +1,7 @@
 import Foundation
 import MongoKit
 import SpecSupport
+import TextEscaping
 
 /// Documents whose reference field points to no document of another collection. Each collection is read
 /// once, in its shared pass, and the smaller side is held in memory as keyed 64-bit hashes, like a hash
@@ -251,7 +252,7 @@ public struct ReferencesCheck: CrossCollectionCheck {
                 title: "\(orphans.documents) document(s) reference a \(targetCollection).\(targetField) that does not exist (\(orphans.values) distinct value(s))\(sampleNote)",
                 impact: "Joins from \(collectionName) to \(targetCollection) silently drop these documents; they are orphans "
                     + "left by deletes or written with wrong references.",
-                fix: "find them: db.getSiblingDB(\"\(context.database.name)\").\(collectionName).aggregate([{$lookup: {from: \"\(targetCollection)\", localField: \"\(field)\", foreignField: \"\(targetField)\", as: \"target\"}}, {$match: {target: {$size: 0}}}])",
+                fix: "find them: \(context.shellCollection(collectionName)).aggregate([{$lookup: {from: \(Escape.mongoshString(targetCollection)), localField: \(Escape.mongoshString(field)), foreignField: \(Escape.mongoshString(targetField)), as: \"target\"}}, {$match: {target: {$size: 0}}}])",
                 metrics: metrics, examples: orphans.examples.map(\.value), facts: facts)
         ], metrics: metrics)
     }

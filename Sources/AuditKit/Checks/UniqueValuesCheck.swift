@@ -1,6 +1,7 @@
 import Foundation
 import MongoKit
 import SpecSupport
+import TextEscaping
 
 /// Duplicates of a field that must be unique. It rides the shared pass and keeps each value's 64-bit hash,
 /// never the values themselves. While the hashes fit in `exactTableBytes` (about 1.4 million values) they
@@ -388,7 +389,7 @@ public struct UniqueValuesCheck: DocumentCheck {
                 title: "\(duplicatedValues) value(s) of '\(field)' are shared by more than one document (\(extraDocuments) extra document(s))\(sampleNote)",
                 impact: "Lookups by \(field) return several documents where code expects one, and a unique index on "
                     + "\(field) cannot be built until the duplicates are resolved.",
-                fix: "list them: db.getSiblingDB(\"\(context.database.name)\").\(check.collectionName).aggregate([{$group: {_id: \"$\(field)\", ids: {$push: \"$_id\"}, n: {$sum: 1}}}, {$match: {n: {$gt: 1}}}], {allowDiskUse: true})",
+                fix: "list them: \(context.shellCollection(check.collectionName)).aggregate([{$group: {_id: \(Escape.mongoshString("$" + field)), ids: {$push: \"$_id\"}, n: {$sum: 1}}}, {$match: {n: {$gt: 1}}}], {allowDiskUse: true})",
                 metrics: metrics, examples: found.prefix(5).map(\.value), facts: facts)
             return CheckOutput(findings: absent + [finding], metrics: metrics)
         }

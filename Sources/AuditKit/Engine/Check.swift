@@ -1,6 +1,7 @@
 import Foundation
 import MongoKit
 import SpecSupport
+import TextEscaping
 
 /// The static description of a check: what `mongo-audit checks` lists and what a spec is validated against.
 public struct CheckDescription: Sendable {
@@ -119,7 +120,13 @@ public final class AuditContext: @unchecked Sendable {
 
     /// A command as a user pastes it into mongosh, e.g. `db.getSiblingDB("x").runCommand({...})`.
     public func shellCommand(_ command: Document) -> String {
-        "db.getSiblingDB(\"\(database.name)\").runCommand(\(command.relaxedJSON))"
+        "db.getSiblingDB(\(Escape.mongoshString(database.name))).runCommand(\(command.relaxedJSON))"
+    }
+
+    /// A collection of the audited database as mongosh names it, both names string literals (never
+    /// `db.name`, which a name such as `x.drop();db.x` would turn into code).
+    public func shellCollection(_ name: String) -> String {
+        "db.getSiblingDB(\(Escape.mongoshString(database.name))).getCollection(\(Escape.mongoshString(name)))"
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import TextEscaping
 
 /// The findings a team has accepted, by id with their figures, in a file meant for review in git
 /// (`mongo-audit baseline`). An audit given a baseline fails only on what is new or has become worse.
@@ -321,15 +322,15 @@ public struct GateResult: Sendable {
     /// The gate's section of the text report.
     public func text(colour: Bool = false) -> String {
         let style = TerminalStyle(enabled: colour)
-        var lines = ["", style.bold("Baseline \(safe(file)): \(count(.new)) new, \(count(.known)) known, \(count(.worse)) worse, \(count(.fixed)) fixed")]
-        for note in notes { lines.append(style.yellow("  note: \(safe(note))")) }
+        var lines = ["", style.bold("Baseline \(Escape.terminal(file)): \(count(.new)) new, \(count(.known)) known, \(count(.worse)) worse, \(count(.fixed)) fixed")]
+        for note in notes { lines.append(style.yellow("  note: \(Escape.terminal(note))")) }
         for item in findings where item.status == .new || item.status == .worse {
             let mark = item.finding.severity >= failOn ? "✗" : "•"
-            lines.append("  \(mark) \(item.status.rawValue.uppercased()) [\(item.finding.severity.rawValue)] \(safe(item.finding.id)): \(safe(item.finding.title))")
+            lines.append("  \(mark) \(item.status.rawValue.uppercased()) [\(item.finding.severity.rawValue)] \(Escape.terminal(item.finding.id)): \(Escape.terminal(item.finding.title))")
             if let previous = item.previousSeverity { lines.append("      severity \(previous.rawValue) → \(item.finding.severity.rawValue)") }
             for change in item.changes { lines.append("      \(change.text)") }
         }
-        for entry in fixed { lines.append("  ✓ FIXED \(safe(entry.id)): \(safe(entry.title))") }
+        for entry in fixed { lines.append("  ✓ FIXED \(Escape.terminal(entry.id)): \(Escape.terminal(entry.title))") }
         if let pruneHint { lines.append("  \(pruneHint)") }
         switch outcome {
         case .passed: lines.append(style.bold(style.green("Gate: PASSED, nothing new or worse at or above \(failOn.rawValue)")))

@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import TextEscaping
 
 /// What changed from one report to the next: findings new, fixed, worse or better (a compared figure moved
 /// beyond the tolerance, or the severity changed), and every figure that changed.
@@ -53,21 +54,21 @@ public struct ReportDiff: Sendable {
 
     public var text: String {
         var lines = [
-            "\(old.specFile) on \"\(safe(old.database))\" at \(timestamp(old.startedAt)) → \(new.specFile) on \"\(safe(new.database))\" at \(timestamp(new.startedAt))",
+            "\(old.specFile) on \"\(Escape.terminal(old.database))\" at \(timestamp(old.startedAt)) → \(new.specFile) on \"\(Escape.terminal(new.database))\" at \(timestamp(new.startedAt))",
             "findings: \(newFindings.count) new, \(fixed.count) fixed, \(worse.count) worse, \(better.count) better; \(metricChanges.count) figure(s) changed",
         ]
-        for note in notes { lines.append("note: \(safe(note))") }
+        for note in notes { lines.append("note: \(Escape.terminal(note))") }
         func section(_ title: String, _ items: [String]) {
             guard !items.isEmpty else { return }
             lines.append("")
             lines.append(title)
             lines += items.map { "  \($0)" }
         }
-        section("NEW", newFindings.map { "[\($0.severity.rawValue)] \(safe($0.id)): \(safe($0.title))" })
-        section("FIXED", fixed.map { "[\($0.severity.rawValue)] \(safe($0.id)): \(safe($0.title))" })
-        section("WORSE", worse.map { "[\($0.finding.severity.rawValue)] \(safe($0.finding.id)): " + $0.changes.map(\.text).joined(separator: "; ") })
-        section("BETTER", better.map { "[\($0.finding.severity.rawValue)] \(safe($0.finding.id)): " + $0.changes.map(\.text).joined(separator: "; ") })
-        section("METRICS", metricChanges.map { "\(safe($0.key)): \($0.old.map(format) ?? "–") → \($0.new.map(format) ?? "–")" })
+        section("NEW", newFindings.map { "[\($0.severity.rawValue)] \(Escape.terminal($0.id)): \(Escape.terminal($0.title))" })
+        section("FIXED", fixed.map { "[\($0.severity.rawValue)] \(Escape.terminal($0.id)): \(Escape.terminal($0.title))" })
+        section("WORSE", worse.map { "[\($0.finding.severity.rawValue)] \(Escape.terminal($0.finding.id)): " + $0.changes.map(\.text).joined(separator: "; ") })
+        section("BETTER", better.map { "[\($0.finding.severity.rawValue)] \(Escape.terminal($0.finding.id)): " + $0.changes.map(\.text).joined(separator: "; ") })
+        section("METRICS", metricChanges.map { "\(Escape.terminal($0.key)): \($0.old.map(format) ?? "–") → \($0.new.map(format) ?? "–")" })
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import TextEscaping
 
 /// `profile --format html`: one self-contained page (inline CSS, no script, nothing from the network) with a
 /// table per collection: every path with its types, presence, ranges, lengths, distinct values and top values,
@@ -12,15 +13,15 @@ extension ProfileReport {
     public var html: String {
         var h = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>"
         h += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>"
-        h += "<title>mongo-audit profile: \(esc(database))</title>"
+        h += "<title>mongo-audit profile: \(Escape.html(database))</title>"
         h += "<style>\(HTMLReporter.css)\n\(Self.profileCSS)</style></head><body>\n"
-        h += "<header><h1>mongo-audit profile: <code>\(esc(database))</code></h1>"
-        h += "<p>MongoDB \(esc(serverVersion)) · \(collections.count) collection(s) · " + String(format: "%.2f s", durationSeconds)
+        h += "<header><h1>mongo-audit profile: <code>\(Escape.html(database))</code></h1>"
+        h += "<p>MongoDB \(Escape.html(serverVersion)) · \(collections.count) collection(s) · " + String(format: "%.2f s", durationSeconds)
         h += " · distinct counts marked ~ are HyperLogLog estimates, ± one standard error ("
             + String(format: "%.1f%%", HyperLogLog.standardError * 100) + ")</p></header>\n<main>\n"
         if collections.count > 1 {
             h += "<nav><ul class=\"toc\">" + collections.enumerated().map { index, collection in
-                "<li><a href=\"#c\(index)\">\(esc(collection.collection))</a> <small>\(grouped(collection.documents))</small></li>"
+                "<li><a href=\"#c\(index)\">\(Escape.html(collection.collection))</a> <small>\(grouped(collection.documents))</small></li>"
             }.joined() + "</ul></nav>\n"
         }
         for (index, collection) in collections.enumerated() { h += htmlSection(collection, anchor: "c\(index)") }
@@ -30,7 +31,7 @@ extension ProfileReport {
     }
 
     func htmlSection(_ collection: CollectionProfile, anchor: String) -> String {
-        var h = "<section class=\"check\" id=\"\(anchor)\"><h2><code>\(esc(collection.collection))</code></h2><p class=\"what\">"
+        var h = "<section class=\"check\" id=\"\(anchor)\"><h2><code>\(Escape.html(collection.collection))</code></h2><p class=\"what\">"
         h += "\(grouped(collection.documents)) document(s)"
         if let sampled = collection.sampled { h += " (random sample of \(grouped(sampled)))" }
         h += " · \(collection.paths.count) path(s) · " + String(format: "%.2f s", collection.durationSeconds)
@@ -50,15 +51,15 @@ extension ProfileReport {
     }
 
     func htmlRow(_ path: PathProfile, documents: Int) -> String {
-        var h = "<tr><td class=\"path\" style=\"padding-left:\(10 + 16 * min(path.depth, 12))px\"><code>\(esc(path.path))</code>"
+        var h = "<tr><td class=\"path\" style=\"padding-left:\(10 + 16 * min(path.depth, 12))px\"><code>\(Escape.html(path.path))</code>"
         if path.underArray { h += "<br/><small>\(grouped(path.values)) value(s) in arrays</small>" }
         h += "</td><td class=\"types\">"
         let typed = max(path.values, 1)
         h += "<div class=\"bar\">" + path.types.map { type, count in
-            "<span class=\"\(Self.typeClass(type))\" style=\"width:\(percent(count, of: typed))\" title=\"\(esc(type)) \(count)\"></span>"
+            "<span class=\"\(Self.typeClass(type))\" style=\"width:\(percent(count, of: typed))\" title=\"\(Escape.html(type)) \(count)\"></span>"
         }.joined() + "</div>"
         h += path.types.map { type, count in
-            "<span class=\"type\"><i class=\"\(Self.typeClass(type))\"></i>\(esc(type)) \(grouped(count))</span>"
+            "<span class=\"type\"><i class=\"\(Self.typeClass(type))\"></i>\(Escape.html(type)) \(grouped(count))</span>"
         }.joined(separator: " ")
         h += "</td><td class=\"presence\">"
         // Present counts documents; null counts values: under arrays a document can hold several nulls.
@@ -74,9 +75,9 @@ extension ProfileReport {
         ].compactMap { $0 }.joined(separator: " · ") + "</small></td>"
         var range: [String] = []
         if let low = path.numberMin, let high = path.numberMax {
-            range.append("<span title=\"\(esc(number(low))) … \(esc(number(high)))\">\(esc(compact(low))) … \(esc(compact(high)))</span>")
+            range.append("<span title=\"\(Escape.html(number(low))) … \(Escape.html(number(high)))\">\(Escape.html(compact(low))) … \(Escape.html(compact(high)))</span>")
         }
-        if let low = path.dateMin, let high = path.dateMax { range.append("\(esc(low))<br/>… \(esc(high))") }
+        if let low = path.dateMin, let high = path.dateMax { range.append("\(Escape.html(low))<br/>… \(Escape.html(high))") }
         h += "<td class=\"range\">\(range.joined(separator: "<br/>"))</td>"
         var lengths: [String] = []
         if let low = path.stringLengthMin, let high = path.stringLengthMax { lengths.append("text \(span(low, high))") }
@@ -97,7 +98,7 @@ extension ProfileReport {
             for (value, count) in top.prefix(Self.htmlTopValues) {
                 var text = value.text(pretty: false)
                 if text.count > Self.htmlValueLimit { text = String(text.prefix(Self.htmlValueLimit)) + "…" }
-                h += "<tr><td><code>\(esc(text))</code></td><td class=\"num\">\(grouped(count))</td>"
+                h += "<tr><td><code>\(Escape.html(text))</code></td><td class=\"num\">\(grouped(count))</td>"
                 h += "<td class=\"minibar\"><span style=\"width:\(percent(count, of: largest))\"></span></td></tr>"
             }
             h += "</tbody></table>"

@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import TextEscaping
 
 /// The figures of one path. Paths at or under array elements (`underArray`) count values: `values` and
 /// the type counts count every element, `present` the documents holding at least one value there and
@@ -117,10 +118,10 @@ public struct ProfileReport: Sendable {
 
     /// A table per collection: one line per path, indented by depth.
     public var text: String {
-        var out = "database \"\(safe(database))\" on MongoDB \(serverVersion), "
+        var out = "database \"\(Escape.terminal(database))\" on MongoDB \(serverVersion), "
             + String(format: "%.2f s", durationSeconds) + "\n"
         for collection in collections {
-            out += "\n\(safe(collection.collection)): \(collection.documents) document(s)"
+            out += "\n\(Escape.terminal(collection.collection)): \(collection.documents) document(s)"
             if let sampled = collection.sampled { out += " (random sample of \(sampled))" }
             out += ", \(collection.paths.count) path(s)"
             if collection.droppedPaths > 0 {
@@ -129,7 +130,7 @@ public struct ProfileReport: Sendable {
             out += "\n"
             for path in collection.paths {
                 let share = collection.documents == 0 ? 0 : Double(path.present) / Double(collection.documents) * 100
-                var line = "  " + String(repeating: "  ", count: path.depth) + safe(path.path)
+                var line = "  " + String(repeating: "  ", count: path.depth) + Escape.terminal(path.path)
                 line += "  " + path.types.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
                 line += String(format: "  present %.1f%%", share)
                 if path.null > 0 { line += ", null \(path.null)" }
@@ -142,7 +143,7 @@ public struct ProfileReport: Sendable {
                     line += path.distinctExact.map { "  distinct \($0)" } ?? "  distinct ~\(path.distinctEstimate)"
                 }
                 if let top = path.topValues, !top.isEmpty, (path.distinctExact ?? 0) <= 10 {
-                    line += "  top: " + top.prefix(5).map { "\(safe($0.0.text(pretty: false))) \($0.1)" }.joined(separator: ", ")
+                    line += "  top: " + top.prefix(5).map { "\(Escape.terminal($0.0.text(pretty: false))) \($0.1)" }.joined(separator: ", ")
                 }
                 out += line + "\n"
             }

@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import TextEscaping
 
 /// What a report can show beyond the audit itself: the baseline's verdict, the history (for charts) and the
 /// spec's regression rules, and the checks' descriptions (for SARIF rules).
@@ -68,32 +69,21 @@ extension GateResult {
             "| new | known | worse | fixed |", "| ---: | ---: | ---: | ---: |",
             "| \(count(.new)) | \(count(.known)) | \(count(.worse)) | \(count(.fixed)) |",
         ]
-        for note in notes { lines += ["", "> ⚠️ \(markdownText(note))"] }
+        for note in notes { lines += ["", "> ⚠️ \(Escape.markdownText(note))"] }
         let listed = findings.filter { $0.status == .new || $0.status == .worse }
         if !listed.isEmpty { lines.append("") }
         for item in listed {
-            var line = "- **\(item.status.rawValue)** (\(item.finding.severity.rawValue)) `\(markdownCode(item.finding.id))`: \(markdownText(item.finding.title))"
-            if !item.changes.isEmpty { line += " — " + item.changes.map { markdownText($0.text) }.joined(separator: "; ") }
+            var line = "- **\(item.status.rawValue)** (\(item.finding.severity.rawValue)) `\(Escape.markdownCode(item.finding.id))`: \(Escape.markdownText(item.finding.title))"
+            if !item.changes.isEmpty { line += " — " + item.changes.map { Escape.markdownText($0.text) }.joined(separator: "; ") }
             lines.append(line)
         }
         if !fixed.isEmpty { lines.append("") }
-        for entry in fixed { lines.append("- **fixed** `\(markdownCode(entry.id))`") }
-        if let pruneHint { lines += ["", markdownText(pruneHint)] }
+        for entry in fixed { lines.append("- **fixed** `\(Escape.markdownCode(entry.id))`") }
+        if let pruneHint { lines += ["", Escape.markdownText(pruneHint)] }
         lines += ["", "Gate: **\(outcome.rawValue)**"]
         return lines.joined(separator: "\n") + "\n"
     }
 }
-
-func markdownText(_ text: String) -> String {
-    var result = ""
-    for character in safe(text) {
-        if "\\`*_[]<>|~".contains(character) { result.append("\\") }
-        result.append(character)
-    }
-    return result
-}
-
-func markdownCode(_ text: String) -> String { safe(text).replacingOccurrences(of: "`", with: "'") }
 
 // MARK: - SARIF
 
@@ -262,37 +252,17 @@ public struct GitHubReporter: Reporter {
                 var message = (finding.collection.map { "\($0): " } ?? "") + finding.title + "\n" + finding.impact
                 if let fix = finding.fix { message += "\nfix: \(fix)" }
                 lines.append(
-                    "::\(command) file=\(property(report.specFile)),line=\(result.specLine ?? 1),title=\(property(title))::\(data(message))")
+                    "::\(command) file=\(Escape.workflowProperty(report.specFile)),line=\(result.specLine ?? 1),title=\(Escape.workflowProperty(title))::\(Escape.workflowMessage(message))")
             }
             if result.status == .notRun {
                 lines.append(
-                    "::warning file=\(property(report.specFile)),line=\(result.specLine ?? 1),title=\(property("\(result.check) not run"))::\(data(result.reason ?? ""))")
+                    "::warning file=\(Escape.workflowProperty(report.specFile)),line=\(result.specLine ?? 1),title=\(Escape.workflowProperty("\(result.check) not run"))::\(Escape.workflowMessage(result.reason ?? ""))")
             }
         }
-        for entry in context.gate?.fixed ?? [] { lines.append("::notice title=fixed::\(data("\(entry.id) is fixed since the baseline"))") }
+        for entry in context.gate?.fixed ?? [] { lines.append("::notice title=fixed::\(Escape.workflowMessage("\(entry.id) is fixed since the baseline"))") }
         let outcome = context.gate?.outcome ?? report.outcome
-        lines.append("mongo-audit: \(report.database) \(outcome.rawValue)")
+        // A plain log line: escaped as terminal text, so a name's line break cannot start a command line.
+        lines.append("mongo-audit: \(Escape.terminal(report.database)) \(outcome.rawValue)")
         return lines.joined(separator: "\n") + "\n"
-    }
-
-    /// A workflow command's message: `%`, CR and LF escaped (and other control characters dropped, so
-    /// database text cannot start a command of its own on a new line).
-    func data(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "%": out += "%25"
-            case "\r": out += "%0D"
-            case "\n": out += "%0A"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F: continue
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
-
-    /// A property value: also `:` and `,` escaped.
-    func property(_ text: String) -> String {
-        data(text).replacingOccurrences(of: ":", with: "%3A").replacingOccurrences(of: ",", with: "%2C")
     }
 }

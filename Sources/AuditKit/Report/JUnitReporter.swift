@@ -1,4 +1,5 @@
 import Foundation
+import TextEscaping
 
 /// JUnit XML for CI systems: one test suite per audit, one test case per check and collection. Findings at
 /// or above the gate are failures; checks that could not run are errors; lower findings go to system-out.
@@ -27,27 +28,27 @@ public struct JUnitReporter: Reporter {
 
     private func suite(_ report: AuditReport, failures: Int, errors: Int) -> String {
         var xml = ""
-        xml += "  <testsuite name=\"\(escape("mongo-audit \(report.database)"))\" tests=\"\(report.checks.count)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"0\" time=\"\(seconds(report.durationSeconds))\" timestamp=\"\(timestamp(report.startedAt))\">\n"
+        xml += "  <testsuite name=\"\(Escape.xmlAttribute("mongo-audit \(report.database)"))\" tests=\"\(report.checks.count)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"0\" time=\"\(seconds(report.durationSeconds))\" timestamp=\"\(timestamp(report.startedAt))\">\n"
         xml += "    <properties>\n"
         for (name, value) in [
             ("server_version", report.serverVersion), ("spec_file", report.specFile), ("spec_sha256", report.specSHA256),
             ("fail_on", report.failOn.rawValue), ("exact", report.exact ? "true" : "false"),
         ] {
-            xml += "      <property name=\"\(name)\" value=\"\(escape(value))\"/>\n"
+            xml += "      <property name=\"\(name)\" value=\"\(Escape.xmlAttribute(value))\"/>\n"
         }
         xml += "    </properties>\n"
         for result in report.checks {
             let name = result.collection.map { "\(result.check) (\($0))" } ?? result.check
-            xml += "    <testcase classname=\"mongo-audit.\(escape(report.database))\" name=\"\(escape(name))\" time=\"\(seconds(result.durationSeconds))\">\n"
+            xml += "    <testcase classname=\"mongo-audit.\(Escape.xmlAttribute(report.database))\" name=\"\(Escape.xmlAttribute(name))\" time=\"\(seconds(result.durationSeconds))\">\n"
             let gated = result.findings.filter { $0.severity >= report.failOn }
             if result.status == .notRun {
-                xml += "      <error message=\"\(escape(result.reason ?? "not run"))\" type=\"not_run\"/>\n"
+                xml += "      <error message=\"\(Escape.xmlAttribute(result.reason ?? "not run"))\" type=\"not_run\"/>\n"
             } else if !gated.isEmpty {
                 let message = gated.map { "[\($0.severity.rawValue)] \($0.title)" }.joined(separator: "; ")
-                xml += "      <failure message=\"\(escape(message))\" type=\"\(gated.map(\.severity).max()!.rawValue)\">\(escape(describe(gated)))</failure>\n"
+                xml += "      <failure message=\"\(Escape.xmlAttribute(message))\" type=\"\(gated.map(\.severity).max()!.rawValue)\">\(Escape.xmlText(describe(gated)))</failure>\n"
             }
             let other = result.findings.filter { $0.severity < report.failOn }
-            if !other.isEmpty { xml += "      <system-out>\(escape(describe(other)))</system-out>\n" }
+            if !other.isEmpty { xml += "      <system-out>\(Escape.xmlText(describe(other)))</system-out>\n" }
             xml += "    </testcase>\n"
         }
         xml += "  </testsuite>\n"
@@ -61,24 +62,6 @@ public struct JUnitReporter: Reporter {
             lines += detailLines(finding)
             return lines.joined(separator: "\n")
         }.joined(separator: "\n\n")
-    }
-
-    private func escape(_ text: String) -> String {
-        var result = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            case "'": result += "&apos;"
-            case "\n", "\t", "\r": result.unicodeScalars.append(scalar)
-            // XML 1.0 has no way to carry other control characters; drop them.
-            case _ where scalar.value < 0x20: continue
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result
     }
 }
 

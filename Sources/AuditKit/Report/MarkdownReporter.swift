@@ -1,4 +1,5 @@
 import Foundation
+import TextEscaping
 
 /// Markdown for pull-request comments and CI job summaries (GitHub, GitLab).
 public struct MarkdownReporter: Reporter {
@@ -8,9 +9,9 @@ public struct MarkdownReporter: Reporter {
     public func render(_ report: AuditReport) throws -> String {
         let icon = report.outcome == .passed ? "✅" : report.outcome == .failed ? "❌" : "⚠️"
         var lines = [
-            "## \(icon) mongo-audit: `\(code(report.database))` \(report.outcome.rawValue)",
+            "## \(icon) mongo-audit: `\(Escape.markdownCode(report.database))` \(report.outcome.rawValue)",
             "",
-            "MongoDB \(cell(report.serverVersion)) · spec `\(code(report.specFile))` (sha256 `\(report.specSHA256.prefix(12))`) · "
+            "MongoDB \(Escape.markdownText(report.serverVersion)) · spec `\(Escape.markdownCode(report.specFile))` (sha256 `\(report.specSHA256.prefix(12))`) · "
                 + String(format: "%.2f s", report.durationSeconds) + " · "
                 + (report.exact ? "exact figures" : "estimates from random samples: " + sampledCollections(report))
                 + " · gate: \(report.failOn.rawValue) and above",
@@ -25,7 +26,7 @@ public struct MarkdownReporter: Reporter {
         lines.append("| check | collection | status | findings |")
         lines.append("| --- | --- | --- | ---: |")
         for result in report.checks {
-            lines.append("| `\(result.check)` | \(cell(result.collection ?? "")) | \(result.status.rawValue) | \(result.findings.filter { $0.severity > .info }.count) |")
+            lines.append("| `\(result.check)` | \(Escape.markdownText(result.collection ?? "")) | \(result.status.rawValue) | \(result.findings.filter { $0.severity > .info }.count) |")
         }
         for severity in Severity.descending where severity > .info {
             let findings = report.allFindings.filter { $0.severity == severity }
@@ -34,30 +35,16 @@ public struct MarkdownReporter: Reporter {
             lines.append("### \(severity.rawValue.capitalized) (\(findings.count))")
             for finding in findings {
                 lines.append("")
-                lines.append("- **\(cell(finding.collection.map { "\($0): " } ?? ""))\(cell(finding.title))** (`\(finding.check)`)")
-                lines.append("  - why: \(cell(finding.impact))")
-                if let fix = finding.fix { lines.append("  - fix: `\(code(fix))`") }
-                for line in detailLines(finding) { lines.append("  - \(cell(line))") }
+                lines.append("- **\(Escape.markdownText(finding.collection.map { "\($0): " } ?? ""))\(Escape.markdownText(finding.title))** (`\(finding.check)`)")
+                lines.append("  - why: \(Escape.markdownText(finding.impact))")
+                if let fix = finding.fix { lines.append("  - fix: `\(Escape.markdownCode(fix))`") }
+                for line in detailLines(finding) { lines.append("  - \(Escape.markdownText(line))") }
             }
         }
         for result in report.checks where result.status == .notRun {
             lines.append("")
-            lines.append("> ⚠️ `\(result.check)` did not run: \(cell(result.reason ?? ""))")
+            lines.append("> ⚠️ `\(result.check)` did not run: \(Escape.markdownText(result.reason ?? ""))")
         }
         return lines.joined(separator: "\n") + "\n"
     }
-
-    /// Keeps untrusted text from breaking the Markdown structure or adding its own: control characters
-    /// shown, Markdown and HTML punctuation escaped.
-    private func cell(_ text: String) -> String {
-        var result = ""
-        for character in safe(text) {
-            if "\\`*_[]<>|~".contains(character) { result.append("\\") }
-            result.append(character)
-        }
-        return result
-    }
-
-    /// Text inside a code span: backquotes cannot end it early.
-    private func code(_ text: String) -> String { safe(text).replacingOccurrences(of: "`", with: "'") }
 }

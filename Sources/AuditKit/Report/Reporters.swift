@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import TextEscaping
 
 /// Renders a report in one format. Reporters are chosen by identifier.
 public protocol Reporter: Sendable {
@@ -36,10 +37,10 @@ public struct TextReporter: Reporter {
         let style = TerminalStyle(enabled: colour)
         var lines: [String] = []
         lines.append(
-            style.bold("\(safe(report.tool)): database \"\(safe(report.database))\" on MongoDB \(safe(report.serverVersion)) (\(safe(report.target)))"))
+            style.bold("\(Escape.terminal(report.tool)): database \"\(Escape.terminal(report.database))\" on MongoDB \(Escape.terminal(report.serverVersion)) (\(Escape.terminal(report.target)))"))
         let checksum = String(report.specSHA256.prefix(12))
         lines.append(
-            "spec \(safe(report.specFile)) (sha256 \(checksum)), \(report.checks.count) checks, "
+            "spec \(Escape.terminal(report.specFile)) (sha256 \(checksum)), \(report.checks.count) checks, "
                 + String(format: "%.2f s", report.durationSeconds)
                 + (report.exact ? ", exact figures" : ", estimates from random samples: " + sampledCollections(report)))
         for severity in Severity.descending {
@@ -48,16 +49,16 @@ public struct TextReporter: Reporter {
             lines.append("")
             lines.append(style.bold(style.paint("\(severity.rawValue.uppercased()) (\(findings.count))", severity)))
             for finding in findings {
-                let place = finding.collection.map { "\(safe($0)): " } ?? ""
-                lines.append("  \(style.paint(severity >= report.failOn ? "✗" : "•", severity)) \(place)\(safe(finding.title))  [\(finding.check)]")
-                lines.append("    why: \(safe(finding.impact))")
-                if let fix = finding.fix { lines.append("    fix: \(safe(fix))") }
+                let place = finding.collection.map { "\(Escape.terminal($0)): " } ?? ""
+                lines.append("  \(style.paint(severity >= report.failOn ? "✗" : "•", severity)) \(place)\(Escape.terminal(finding.title))  [\(finding.check)]")
+                lines.append("    why: \(Escape.terminal(finding.impact))")
+                if let fix = finding.fix { lines.append("    fix: \(Escape.terminal(fix))") }
                 for line in detailLines(finding) { lines.append(style.dim("    \(line)")) }
             }
         }
         for result in report.checks where result.status == .notRun {
             lines.append("")
-            lines.append(style.yellow("NOT RUN: \(result.check)\(result.collection.map { " on \(safe($0))" } ?? ""): \(safe(result.reason ?? ""))"))
+            lines.append(style.yellow("NOT RUN: \(result.check)\(result.collection.map { " on \(Escape.terminal($0))" } ?? ""): \(Escape.terminal(result.reason ?? ""))"))
         }
         lines.append("")
         let s = report.summary
@@ -79,7 +80,7 @@ func sampledCollections(_ report: AuditReport) -> String {
     var seen: [String] = []
     for result in report.checks {
         guard let sample = result.sample, let collection = result.collection else { continue }
-        let text = "\(safe(collection)) (\(sample.size) of \(sample.of) documents)"
+        let text = "\(Escape.terminal(collection)) (\(sample.size) of \(sample.of) documents)"
         if !seen.contains(text) { seen.append(text) }
     }
     return seen.isEmpty ? "\(report.sampleSize ?? 0) documents per collection" : seen.joined(separator: ", ")
@@ -89,7 +90,7 @@ func sampledCollections(_ report: AuditReport) -> String {
 func detailLines(_ finding: Finding) -> [String] {
     var lines = finding.metrics.entries.map { "\($0.name): \($0.metric.text(named: $0.name))" }
     if !finding.examples.isEmpty { lines.append("examples: " + finding.examples.map(describeValue).joined(separator: ", ")) }
-    lines += finding.facts.map { "\($0.name): \(safe($0.text))" }
+    lines += finding.facts.map { "\($0.name): \(Escape.terminal($0.text))" }
     return lines
 }
 
@@ -112,24 +113,13 @@ extension Metric {
 func describeValue(_ value: BSONValue) -> String {
     switch value {
     case .objectId(let id): return "ObjectId(\"\(id.hex)\")"
-    default: return safe(value.relaxedJSON)
+    default: return Escape.terminal(value.relaxedJSON)
     }
 }
 
-/// Text from the database or the spec, made safe to print on a terminal: control characters (escape
-/// sequences, carriage returns, newlines) are shown as `\u{…}` instead of acting on the terminal.
-func safe(_ text: String) -> String {
-    guard text.unicodeScalars.contains(where: isControl) else { return text }
-    var result = ""
-    for scalar in text.unicodeScalars {
-        if isControl(scalar) { result += "\\u{\(String(scalar.value, radix: 16))}" } else { result.unicodeScalars.append(scalar) }
-    }
-    return result
-}
-
-private func isControl(_ scalar: Unicode.Scalar) -> Bool {
-    scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029
-}
+/// `Escape.terminal`, under the name StarterSpec.swift's `yamlComment` still calls (that file is being rewritten
+/// on another branch; delete this once it no longer calls `safe`).
+func safe(_ text: String) -> String { Escape.terminal(text) }
 
 /// ANSI colours for one report, on or off, without touching any process-wide setting.
 struct TerminalStyle {
