@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import TextEscaping
 
 /// Describes, read-only, what `apply` would do: for each pending migration the exact commands and what each
 /// changes, checked against the server's current indexes.
@@ -32,7 +33,8 @@ public struct MigrationPlanner {
             guard let migration = status.migration else { continue }
             let resuming = status.state == .interrupted ? ", interrupted earlier: apply resumes it" : ""
             lines.append("migration \(migration.version) \(migration.title) (\(migration.file))\(resuming)")
-            if let description = migration.description { lines.append("  \(description)") }
+            // A description may run over several lines; each is a line of the plan.
+            if let description = migration.description { lines += "  \(description)".components(separatedBy: "\n") }
             for (index, step) in migration.up.enumerated() {
                 lines += try describe(step.operation, number: index + 1)
             }
@@ -41,7 +43,8 @@ public struct MigrationPlanner {
                 + migration.down.map(\.operation.summary).joined(separator: "; "))
         }
         lines.append("(the commands are checked against the server as it is now; earlier migrations of this plan may change it)")
-        return lines.joined(separator: "\n") + "\n"
+        // Titles, file names and collection and index names are untrusted: each line is escaped as a whole.
+        return lines.map(Escape.terminal).joined(separator: "\n") + "\n"
     }
 
     private func describe(_ operation: MigrationOperation, number: Int) throws -> [String] {

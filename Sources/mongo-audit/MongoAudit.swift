@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import MongoKit
 import SpecSupport
+import TextEscaping
 
 #if canImport(Glibc)
     import CMalloc
@@ -98,8 +99,10 @@ struct AuditExit: Error {
     let code: AuditExitCode
 }
 
+/// An error on stderr; messages quote names and files, so each of their lines is escaped as terminal text.
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data("mongo-audit: \(message)\n".utf8))
+    let escaped = message.split(separator: "\n", omittingEmptySubsequences: false).map { Escape.terminal(String($0)) }.joined(separator: "\n")
+    FileHandle.standardError.write(Data("mongo-audit: \(escaped)\n".utf8))
 }
 
 extension Severity: ExpressibleByArgument {}

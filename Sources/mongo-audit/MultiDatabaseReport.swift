@@ -1,6 +1,7 @@
 import AuditKit
 import Foundation
 import MongoKit
+import TextEscaping
 
 /// The databases `--database` names: each as given, or every database whose name matches a pattern with
 /// `*` and `?` (from `listDatabases`, which needs that privilege).
@@ -45,7 +46,8 @@ struct MultiDatabaseReport {
         default:
             var sections = try reports.map { try format.reporter(colour: colour).render($0) }
             let worst = Self.worst(reports.map(AuditExitCode.init))
-            let failed = reports.filter { $0.outcome != .passed }.map(\.database)
+            let escape = format == .markdown ? Escape.markdownText : Escape.terminal
+            let failed = reports.filter { $0.outcome != .passed }.map { escape($0.database) }
             sections.append(
                 "Databases: \(reports.count) audited, \(failed.isEmpty ? "all passed" : "not passed: " + failed.joined(separator: ", ")) (exit \(worst.rawValue))\n")
             return sections.joined(separator: format == .markdown ? "\n---\n\n" : "\n")

@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import TextEscaping
 
 /// What an audit will read and what it will cost, known before paying it: per collection its documents
 /// and size from `$collStats`, the fields the shared pass projects, whether it samples, and an estimate of
@@ -68,21 +69,21 @@ public struct AuditPlan: Sendable {
     }
 
     public var text: String {
-        var lines = ["plan of the audit of \"\(database)\" (no document read beyond a calibration read of \(Self.calibrationDocuments) per collection):"]
+        var lines = ["plan of the audit of \"\(Escape.terminal(database))\" (no document read beyond a calibration read of \(Self.calibrationDocuments) per collection):"]
         for pass in passes {
             guard pass.exists else {
-                lines.append("  \(pass.collection): does not exist (\(pass.checks.joined(separator: ", ")) will report it)")
+                lines.append("  \(Escape.terminal(pass.collection)): does not exist (\(pass.checks.joined(separator: ", ")) will report it)")
                 continue
             }
             let estimate = pass.estimatedSeconds.map { String(format: ", about %.2f s", $0) } ?? ""
             lines.append(
-                "  \(pass.collection): one pass for \(pass.checks.joined(separator: ", ")): reads \(pass.documentsToRead) of \(pass.documents) documents"
+                "  \(Escape.terminal(pass.collection)): one pass for \(pass.checks.joined(separator: ", ")): reads \(pass.documentsToRead) of \(pass.documents) documents"
                     + "\(pass.sampled ? " (random sample)" : "")" + String(format: " (%.1f MB)", Double(pass.bytes) / 1_048_576) + estimate)
-            lines.append("    fields: \(pass.fields.map { $0.joined(separator: ", ") } ?? "whole documents")")
-            for read in pass.alsoReads { lines.append("    also: \(read)") }
+            lines.append("    fields: \(pass.fields.map { Escape.terminal($0.joined(separator: ", ")) } ?? "whole documents")")
+            for read in pass.alsoReads { lines.append("    also: \(Escape.terminal(read))") }
         }
         for step in otherChecks {
-            lines.append("  \(step.check)\(step.collection.map { " on \($0)" } ?? ""): \(step.needs)")
+            lines.append("  \(step.check)\(step.collection.map { " on \(Escape.terminal($0))" } ?? ""): \(Escape.terminal(step.needs))")
         }
         let total = passes.compactMap(\.estimatedSeconds).reduce(0, +)
         lines.append(String(format: "estimated time of the passes: %.2f s, one after another", total) + (scansAtOnce > 1 ? " (up to \(scansAtOnce) run at once)" : ""))

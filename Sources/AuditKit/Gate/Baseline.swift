@@ -328,10 +328,10 @@ public struct GateResult: Sendable {
             let mark = item.finding.severity >= failOn ? "✗" : "•"
             lines.append("  \(mark) \(item.status.rawValue.uppercased()) [\(item.finding.severity.rawValue)] \(Escape.terminal(item.finding.id)): \(Escape.terminal(item.finding.title))")
             if let previous = item.previousSeverity { lines.append("      severity \(previous.rawValue) → \(item.finding.severity.rawValue)") }
-            for change in item.changes { lines.append("      \(change.text)") }
+            for change in item.changes { lines.append("      \(Escape.terminal(change.text))") }
         }
         for entry in fixed { lines.append("  ✓ FIXED \(Escape.terminal(entry.id)): \(Escape.terminal(entry.title))") }
-        if let pruneHint { lines.append("  \(pruneHint)") }
+        if let pruneHint { lines.append("  \(Escape.terminal(pruneHint))") }
         switch outcome {
         case .passed: lines.append(style.bold(style.green("Gate: PASSED, nothing new or worse at or above \(failOn.rawValue)")))
         case .failed: lines.append(style.bold(style.red("Gate: FAILED, \(failing.count) new or worse finding(s) at or above \(failOn.rawValue)")))

@@ -54,7 +54,7 @@ public struct ReportDiff: Sendable {
 
     public var text: String {
         var lines = [
-            "\(old.specFile) on \"\(Escape.terminal(old.database))\" at \(timestamp(old.startedAt)) → \(new.specFile) on \"\(Escape.terminal(new.database))\" at \(timestamp(new.startedAt))",
+            "\(Escape.terminal(old.specFile)) on \"\(Escape.terminal(old.database))\" at \(timestamp(old.startedAt)) → \(Escape.terminal(new.specFile)) on \"\(Escape.terminal(new.database))\" at \(timestamp(new.startedAt))",
             "findings: \(newFindings.count) new, \(fixed.count) fixed, \(worse.count) worse, \(better.count) better; \(metricChanges.count) figure(s) changed",
         ]
         for note in notes { lines.append("note: \(Escape.terminal(note))") }
@@ -66,8 +66,8 @@ public struct ReportDiff: Sendable {
         }
         section("NEW", newFindings.map { "[\($0.severity.rawValue)] \(Escape.terminal($0.id)): \(Escape.terminal($0.title))" })
         section("FIXED", fixed.map { "[\($0.severity.rawValue)] \(Escape.terminal($0.id)): \(Escape.terminal($0.title))" })
-        section("WORSE", worse.map { "[\($0.finding.severity.rawValue)] \(Escape.terminal($0.finding.id)): " + $0.changes.map(\.text).joined(separator: "; ") })
-        section("BETTER", better.map { "[\($0.finding.severity.rawValue)] \(Escape.terminal($0.finding.id)): " + $0.changes.map(\.text).joined(separator: "; ") })
+        section("WORSE", worse.map { "[\($0.finding.severity.rawValue)] \(Escape.terminal($0.finding.id)): " + $0.changes.map { Escape.terminal($0.text) }.joined(separator: "; ") })
+        section("BETTER", better.map { "[\($0.finding.severity.rawValue)] \(Escape.terminal($0.finding.id)): " + $0.changes.map { Escape.terminal($0.text) }.joined(separator: "; ") })
         section("METRICS", metricChanges.map { "\(Escape.terminal($0.key)): \($0.old.map(format) ?? "–") → \($0.new.map(format) ?? "–")" })
         return lines.joined(separator: "\n") + "\n"
     }

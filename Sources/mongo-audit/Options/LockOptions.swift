@@ -3,6 +3,7 @@ import AuditKit
 import Foundation
 import MigrationKit
 import MongoKit
+import TextEscaping
 
 /// Options of the commands that take the migration lock.
 struct LockOptions: ParsableArguments {
@@ -26,7 +27,7 @@ struct LockOptions: ParsableArguments {
         options.lockWait = wait
         options.lockTimeToLive = lockTtl
         options.retryFor = retryFor
-        options.log = { print($0) }
+        options.log = { print(Escape.terminal($0)) }
         let heldLock = HeldLock()
         options.heldLock = heldLock
         SignalStop.shared.install { signal in

@@ -2,6 +2,7 @@ import ArgumentParser
 import AuditKit
 import Foundation
 import MongoKit
+import TextEscaping
 
 /// `mongo-audit baseline`: accept what the database holds today, in a file reviewed in git.
 struct BaselineCommand: ParsableCommand {
@@ -66,10 +67,10 @@ struct BaselineCommand: ParsableCommand {
             let (pruned, removed) = existing.pruned(by: report)
             baseline = pruned
             print("pruned \(removed.count) fixed finding(s) from \(output); \(pruned.entries.count) remain")
-            for id in removed { print("  - \(safeLine(id))") }
+            for id in removed { print("  - \(Escape.terminal(id))") }
         } else {
             baseline = Baseline(report: report)
-            print("wrote \(baseline.entries.count) finding(s) of database \"\(safeLine(databaseName))\" to \(output)")
+            print("wrote \(baseline.entries.count) finding(s) of database \"\(Escape.terminal(databaseName))\" to \(output)")
         }
         do {
             try file.write(baseline.text)
@@ -79,9 +80,4 @@ struct BaselineCommand: ParsableCommand {
         }
         throw AuditExit(code: notRun.isEmpty ? .passed : AuditExitCode(report))
     }
-}
-
-/// Text from the database made safe for one terminal line.
-func safeLine(_ text: String) -> String {
-    String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })
 }

@@ -3,6 +3,7 @@ import AuditKit
 import Foundation
 import MigrationKit
 import MongoKit
+import TextEscaping
 
 struct MigrateEmit: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,7 +39,7 @@ struct MigrateEmit: ParsableCommand {
             }
         }
         guard !groups.isEmpty else {
-            print("the audit of \(databaseName) found no missing critical index; no migration written")
+            print("the audit of \(Escape.terminal(databaseName)) found no missing critical index; no migration written")
             return
         }
         try FileManager.default.createDirectory(atPath: target.dir, withIntermediateDirectories: true)
@@ -49,8 +50,8 @@ struct MigrateEmit: ParsableCommand {
         let description = "Create the \(count) index(es) the critical_indexes check of \(spec) found missing in \(databaseName)"
             + warnings.map { ". WARNING, this migration fails until fixed: \($0)" }.joined()
         try directory.write(MigrationTemplate.createIndexes(groups, description: description), to: file)
-        print("wrote \(file): creates \(groups.map { "\($0.indexes.map(\.name).joined(separator: ", ")) on \($0.collection)" }.joined(separator: "; "))")
-        for warning in warnings { print("warning: \(warning)") }
-        print("next: mongo-audit migrate plan --database \(databaseName)")
+        print(Escape.terminal("wrote \(file): creates \(groups.map { "\($0.indexes.map(\.name).joined(separator: ", ")) on \($0.collection)" }.joined(separator: "; "))"))
+        for warning in warnings { print("warning: \(Escape.terminal(warning))") }
+        print("next: mongo-audit migrate plan --database \(Escape.terminal(databaseName))")
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import AuditKit
 import Foundation
 import MigrationKit
+import TextEscaping
 
 struct MigrateStatus: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,9 +16,10 @@ struct MigrateStatus: ParsableCommand {
         let migrations = try target.migrations()
         let database = try target.connect()
         let statuses = try MigrationPlanner(database: database, migrations: migrations).statuses()
-        print("migrations of \(database.name) on \(database.client.redactedURI) (files in \(target.dir)):")
+        print("migrations of \(Escape.terminal(database.name)) on \(database.client.redactedURI) (files in \(Escape.terminal(target.dir))):")
         print("VERSION STATE        TITLE")
-        statuses.forEach { print($0.line) }
+        // A status line holds a file's title and a record's error and host: one line, escaped as a whole.
+        statuses.forEach { print(Escape.terminal($0.line)) }
         if statuses.isEmpty { print("(no migration files and no records)") }
         if statuses.contains(where: \.needsAttention) { throw AuditExit(code: .findings) }
     }

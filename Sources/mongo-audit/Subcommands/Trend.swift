@@ -2,6 +2,7 @@ import ArgumentParser
 import AuditKit
 import Foundation
 import MongoKit
+import TextEscaping
 
 /// `mongo-audit trend`: each metric's history, as a table with a sparkline, or JSON.
 struct Trend: ParsableCommand {
@@ -78,10 +79,10 @@ struct Trend: ParsableCommand {
             print(json.text())
         case .text:
             guard !records.isEmpty else {
-                print("no audits in the history\(database.map { " for database \"\(safeLine($0))\"" } ?? "")")
+                print("no audits in the history\(database.map { " for database \"\(Escape.terminal($0))\"" } ?? "")")
                 return
             }
-            print("\(records.count) audit(s) of \(databases.sorted().map { "\"\(safeLine($0))\"" }.joined(separator: ", ")) from \(isoTime(records.first!.startedAt)) to \(isoTime(records.last!.startedAt))")
+            print("\(records.count) audit(s) of \(databases.sorted().map { "\"\(Escape.terminal($0))\"" }.joined(separator: ", ")) from \(isoTime(records.first!.startedAt)) to \(isoTime(records.last!.startedAt))")
             let width = min(max(keys.map(\.count).max() ?? 6, 6), 90)
             print(pad("metric", width) + "  " + ["first", "latest", "change", "min", "max"].map { pad($0, 10, right: true) }.joined(separator: " ") + "  trend")
             for (key, values) in series {
@@ -89,7 +90,7 @@ struct Trend: ParsableCommand {
                 guard let first = present.first, let latest = present.last else { continue }
                 let change = first == 0 ? (latest == 0 ? "0%" : "new") : String(format: "%+.1f%%", (latest - first) / abs(first) * 100)
                 let cells = [short(first), short(latest), change, short(present.min()!), short(present.max()!)]
-                print(pad(safeLine(key), width) + "  " + cells.map { pad($0, 10, right: true) }.joined(separator: " ") + "  " + sparkline(values))
+                print(pad(Escape.terminal(key), width) + "  " + cells.map { pad($0, 10, right: true) }.joined(separator: " ") + "  " + sparkline(values))
             }
         }
     }
