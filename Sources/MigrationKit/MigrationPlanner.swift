@@ -69,7 +69,7 @@ public struct MigrationPlanner {
             lines.append("     builds over about \(documents) documents")
         }
         // Database names cannot hold quotes or backslashes, so plain quoting is exact.
-        lines.append("     db.getSiblingDB(\"\(database.name)\").runCommand(\(command.relaxedJSON))")
+        lines.append("     db.getSiblingDB(\(Escape.mongoshString(database.name))).runCommand(\(command.relaxedJSON))")
         return lines
     }
 }

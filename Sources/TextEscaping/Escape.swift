@@ -7,6 +7,8 @@
 /// (U+2028, U+2029), the bidirectional formatting characters (U+061C, U+200E, U+200F, U+202A-U+202E,
 /// U+2066-U+2069), the byte order mark (U+FEFF) and the noncharacters U+FFFE and U+FFFF. Everything else,
 /// including a backslash, is written as it is, so ordinary text is unchanged byte for byte.
+/// Inside a JavaScript string literal (a fix command shown on a terminal) the visible form is also an escape
+/// of the same character, so the command still names what it named.
 public enum Escape {
     /// Whether `scalar` is shown as `\u{hex}` in every human-read context (see the type's comment).
     public static func isShownVisibly(_ scalar: Unicode.Scalar) -> Bool {

@@ -88,7 +88,7 @@ func sampledCollections(_ report: AuditReport) -> String {
 
 /// A finding's figures, examples and facts as `name: text` lines, for the text, Markdown and JUnit reports.
 func detailLines(_ finding: Finding) -> [String] {
-    var lines = finding.metrics.entries.map { "\($0.name): \($0.metric.text(named: $0.name))" }
+    var lines = finding.metrics.entries.map { "\(Escape.terminal($0.name)): \($0.metric.text(named: $0.name))" }
     if !finding.examples.isEmpty { lines.append("examples: " + finding.examples.map(describeValue).joined(separator: ", ")) }
     lines += finding.facts.map { "\($0.name): \(Escape.terminal($0.text))" }
     return lines
