@@ -118,7 +118,7 @@ public struct ProfileReport: Sendable {
 
     /// A table per collection: one line per path, indented by depth.
     public var text: String {
-        var out = "database \"\(Escape.terminal(database))\" on MongoDB \(serverVersion), "
+        var out = "database \"\(Escape.terminal(database))\" on MongoDB \(Escape.terminal(serverVersion)), "
             + String(format: "%.2f s", durationSeconds) + "\n"
         for collection in collections {
             out += "\n\(Escape.terminal(collection.collection)): \(collection.documents) document(s)"
