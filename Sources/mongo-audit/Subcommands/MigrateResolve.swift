@@ -1,5 +1,6 @@
 import ArgumentParser
 import MigrationKit
+import TextEscaping
 
 struct MigrateResolve: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,7 +22,7 @@ struct MigrateResolve: ParsableCommand {
                 print("forgot the \(state.rawValue) record of migration \(version); `mongo-audit migrate apply` runs it again "
                     + "(its operations skip what is already done)")
             } else {
-                print(resolution)
+                print(Escape.terminal(resolution.description))
             }
         }
     }
