@@ -79,7 +79,36 @@ func bootstrapLogging(verbose: Bool) {
     LoggingSystem.bootstrap { label in
         var handler = StreamLogHandler.standardError(label: label)
         handler.logLevel = verbose ? .debug : .warning
-        return handler
+        return TerminalTextLogHandler(base: handler)
+    }
+}
+
+/// A log line quotes names and server messages: its message is escaped as terminal text, so it stays one
+/// line and acts on no terminal.
+struct TerminalTextLogHandler: LogHandler {
+    var base: StreamLogHandler
+
+    func log(event: LogEvent) {
+        var event = event
+        event.message = "\(Escape.terminal(event.message.description))"
+        base.log(event: event)
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { base[metadataKey: key] }
+        set { base[metadataKey: key] = newValue }
+    }
+    var metadata: Logger.Metadata {
+        get { base.metadata }
+        set { base.metadata = newValue }
+    }
+    var metadataProvider: Logger.MetadataProvider? {
+        get { base.metadataProvider }
+        set { base.metadataProvider = newValue }
+    }
+    var logLevel: Logger.Level {
+        get { base.logLevel }
+        set { base.logLevel = newValue }
     }
 }
 
