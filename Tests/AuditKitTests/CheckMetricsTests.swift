@@ -37,6 +37,31 @@ final class CheckMetricsTests: XCTestCase {
         XCTAssertEqual(ReportDiff(old: Self.completeness(700), new: Self.completeness(1000)).better.map(\.finding.id), [id])
     }
 
+    /// A figure that grows and one that is not compared, by the check's own declaration; a check the registry
+    /// does not know (a plug-in absent now) has no compared figure.
+    func testDirectionsComeFromTheFindingsCheck() {
+        func violations(_ check: String, _ count: Int) -> AuditReport {
+            Self.report(check: check, kind: "rule_violated", metrics: ["violations": .proportion(Proportion(count: count, of: 1000)), "documents": .count(count)])
+        }
+        let grew = Gate(baseline: Baseline(report: violations("value_rules", 100))).evaluate(violations("value_rules", 200))
+        XCTAssertEqual(grew.findings.first?.status, .worse)
+        XCTAssertEqual(grew.findings.first?.changes.map(\.name), ["violations"], "documents is not compared")
+        let unknown = Gate(baseline: Baseline(report: violations("plugin_check", 100))).evaluate(violations("plugin_check", 200))
+        XCTAssertEqual(unknown.findings.first?.status, .known)
+        XCTAssertEqual(CheckRegistry.builtIn.worseDirection(ofMetric: "complete", check: "field_completeness"), .down)
+        XCTAssertEqual(CheckRegistry.builtIn.worseDirection(ofMetric: "missing", check: "field_completeness"), .up)
+        XCTAssertNil(CheckRegistry.builtIn.worseDirection(ofMetric: "minComplete", check: "field_completeness"))
+        XCTAssertNil(CheckRegistry.builtIn.worseDirection(ofMetric: "violations", check: "plugin_check"))
+    }
+
+    /// A check declares each of its figures once.
+    func testEveryDeclaredMetricIsUniqueWithinItsCheck() {
+        for check in CheckRegistry.builtIn.checks {
+            let names = check.description.metrics.map(\.name)
+            XCTAssertEqual(names.count, Set(names).count, check.description.identifier)
+        }
+    }
+
     /// A recording whose `end_time` is exactly the audit's `now` has ended: historic, not live.
     func testEndAtNowIsHistoric() throws {
         let client = try TestServer.client()

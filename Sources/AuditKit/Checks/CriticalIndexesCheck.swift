@@ -169,3 +169,26 @@ public struct CriticalIndexesCheck: Check {
     }
 }
 
+extension CriticalIndexesCheck {
+    /// A unique index cannot be built over values that are not unique: when the same audit found
+    /// duplicates of the indexed field, the index finding says so and its fix starts with them.
+    public static func annotate(_ checks: inout [CheckResult]) {
+        let duplicates = checks.flatMap(\.findings).filter { $0.check == UniqueValuesCheck.description.identifier && $0.kind == "duplicate_values" }
+        guard !duplicates.isEmpty else { return }
+        for c in checks.indices where checks[c].check == description.identifier {
+            for f in checks[c].findings.indices {
+                let finding = checks[c].findings[f]
+                guard finding.fact("unique") == "required", let subject = finding.subject,
+                    let blocker = duplicates.first(where: { duplicate in
+                        duplicate.collection == finding.collection
+                            && ["{\(duplicate.subject ?? ""): 1}", "{\(duplicate.subject ?? ""): -1}"].contains(subject)
+                    })
+                else { continue }
+                let count = blocker.metrics["duplicatedValues"].map { Int($0.number) } ?? 0
+                checks[c].findings[f].facts.append(
+                    ("blockedBy", "\(blocker.id): \(count) duplicated value(s); the unique index cannot be built until they are resolved"))
+                checks[c].findings[f].fix = "first resolve the duplicates (\(blocker.id)): \(blocker.fix ?? ""); then: \(finding.fix ?? "")"
+            }
+        }
+    }
+}

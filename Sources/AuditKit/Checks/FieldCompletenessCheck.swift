@@ -13,7 +13,11 @@ public struct FieldCompletenessCheck: DocumentCheck {
             + "top-level fields the spec does not declare.",
         defaultSeverity: .medium,
         needs: "find on the collection (the read role); one shared pass",
-        options: [Options.collection, Options.fields, Options.undeclaredTop])
+        options: [Options.collection, Options.fields, Options.undeclaredTop],
+        metrics: [
+            .worseDown("complete", .documents), .worseUp("missing", .documents), .worseUp("null", .documents),
+            .worseUp("wrongType", .documents), .notCompared("minComplete", .share),
+        ])
 
     enum Options {
         static let collection = TypedOption<String>.collection("the collection to scan")

@@ -17,7 +17,13 @@ public struct QueryPlansCheck: Check {
             + "stops at the check's budget.",
         defaultSeverity: .high,
         needs: "find and explain on the collection (the read role)",
-        options: [Options.collection, Options.queries, Options.targetMS, Options.limitMS, Options.runs, Options.budgetMS])
+        options: [Options.collection, Options.queries, Options.targetMS, Options.limitMS, Options.runs, Options.budgetMS],
+        metrics: [
+            .worseUp("p50Ms", .milliseconds), .worseUp("p95Ms", .milliseconds), .worseUp("maxMs", .milliseconds), .notCompared("runs", .runs),
+            .notCompared("targetMs", .milliseconds), .notCompared("limitMs", .milliseconds), .notCompared("keysExamined", .values),
+            .notCompared("docsExamined", .documents), .notCompared("returned", .documents), .notCompared("docsExaminedPerReturned", .documents),
+            .notCompared("executionMs", .milliseconds), .notCompared("executionLimit", .documents),
+        ])
 
     enum Options {
         static let collection = TypedOption<String>.collection("the collection queried")

@@ -42,7 +42,11 @@ public struct ReferencesCheck: CrossCollectionCheck {
             + "target collection (e.g. recordings.uuid). Missing and null references are not counted.",
         defaultSeverity: .medium,
         needs: "find on both collections (the read role); one shared pass over each (the smaller side held in memory), or for a sample $in queries on an index led by the target field",
-        options: [Options.collection, Options.field, Options.toCollection, Options.toField])
+        options: [Options.collection, Options.field, Options.toCollection, Options.toField],
+        metrics: [
+            .worseUp("orphanDocuments", .documents), .worseUp("orphanValues", .values), .notCompared("referencingDocuments", .documents),
+            .notCompared("referencedValues", .values),
+        ])
 
     enum Options {
         static let collection = TypedOption<String>.collection("the collection holding the references")

@@ -16,7 +16,11 @@ public struct UniqueValuesCheck: DocumentCheck {
             + "with the number of duplicated values, the documents beyond the first, and examples.",
         defaultSeverity: .high,
         needs: "find and aggregate on the collection (the read role); one shared pass plus one query",
-        options: [Options.collection, Options.field])
+        options: [Options.collection, Options.field],
+        metrics: [
+            .worseUp("duplicatedValues", .values), .worseUp("extraDocuments", .documents), .notCompared("documentsWithValues", .documents),
+            .notCompared("valuesChecked", .values),
+        ])
 
     enum Options {
         static let collection = TypedOption<String>.collection("the collection")

@@ -11,7 +11,8 @@ public struct ValueRulesCheck: DocumentCheck {
             + "an allowed set (in), or a regular expression (pattern). Violations are counted with example _ids.",
         defaultSeverity: .high,
         needs: "find on the collection (the read role); one shared pass",
-        options: [Options.collection, Options.rules])
+        options: [Options.collection, Options.rules],
+        metrics: [.worseUp("violations", .documents), .notCompared("checkedValues", .values), .notCompared("documents", .documents)])
 
     enum Options {
         static let collection = TypedOption<String>.collection("the collection to scan")
