@@ -54,11 +54,28 @@ final class CheckMetricsTests: XCTestCase {
         XCTAssertNil(CheckRegistry.builtIn.worseDirection(ofMetric: "violations", check: "plugin_check"))
     }
 
-    /// A check declares each of its figures once.
-    func testEveryDeclaredMetricIsUniqueWithinItsCheck() {
+    /// The compared figures of the built-in checks, stated here independently of the checks: a direction
+    /// flipped or dropped in a check's declaration changes gate verdicts, and fails here. Every other
+    /// declared figure is not compared; each is declared once.
+    func testTheComparedFiguresOfEachCheck() {
+        let compared: [String: [String: MetricDirection]] = [
+            "field_completeness": ["complete": .down, "missing": .up, "null": .up, "wrongType": .up],
+            "live_historic": ["count": .up],
+            "value_rules": ["violations": .up],
+            "document_rules": ["violations": .up],
+            "unique_values": ["duplicatedValues": .up, "extraDocuments": .up],
+            "references": ["orphanDocuments": .up, "orphanValues": .up],
+            "query_plans": ["p50Ms": .up, "p95Ms": .up, "maxMs": .up],
+            "index_hygiene": ["indexes": .up],
+            "freshness": ["ageSeconds": .up, "aheadSeconds": .up],
+            "volume": ["shortfall": .up, "excess": .up],
+        ]
         for check in CheckRegistry.builtIn.checks {
+            let identifier = check.description.identifier
             let names = check.description.metrics.map(\.name)
-            XCTAssertEqual(names.count, Set(names).count, check.description.identifier)
+            XCTAssertEqual(names.count, Set(names).count, identifier)
+            let declared = Dictionary(uniqueKeysWithValues: check.description.metrics.compactMap { m in m.worse.map { (m.name, $0) } })
+            XCTAssertEqual(declared, compared[identifier] ?? [:], identifier)
         }
     }
 
