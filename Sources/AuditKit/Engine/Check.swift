@@ -178,6 +178,8 @@ public struct CheckRegistry: Sendable {
         ReferencesCheck.self,
         QueryPlansCheck.self,
         IndexHygieneCheck.self,
+        FreshnessCheck.self,
+        VolumeCheck.self,
     ])
 
     public init(checks: [any Check.Type]) {
