@@ -38,7 +38,7 @@ let package = Package(
             name: "AuditKit",
             dependencies: [
                 "MongoKit", "SpecSupport",
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "Yams", package: "Yams"),
             ]
         ),
         .executableTarget(

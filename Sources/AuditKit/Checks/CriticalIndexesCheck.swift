@@ -192,3 +192,24 @@ extension CriticalIndexesCheck {
         }
     }
 }
+
+extension CriticalIndexesCheck {
+    /// The collection's indexes as they are, with their options.
+    public static func starterEntries(_ input: StarterInput) throws -> [StarterEntry] {
+        guard let collection = input.collection, !input.indexes.isEmpty else { return [] }
+        let indexes = input.indexes.map { index -> StarterValue in
+            var fields: [(String, StarterValue)] = [("keys", .data(index.keys.map { ($0.field, Int($0.kind) != nil ? .plain($0.kind) : .text($0.kind)) }, flow: true))]
+            if index.unique { fields.append(("unique", .plain("true"))) }
+            if index.sparse { fields.append(("sparse", .plain("true"))) }
+            if let seconds = index.expireAfterSeconds { fields.append(("expire_after_seconds", .plain(String(seconds)))) }
+            if let filter = index.partialFilterExpression { fields.append(("partial_filter", .json(filter.extendedJSON))) }
+            if let collation = index.collation { fields.append(("collation", .json(collation.extendedJSON))) }
+            return .options(fields, flow: false)
+        }
+        return [
+            StarterEntry(
+                comments: ["the indexes of today: " + input.indexes.map(\.name).joined(separator: ", ")],
+                [("collection", .text(collection.collection)), ("indexes", .list(indexes, flow: false))])
+        ]
+    }
+}

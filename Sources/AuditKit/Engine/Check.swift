@@ -97,6 +97,8 @@ public protocol Check: Sendable {
     /// Called once after every check of an audit has run, with all results: a check whose findings depend
     /// on another check's amends its own here. The default does nothing.
     static func annotate(_ results: inout [CheckResult])
+    /// The check's entries in a starter spec (`mongo-audit init`), from the profile; the default proposes nothing.
+    static func starterEntries(_ input: StarterInput) throws -> [StarterEntry]
 }
 
 extension Check {
