@@ -27,6 +27,14 @@ final class StarterSpecRoundTripTests: XCTestCase {
         }
         try database.collection(collectionName).insertMany(documents)
         try database.runCommand(["createIndexes": .string(collectionName), "indexes": [["key": ["k\u{85}ey": 1], "name": "odd\u{85}# name", "unique": true]]])
+        // Options written as JSON documents: a double keeps its type, hostile keys keep their text.
+        try database.runCommand([
+            "createIndexes": .string(collectionName),
+            "indexes": [
+                ["key": ["f # hash": 1], "name": "partial", "partialFilterExpression": ["s\u{85}core": ["$gt": .double(5)], "f co: lon": ["$exists": true]]],
+                ["key": ["f co: lon": -1], "name": "collated", "collation": ["locale": "fr", "strength": 2]],
+            ],
+        ])
 
         let text = try StarterSpec().generate(from: database).text
         XCTAssertFalse(text.unicodeScalars.contains { $0.value == 0x85 || $0.value == 0xFEFF || (0x80...0x9F).contains($0.value) || $0 == "\u{1B}" },

@@ -106,7 +106,8 @@ public indirect enum StarterValue: Sendable {
             case .null: return scalar("null", .plain)
             case .bool(let bool): return scalar(bool ? "true" : "false", .plain)
             case .integer(let integer): return scalar(String(integer), .plain)
-            case .number(let number) where number.isFinite: return StarterValue.number(number).node
+            // A double keeps its point (`5.0`), so it reads back as a double: a partial filter compares by type.
+            case .number(let number) where number.isFinite: return scalar("\(number)", .plain)
             case .number(let number): return StarterValue.data([("$numberDouble", .text(number.isNaN ? "NaN" : number > 0 ? "Infinity" : "-Infinity"))], flow: true).node
             case .string(let text): return scalar(text, .doubleQuoted)
             case .array(let items): return StarterValue.list(items.map(StarterValue.json), flow: true).node
