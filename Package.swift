@@ -41,7 +41,7 @@ let package = Package(
             name: "AuditKit",
             dependencies: [
                 "MongoKit", "SpecSupport", "TextEscaping",
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "Yams", package: "Yams"),
             ]
         ),
         .executableTarget(

@@ -34,6 +34,10 @@ final class CheckExampleTests: XCTestCase {
                     guard let finding = report.allFindings.first(where: { $0.id == "\(identifier)/\(expected.id)" }) else { continue }
                     XCTAssertNil(expected.mismatch(finding), context)
                 }
+                // Every figure a finding above info carries is declared by its check, with its direction.
+                for finding in report.allFindings where finding.severity > .info {
+                    for (name, _) in finding.metrics.entries { XCTAssertNotNil(type.description.metric(named: name), "\(context): \(name)") }
+                }
                 XCTAssertEqual(report.checks.first?.status, example.passes ? .passed : .failed, context)
             }
         }

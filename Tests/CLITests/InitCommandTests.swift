@@ -83,7 +83,7 @@ final class InitCommandTests: XCTestCase {
             "\"end_time\": {types: [date], min_complete: 0.79}", "\"uuid\": {types: [string], min_complete: 0.99}",
             "\"note\": {types: [string], min_complete: 0.74}",
             "in: [\"float32\", \"float64\", \"int16\"]", "min: 1000", "max: 2002", "min: \"2025-06-15T15:06:40Z\"",
-            "- check: unique_values   # unique index code_1", "field: \"uuid\"",
+            "  # unique index code_1\n  - check: unique_values", "field: \"uuid\"",
             "to_collection: \"recordings\"", "to_field: \"uuid\"", "- check: query_plans", "name: \"by start_time\"",
         ] {
             XCTAssertTrue(text.contains(expected), "missing \(expected) in:\n\(text)")
@@ -116,8 +116,9 @@ final class InitCommandTests: XCTestCase {
         let text = try String(contentsOfFile: spec, encoding: .utf8)
         XCTAssertTrue(text.contains("from a random sample of 30 documents"), text)
         // Completeness and ranges come from the whole collection: the same figures as a full init.
-        XCTAssertTrue(text.contains("\"end_time\": {types: [date], min_complete: 0.79}   # complete in 80.00% (240 of 300)"), text)
-        XCTAssertTrue(text.contains("min: 1000\n        max: 2002"), text)
+        XCTAssertTrue(text.contains("# end_time: complete in 80.00% (240 of 300)"), text)
+        XCTAssertTrue(text.contains("\"end_time\": {types: [date], min_complete: 0.79}"), text)
+        XCTAssertTrue(text.contains("min: 1000\n      max: 2002"), text)
         let clean = try audit(spec)
         XCTAssertEqual(clean.status, 0, clean.stdout)
         XCTAssertEqual(clean.ids, [], clean.stdout)

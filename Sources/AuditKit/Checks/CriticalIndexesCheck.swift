@@ -169,3 +169,47 @@ public struct CriticalIndexesCheck: Check {
     }
 }
 
+extension CriticalIndexesCheck {
+    /// A unique index cannot be built over values that are not unique: when the same audit found
+    /// duplicates of the indexed field, the index finding says so and its fix starts with them.
+    public static func annotate(_ checks: inout [CheckResult]) {
+        let duplicates = checks.flatMap(\.findings).filter { $0.check == UniqueValuesCheck.description.identifier && $0.kind == "duplicate_values" }
+        guard !duplicates.isEmpty else { return }
+        for c in checks.indices where checks[c].check == description.identifier {
+            for f in checks[c].findings.indices {
+                let finding = checks[c].findings[f]
+                guard finding.fact("unique") == "required", let subject = finding.subject,
+                    let blocker = duplicates.first(where: { duplicate in
+                        duplicate.collection == finding.collection
+                            && ["{\(duplicate.subject ?? ""): 1}", "{\(duplicate.subject ?? ""): -1}"].contains(subject)
+                    })
+                else { continue }
+                let count = blocker.metrics["duplicatedValues"].map { Int($0.number) } ?? 0
+                checks[c].findings[f].facts.append(
+                    ("blockedBy", "\(blocker.id): \(count) duplicated value(s); the unique index cannot be built until they are resolved"))
+                checks[c].findings[f].fix = "first resolve the duplicates (\(blocker.id)): \(blocker.fix ?? ""); then: \(finding.fix ?? "")"
+            }
+        }
+    }
+}
+
+extension CriticalIndexesCheck {
+    /// The collection's indexes as they are, with their options.
+    public static func starterEntries(_ input: StarterInput) throws -> [StarterEntry] {
+        guard let collection = input.collection, !input.indexes.isEmpty else { return [] }
+        let indexes = input.indexes.map { index -> StarterValue in
+            var fields: [(String, StarterValue)] = [("keys", .data(index.keys.map { ($0.field, Int($0.kind) != nil ? .plain($0.kind) : .text($0.kind)) }, flow: true))]
+            if index.unique { fields.append(("unique", .plain("true"))) }
+            if index.sparse { fields.append(("sparse", .plain("true"))) }
+            if let seconds = index.expireAfterSeconds { fields.append(("expire_after_seconds", .plain(String(seconds)))) }
+            if let filter = index.partialFilterExpression { fields.append(("partial_filter", .json(filter.extendedJSON))) }
+            if let collation = index.collation { fields.append(("collation", .json(collation.extendedJSON))) }
+            return .options(fields, flow: false)
+        }
+        return [
+            StarterEntry(
+                comments: ["the indexes of today: " + input.indexes.map(\.name).joined(separator: ", ")],
+                [("collection", .text(collection.collection)), ("indexes", .list(indexes, flow: false))])
+        ]
+    }
+}

@@ -15,7 +15,8 @@ public struct DocumentRulesCheck: DocumentCheck {
             + "$size $all $elemMatch $not $and $or $nor, and $expr comparisons). Documents breaking a rule are counted with example _ids.",
         defaultSeverity: .high,
         needs: "find and aggregate on the collection (the read role); one shared pass",
-        options: [Options.collection, Options.rules])
+        options: [Options.collection, Options.rules],
+        metrics: [.worseUp("violations", .documents)])
 
     enum Options {
         static let collection = TypedOption<String>.collection("the collection to scan")

@@ -13,7 +13,11 @@ public struct FieldCompletenessCheck: DocumentCheck {
             + "top-level fields the spec does not declare.",
         defaultSeverity: .medium,
         needs: "find on the collection (the read role); one shared pass",
-        options: [Options.collection, Options.fields, Options.undeclaredTop])
+        options: [Options.collection, Options.fields, Options.undeclaredTop],
+        metrics: [
+            .worseDown("complete", .documents), .worseUp("missing", .documents), .worseUp("null", .documents),
+            .worseUp("wrongType", .documents), .notCompared("minComplete", .share),
+        ])
 
     enum Options {
         static let collection = TypedOption<String>.collection("the collection to scan")
@@ -297,5 +301,30 @@ public struct FieldCompletenessCheck: DocumentCheck {
             }
             return CheckOutput(findings: findings, metrics: ["fieldsDeclared": .count(check.rules.count)])
         }
+    }
+}
+
+extension FieldCompletenessCheck {
+    /// Each top-level field with the types seen, required complete a little under what is seen.
+    public static func starterEntries(_ input: StarterInput) throws -> [StarterEntry] {
+        guard let collection = input.collection, !input.fields.isEmpty else { return [] }
+        let total = input.documents
+        var comments: [String] = []
+        var fields: [(String, StarterValue)] = []
+        for (i, field) in input.fields.enumerated() {
+            let complete = input.exact?.complete[i] ?? (field.present - field.null)
+            let share = total == 0 ? 0 : Double(complete) / Double(total)
+            let minimum = max(0, (share * 100).rounded(.down) / 100 - 0.01)
+            fields.append((
+                field.path,
+                .options([("types", .list(field.nonNullTypes.map(StarterValue.plain), flow: true)), ("min_complete", .plain(String(format: "%.2f", minimum)))], flow: true)
+            ))
+            comments.append("\(field.path): " + String(format: "complete in %.2f%% (%d of %d)", share * 100, complete, total))
+        }
+        return [
+            StarterEntry(
+                comments: comments,
+                [("collection", .text(collection.collection)), ("fields", .data(fields, flow: false)), ("undeclared_top", .plain("10"))])
+        ]
     }
 }

@@ -14,7 +14,11 @@ public struct IndexHygieneCheck: Check {
             + "than a limit. _id, unique and TTL indexes are never proposed for dropping.",
         defaultSeverity: .low,
         needs: "$indexStats and listIndexes on the collection (the read role covers both), on each member",
-        options: [Options.collection, Options.maxIndexes, Options.warmupDays])
+        options: [Options.collection, Options.maxIndexes, Options.warmupDays],
+        metrics: [
+            .worseUp("indexes", .indexes), .notCompared("maxIndexes", .indexes), .notCompared("operations", .queries),
+            .notCompared("members", .values),
+        ])
 
     enum Options {
         static let collection = TypedOption<String>.collection("the collection")

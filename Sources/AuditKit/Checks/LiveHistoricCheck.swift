@@ -17,7 +17,8 @@ public struct LiveHistoricCheck: DocumentCheck {
         options: [
             Options.collection, Options.startField, Options.endField, Options.deletedField, Options.liveWhen, Options.maxLiveDays,
             Options.noun,
-        ])
+        ],
+        metrics: [.worseUp("count", .documents), .notCompared("live", .documents), .notCompared("historic", .documents)])
 
     enum Options {
         static let collection = TypedOption<String>.collection("the collection of timed documents")

@@ -18,7 +18,13 @@ public struct QueryPlansCheck: Check {
             + "stops at the check's budget.",
         defaultSeverity: .high,
         needs: "find and explain on the collection (the read role)",
-        options: [Options.collection, Options.queries, Options.targetMS, Options.limitMS, Options.runs, Options.budgetMS])
+        options: [Options.collection, Options.queries, Options.targetMS, Options.limitMS, Options.runs, Options.budgetMS],
+        metrics: [
+            .worseUp("p50Ms", .milliseconds), .worseUp("p95Ms", .milliseconds), .worseUp("maxMs", .milliseconds), .notCompared("runs", .runs),
+            .notCompared("targetMs", .milliseconds), .notCompared("limitMs", .milliseconds), .notCompared("keysExamined", .values),
+            .notCompared("docsExamined", .documents), .notCompared("returned", .documents), .notCompared("docsExaminedPerReturned", .documents),
+            .notCompared("executionMs", .milliseconds), .notCompared("executionLimit", .documents),
+        ])
 
     enum Options {
         static let collection = TypedOption<String>.collection("the collection queried")
@@ -241,6 +247,45 @@ public struct QueryPlansCheck: Check {
             return result
         case .array(let items): return items.flatMap { planValues(key, in: $0) }
         default: return []
+        }
+    }
+}
+
+extension QueryPlansCheck {
+    /// One equality query per indexed single field, on a value that exists.
+    public static func starterEntries(_ input: StarterInput) throws -> [StarterEntry] {
+        guard let collection = input.collection else { return [] }
+        let handle = input.database.collection(collection.collection)
+        var queries: [StarterValue] = []
+        for index in input.indexes
+        where index.keys.count == 1 && ["1", "-1"].contains(index.keys[0].kind) && index.partialFilterExpression == nil
+            && index.collation == nil && !index.hidden && index.keys[0].field != "_id"  // every collection's own
+        {
+            let field = index.keys[0].field
+            guard let value = try existingValue(handle, field: field, maxTimeMS: input.spec.timeLimit) else { continue }
+            let filter: Document = [field: value]
+            queries.append(.options([("name", .text("by \(field)")), ("filter", .json(filter.extendedJSON))], flow: false))
+        }
+        guard !queries.isEmpty else { return [] }
+        return [
+            StarterEntry(
+                comments: ["limit_ms is generous: the plan is the point"],
+                [
+                    ("collection", .text(collection.collection)), ("target_ms", .plain("1000")), ("limit_ms", .plain("2000")),
+                    ("queries", .list(queries, flow: false)),
+                ])
+        ]
+    }
+
+    private static func existingValue(_ collection: MongoCollection, field: String, maxTimeMS: Int?) throws -> BSONValue? {
+        try collection.find(
+            [field: ["$exists": true, "$ne": .null]],
+            options: FindOptions(projection: CollectionScan.projection(ofField: field, keepingID: false), limit: 1, maxTimeMS: maxTimeMS)
+        ) { cursor in
+            guard let document = try cursor.next(), let value = document.value(at: field) else { return nil }
+            if case .array = value { return nil }
+            if case .document = value { return nil }
+            return value
         }
     }
 }

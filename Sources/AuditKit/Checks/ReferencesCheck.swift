@@ -43,7 +43,11 @@ public struct ReferencesCheck: CrossCollectionCheck {
             + "target collection (e.g. recordings.uuid). Missing and null references are not counted.",
         defaultSeverity: .medium,
         needs: "find on both collections (the read role); one shared pass over each (the smaller side held in memory), or for a sample $in queries on an index led by the target field",
-        options: [Options.collection, Options.field, Options.toCollection, Options.toField])
+        options: [Options.collection, Options.field, Options.toCollection, Options.toField],
+        metrics: [
+            .worseUp("orphanDocuments", .documents), .worseUp("orphanValues", .values), .notCompared("referencingDocuments", .documents),
+            .notCompared("referencedValues", .values),
+        ])
 
     enum Options {
         static let collection = TypedOption<String>.collection("the collection holding the references")
@@ -733,5 +737,71 @@ func sortInPlace<Element: Comparable>(_ buffer: UnsafeMutableBufferPointer<Eleme
             position -= 1
         }
         buffer[position] = value
+    }
+}
+
+extension ReferencesCheck {
+    /// A field named after another collection plus one of its fields, whose values are found there.
+    public static func starterEntries(_ input: StarterInput) throws -> [StarterEntry] {
+        guard let collection = input.collection else { return [] }
+        let name = collection.collection
+        let handle = input.database.collection(name)
+        var entries: [StarterEntry] = []
+        var failing: [StarterEntry] = []
+        for field in collection.topLevel where field.path != "_id" && StarterInput.isPlainPath(field.path) {
+            for target in input.profile.collections where target.collection != name {
+                guard let toField = referencedField(field.path, target: target) else { continue }
+                guard try overlaps(handle, field: field.path, target: input.database.collection(target.collection), toField: toField, input: input)
+                else { continue }
+                var entry = StarterEntry(
+                    comments: ["from the names, and every value is found"],
+                    [("collection", .text(name)), ("field", .text(field.path)), ("to_collection", .text(target.collection)), ("to_field", .text(toField))])
+                if try input.passes(self, entry) {
+                    entries.append(entry)
+                } else {
+                    entry.comments = [
+                        "Suggested, but fails on this database today (named after \(target.collection).\(toField) and values are found there, but not all of them): fix the data, then uncomment."
+                    ]
+                    entry.suggested = true
+                    failing.append(entry)
+                }
+            }
+        }
+        return entries + failing
+    }
+
+    /// `recording_uuid` / `recordingUuid` → `uuid` when the target is `recording` or `recordings` and has `uuid`;
+    /// `recording_id` → `_id`.
+    static func referencedField(_ field: String, target: CollectionProfile) -> String? {
+        let lower = field.lowercased()
+        let name = target.collection.lowercased()
+        let stems = [name, name.hasSuffix("s") ? String(name.dropLast()) : name]
+        for stem in stems where lower.hasPrefix(stem) && lower.count > stem.count {
+            var rest = String(field.dropFirst(stem.count))
+            if rest.hasPrefix("_") { rest.removeFirst() }
+            guard !rest.isEmpty else { continue }
+            for candidate in [rest, rest.lowercased(), rest.prefix(1).lowercased() + rest.dropFirst()] {
+                if candidate.lowercased() == "id", target.path("_id") != nil { return "_id" }
+                if let path = target.path(candidate), path.depth == 0 { return candidate }
+            }
+        }
+        return nil
+    }
+
+    /// A few distinct values of the field, each found in the target by a count query.
+    static func overlaps(_ source: MongoCollection, field: String, target: MongoCollection, toField: String, input: StarterInput) throws -> Bool {
+        var values: [BSONValue] = []
+        try source.find(
+            [field: ["$exists": true, "$ne": .null]],
+            options: FindOptions(
+                projection: CollectionScan.projection(ofField: field, keepingID: false), limit: input.spec.referenceSampleSize, maxTimeMS: input.spec.timeLimit)
+        ) { cursor in
+            while let document = try cursor.next() {
+                if let value = document[field], !values.contains(value) { values.append(value) }
+            }
+        }
+        guard !values.isEmpty else { return false }
+        let found = try target.countDocuments([toField: ["$in": .array(values)]], maxTimeMS: input.spec.timeLimit)
+        return found > 0 && found >= values.count
     }
 }

@@ -96,3 +96,11 @@ public struct RequiredCollectionsCheck: Check {
         return CheckOutput(findings: findings, metrics: ["collectionsRequired": .count(names.count), "collectionsInDatabase": .count(infos.count)])
     }
 }
+
+extension RequiredCollectionsCheck {
+    /// Every collection profiled, once for the database.
+    public static func starterEntries(_ input: StarterInput) throws -> [StarterEntry] {
+        guard input.collection == nil else { return [] }
+        return [StarterEntry([("collections", .list(input.profile.collections.map(\.collection).filter(StarterInput.survivesLoading).map(StarterValue.text), flow: true))])]
+    }
+}

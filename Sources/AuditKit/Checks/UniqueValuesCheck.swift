@@ -17,7 +17,11 @@ public struct UniqueValuesCheck: DocumentCheck {
             + "with the number of duplicated values, the documents beyond the first, and examples.",
         defaultSeverity: .high,
         needs: "find and aggregate on the collection (the read role); one shared pass plus one query",
-        options: [Options.collection, Options.field])
+        options: [Options.collection, Options.field],
+        metrics: [
+            .worseUp("duplicatedValues", .values), .worseUp("extraDocuments", .documents), .notCompared("documentsWithValues", .documents),
+            .notCompared("valuesChecked", .values),
+        ])
 
     enum Options {
         static let collection = TypedOption<String>.collection("the collection")
@@ -803,5 +807,41 @@ struct FirstSightings {
             guard let value = (try? Document(bytes: document))?["_id"] else { return nil }
             return (canonicalBytes(raw), value)
         }
+    }
+}
+
+extension UniqueValuesCheck {
+    /// Fields of unique single-field indexes, and values that look unique and prove so (those that repeat
+    /// today are suggested, commented out).
+    public static func starterEntries(_ input: StarterInput) throws -> [StarterEntry] {
+        guard let collection = input.collection else { return [] }
+        func entry(_ field: String, _ why: String, suggested: Bool = false) -> StarterEntry {
+            StarterEntry(comments: [why], [("collection", .text(collection.collection)), ("field", .text(field))], suggested: suggested)
+        }
+        var entries: [StarterEntry] = []
+        var failing: [StarterEntry] = []
+        let uniqueIndexes = input.indexes.filter { $0.unique && $0.keys.count == 1 && $0.partialFilterExpression == nil }
+        for index in uniqueIndexes where StarterInput.survivesLoading(index.keys[0].field) {
+            entries.append(entry(index.keys[0].field, "unique index \(index.name)"))
+        }
+        let indexed = Set(uniqueIndexes.map { $0.keys[0].field })
+        for field in collection.paths
+        where !field.underArray && field.path != "_id" && StarterInput.isPlainPath(field.path) && !indexed.contains(field.path) {
+            let nonNull = field.present - field.null
+            guard nonNull >= 2, Set(field.nonNullTypes).isSubset(of: ["string", "objectId"]), !field.nonNullTypes.isEmpty,
+                Double(field.distinctEstimate) >= Double(nonNull) * (1 - 2 * HyperLogLog.standardError)
+            else { continue }
+            let candidate = entry(field.path, "no index: about \(field.distinctEstimate) distinct of \(nonNull) values, no duplicate found")
+            if try input.passes(self, candidate) {
+                entries.append(candidate)
+            } else {
+                failing.append(
+                    entry(
+                        field.path,
+                        "Suggested, but fails on this database today (about \(field.distinctEstimate) distinct of \(nonNull) values, but some repeat): fix the data, then uncomment.",
+                        suggested: true))
+            }
+        }
+        return entries + failing
     }
 }

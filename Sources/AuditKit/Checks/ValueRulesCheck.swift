@@ -11,7 +11,8 @@ public struct ValueRulesCheck: DocumentCheck {
             + "an allowed set (in), or a regular expression (pattern). Violations are counted with example _ids.",
         defaultSeverity: .high,
         needs: "find on the collection (the read role); one shared pass",
-        options: [Options.collection, Options.rules])
+        options: [Options.collection, Options.rules],
+        metrics: [.worseUp("violations", .documents), .notCompared("checkedValues", .values), .notCompared("documents", .documents)])
 
     enum Options {
         static let collection = TypedOption<String>.collection("the collection to scan")
@@ -514,4 +515,61 @@ final class PatternVerdicts {
 
 struct PatternError: Error, CustomStringConvertible {
     let description: String
+}
+
+extension ValueRulesCheck {
+    /// Sets of few strings, ranges of numbers and dates, exactly as seen.
+    public static func starterEntries(_ input: StarterInput) throws -> [StarterEntry] {
+        guard let collection = input.collection else { return [] }
+        let handle = input.database.collection(collection.collection)
+        var comments: [String] = []
+        var rules: [StarterValue] = []
+        for (i, field) in input.fields.enumerated() {
+            let types = Set(field.nonNullTypes)
+            var numberRange = field.numberMin.flatMap { low in field.numberMax.map { (low, $0) } }
+            var dateRange = field.dateMinMilliseconds.flatMap { low in field.dateMaxMilliseconds.map { (low, $0) } }
+            if let exact = input.exact {
+                numberRange = exact.numberRanges[i]
+                dateRange = exact.dateRanges[i]
+            }
+            if types == ["string"], let top = field.topValues, let exactCount = field.distinctExact, exactCount <= input.spec.maxInValues,
+                top.count == exactCount
+            {
+                let values = top.compactMap { value -> String? in
+                    if case .string(let s) = value.0 { return s }
+                    return nil
+                }.sorted()
+                guard values.allSatisfy(StarterInput.survivesLoading) else { continue }
+                if input.spec.sample != nil {
+                    // A value the sample missed would break the rule: count them on the server.
+                    let others = try handle.countDocuments(
+                        [field.path: ["$type": "string", "$nin": .array(values.map(BSONValue.string))]], maxTimeMS: input.spec.timeLimit)
+                    if others > 0 { continue }
+                }
+                comments.append("\(field.path): \(exactCount) distinct value(s) seen")
+                rules.append(.options([("field", .text(field.path)), ("in", .list(values.map(StarterValue.text), flow: true))], flow: false))
+            } else if !types.isEmpty, types.isSubset(of: ["int", "long", "double"]), let (low, high) = numberRange,
+                low.isFinite, high.isFinite
+            {
+                // Ranges are kept as doubles; beyond 2^53 an integer may have been rounded towards the
+                // middle, so the bound moves out by one step to keep every value seen inside it.
+                let exactLimit = 9_007_199_254_740_992.0
+                let min = abs(low) >= exactLimit ? low.nextDown : low, max = abs(high) >= exactLimit ? high.nextUp : high
+                comments.append("\(field.path): range seen")
+                rules.append(.options([("field", .text(field.path)), ("min", .number(min)), ("max", .number(max))], flow: false))
+            } else if types == ["date"], let (low, high) = dateRange {
+                // Whole seconds, widened outwards, so that no rounding can exclude the extremes.
+                let formatter = ISO8601DateFormatter()
+                let lowDate = Date(timeIntervalSince1970: (Double(low) / 1000).rounded(.down))
+                let highDate = Date(timeIntervalSince1970: (Double(high) / 1000).rounded(.up))
+                comments.append("\(field.path): range seen (to the second)")
+                rules.append(
+                    .options(
+                        [("field", .text(field.path)), ("min", .text(formatter.string(from: lowDate))), ("max", .text(formatter.string(from: highDate)))],
+                        flow: false))
+            }
+        }
+        guard !rules.isEmpty else { return [] }
+        return [StarterEntry(comments: comments, [("collection", .text(collection.collection)), ("rules", .list(rules, flow: false))])]
+    }
 }

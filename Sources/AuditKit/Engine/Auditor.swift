@@ -97,7 +97,7 @@ public struct Auditor: Sendable {
         var checks = spec.checks.indices.map { offset in
             results[offset] ?? Self.notTried(spec.checks[offset], (.refused, "not run: the pass that finishes this check did not run"))
         }
-        Self.markUniqueIndexesBlockedByDuplicates(&checks)
+        Self.annotate(&checks, spec: spec)
         return AuditReport(
             tool: tool, database: name, target: client.redactedURI, serverVersion: serverVersion, specFile: spec.file,
             specSHA256: spec.sha256, startedAt: started, durationSeconds: Date().timeIntervalSince(started),
@@ -186,25 +186,12 @@ public struct Auditor: Sendable {
     }
 
 
-    /// A unique index cannot be built over values that are not unique: when the same audit found
-    /// duplicates of the indexed field, the index finding says so and its fix starts with them.
-    static func markUniqueIndexesBlockedByDuplicates(_ checks: inout [CheckResult]) {
-        let duplicates = checks.flatMap(\.findings).filter { $0.check == UniqueValuesCheck.description.identifier && $0.kind == "duplicate_values" }
-        guard !duplicates.isEmpty else { return }
-        for c in checks.indices where checks[c].check == CriticalIndexesCheck.description.identifier {
-            for f in checks[c].findings.indices {
-                let finding = checks[c].findings[f]
-                guard finding.fact("unique") == "required", let subject = finding.subject,
-                    let blocker = duplicates.first(where: { duplicate in
-                        duplicate.collection == finding.collection
-                            && ["{\(duplicate.subject ?? ""): 1}", "{\(duplicate.subject ?? ""): -1}"].contains(subject)
-                    })
-                else { continue }
-                let count = blocker.metrics["duplicatedValues"].map { Int($0.number) } ?? 0
-                checks[c].findings[f].facts.append(
-                    ("blockedBy", "\(blocker.id): \(count) duplicated value(s); the unique index cannot be built until they are resolved"))
-                checks[c].findings[f].fix = "first resolve the duplicates (\(blocker.id)): \(blocker.fix ?? ""); then: \(finding.fix ?? "")"
-            }
+    /// Each kind of check in the spec, once, amends its results with what other checks found.
+    static func annotate(_ results: inout [CheckResult], spec: AuditSpec) {
+        var seen = Set<ObjectIdentifier>()
+        for configured in spec.checks {
+            let type = Swift.type(of: configured.check)
+            if seen.insert(ObjectIdentifier(type)).inserted { type.annotate(&results) }
         }
     }
 

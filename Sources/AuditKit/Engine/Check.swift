@@ -14,9 +14,12 @@ public struct CheckDescription: Sendable {
     public let needs: String
     /// Options beyond the common ones (`check`, `severity`, `time_limit_ms`).
     public let options: [CheckOption]
+    /// The figures the check's findings carry, each with the way it gets worse: what a baseline and a diff compare.
+    public let metrics: [MetricDeclaration]
 
     public init(
-        identifier: String, name: String, summary: String, defaultSeverity: Severity, needs: String, options: [any DeclaresOption]
+        identifier: String, name: String, summary: String, defaultSeverity: Severity, needs: String, options: [any DeclaresOption],
+        metrics: [MetricDeclaration] = []
     ) {
         self.identifier = identifier
         self.name = name
@@ -24,7 +27,10 @@ public struct CheckDescription: Sendable {
         self.defaultSeverity = defaultSeverity
         self.needs = needs
         self.options = options.map(\.declaration)
+        self.metrics = metrics
     }
+
+    public func metric(named name: String) -> MetricDeclaration? { metrics.first { $0.name == name } }
 
     static let checkOption = TypedOption<String>.text("check", "which check to run", required: true)
     static let severityOption = TypedOption<Severity>("severity", type: "critical|high|medium|low|info", "overrides the check's default severity") {
@@ -50,6 +56,32 @@ public struct CheckDescription: Sendable {
     public var allowedFields: [String] { (CheckDescription.commonOptions + options).map(\.name) }
 }
 
+/// A figure a check's findings carry: its name, its unit, and which way it gets worse (nil: not compared,
+/// as thresholds and totals are).
+public struct MetricDeclaration: Sendable, Equatable {
+    public let name: String
+    public let unit: MetricUnit
+    public let worse: MetricDirection?
+
+    public init(_ name: String, _ unit: MetricUnit, worse: MetricDirection?) {
+        self.name = name
+        self.unit = unit
+        self.worse = worse
+    }
+
+    /// Worse when it grows (violations, orphans, latencies).
+    public static func worseUp(_ name: String, _ unit: MetricUnit) -> Self { Self(name, unit, worse: .up) }
+    /// Worse when it falls (completeness).
+    public static func worseDown(_ name: String, _ unit: MetricUnit) -> Self { Self(name, unit, worse: .down) }
+    /// Reported, never compared (thresholds, totals, run counts).
+    public static func notCompared(_ name: String, _ unit: MetricUnit) -> Self { Self(name, unit, worse: nil) }
+}
+
+/// What a figure counts or measures.
+public enum MetricUnit: String, Sendable {
+    case documents, values, indexes, queries, runs, milliseconds, seconds, share
+}
+
 /// A check of a database. A conforming type declares its options once (as `TypedOption`s listed in its
 /// description), reads them when it is made (failing closed on anything invalid), and reports findings
 /// with their figures when it runs. Adding one is one file plus one line in `CheckRegistry.builtIn`.
@@ -63,6 +95,15 @@ public protocol Check: Sendable {
     var collection: String? { get }
     /// Runs the check. `severity` is the one in force (the default or the spec's override).
     func run(in context: AuditContext, severity: Severity) throws -> CheckOutput
+    /// Called once after every check of an audit has run, with all results: a check whose findings depend
+    /// on another check's amends its own here. The default does nothing.
+    static func annotate(_ results: inout [CheckResult])
+    /// The check's entries in a starter spec (`mongo-audit init`), from the profile; the default proposes nothing.
+    static func starterEntries(_ input: StarterInput) throws -> [StarterEntry]
+}
+
+extension Check {
+    public static func annotate(_ results: inout [CheckResult]) {}
 }
 
 extension Check {
@@ -146,6 +187,8 @@ public struct CheckRegistry: Sendable {
         ReferencesCheck.self,
         QueryPlansCheck.self,
         IndexHygieneCheck.self,
+        FreshnessCheck.self,
+        VolumeCheck.self,
     ])
 
     public init(checks: [any Check.Type]) {
@@ -165,6 +208,12 @@ public struct CheckRegistry: Sendable {
     }
 
     public var identifiers: [String] { checks.map { $0.description.identifier } }
+
+    /// The way a finding's figure gets worse, as its check declares it; nil when it is not compared or the
+    /// check is not registered (a finding of a plug-in check absent now).
+    public func worseDirection(ofMetric name: String, check identifier: String) -> MetricDirection? {
+        check(identifier: identifier)?.description.metric(named: name)?.worse
+    }
 }
 
 public enum CheckRegistryError: Error, Equatable {

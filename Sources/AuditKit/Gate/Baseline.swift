@@ -146,20 +146,9 @@ public enum FindingStatus: String, Sendable, CaseIterable {
     case new, known, worse, fixed
 }
 
-/// Which way a finding's figure is worse. Figures not listed (thresholds, totals, run counts) are not compared.
+/// Which way a figure is worse. Each check declares it for its findings' figures (`CheckDescription.metrics`).
 public enum MetricDirection: String, Sendable {
     case up, down
-
-    /// The direction in which a finding's metric of this name gets worse, if it is compared at all.
-    public static func worse(forFindingMetric name: String) -> MetricDirection? {
-        switch name {
-        case "violations", "missing", "null", "wrongType", "extraDocuments", "duplicatedValues", "count", "orphanDocuments",
-            "orphanValues", "p50Ms", "p95Ms", "maxMs", "indexes", "documents":
-            return name == "documents" ? nil : .up
-        case "complete": return .down
-        default: return nil
-        }
-    }
 }
 
 /// One figure that moved past the tolerance.
@@ -205,12 +194,18 @@ public struct Gate: Sendable {
     public let absoluteTolerances: [String: Double]
     /// Where the baseline was read from, for messages.
     public let file: String
+    /// The checks, asked which way each finding's figures get worse.
+    public let registry: CheckRegistry
 
-    public init(baseline: Baseline, relativeTolerance: Double = 0.2, absoluteTolerances: [String: Double] = [:], file: String = "baseline") {
+    public init(
+        baseline: Baseline, relativeTolerance: Double = 0.2, absoluteTolerances: [String: Double] = [:], file: String = "baseline",
+        registry: CheckRegistry = .builtIn
+    ) {
         self.baseline = baseline
         self.relativeTolerance = relativeTolerance
         self.absoluteTolerances = absoluteTolerances
         self.file = file
+        self.registry = registry
     }
 
     public func evaluate(_ report: AuditReport) -> GateResult {
@@ -250,7 +245,7 @@ public struct Gate: Sendable {
 
     func worseChanges(_ finding: Finding, _ entry: Baseline.Entry) -> [MetricChange] {
         finding.metrics.entries.compactMap { name, metric -> MetricChange? in
-            guard let direction = MetricDirection.worse(forFindingMetric: name), let old = entry.metric(name) else { return nil }
+            guard let direction = registry.worseDirection(ofMetric: name, check: finding.check), let old = entry.metric(name) else { return nil }
             let new = metric.number
             let growth = direction == .up ? new - old : old - new
             if let absolute = absoluteTolerances[finding.check] {

@@ -22,20 +22,20 @@ public struct ReportDiff: Sendable {
     public var metricChanges: [Change] = []
     public var notes: [String] = []
 
-    public init(old: AuditReport, new: AuditReport, tolerance: Double = 0.2, failOn: Severity = .high) {
+    public init(old: AuditReport, new: AuditReport, tolerance: Double = 0.2, failOn: Severity = .high, registry: CheckRegistry = .builtIn) {
         self.old = old
         self.new = new
         self.tolerance = tolerance
         self.failOn = failOn
         let baseline = Baseline(report: old)
-        let gate = Gate(baseline: baseline, relativeTolerance: tolerance).evaluate(new)
+        let gate = Gate(baseline: baseline, relativeTolerance: tolerance, registry: registry).evaluate(new)
         notes = gate.notes
         newFindings = gate.findings(.new).map(\.finding)
         worse = gate.findings(.worse).map { ($0.finding, $0.changes) }
         let fixedIds = Set(gate.fixed.map(\.id))
         fixed = old.allFindings.filter { fixedIds.contains($0.id) }
         // Better: the reverse comparison finds the old finding worse than the new one.
-        let reverse = Gate(baseline: Baseline(report: new), relativeTolerance: tolerance)
+        let reverse = Gate(baseline: Baseline(report: new), relativeTolerance: tolerance, registry: registry)
         for item in gate.findings(.known) + gate.findings(.worse) {
             guard let oldFinding = old.allFindings.first(where: { $0.id == item.finding.id }), let entry = reverse.baseline.entry(item.finding.id) else { continue }
             let improved = reverse.worseChanges(oldFinding, entry).map { MetricChange(name: $0.name, old: $0.new, new: $0.old, tolerance: $0.tolerance, absolute: $0.absolute) }

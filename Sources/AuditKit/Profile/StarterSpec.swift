@@ -1,10 +1,11 @@
 import Foundation
 import MongoKit
+import Yams
 
-/// Writes a commented starter spec (YAML) from a database's profile and indexes. Every rule is derived so
-/// that the spec passes on the database it came from (when profiled in full): completeness a little under
-/// what is seen, ranges and sets exactly what is seen. The guessed rules (`unique_values` without a unique
-/// index, `references` from names) are kept only when the check itself passes on the database.
+/// Writes a commented starter spec (YAML) from a database's profile and indexes. Each check proposes its own
+/// entries (`Check.starterEntries`); this only assembles them, and Yams writes every scalar, so any name or
+/// value read from the database parses back to itself. Every rule is derived so that the spec passes on
+/// the database it came from (when profiled in full); guessed rules are kept only when the check passes.
 public struct StarterSpec: Sendable {
     public var sample: Int?
     public var maxTimeMS: Int
@@ -12,6 +13,8 @@ public struct StarterSpec: Sendable {
     public var maxInValues = 10
     /// Values checked per candidate reference before the whole reference check is run.
     public var referenceSampleSize = 20
+    /// The checks asked for entries, in this order.
+    public var registry = CheckRegistry.builtIn
 
     public init(sample: Int? = nil, maxTimeMS: Int = 0) {
         self.sample = sample
@@ -23,188 +26,175 @@ public struct StarterSpec: Sendable {
         public let profile: ProfileReport
     }
 
+    /// The time limit of each server operation, nil when unlimited.
+    var timeLimit: Int? { maxTimeMS > 0 ? maxTimeMS : nil }
+
     public func generate(from database: MongoDatabase, now: Date = Date()) throws -> Result {
         let profile = try DatabaseProfiler(sample: sample, maxTimeMS: maxTimeMS).run(on: database)
-        let names = profile.collections.map(\.collection)
         var out = """
-            # Starter spec written by `mongo-audit init` from database "\(yamlComment(database.name))" (MongoDB \(profile.serverVersion))
+            # Starter spec written by `mongo-audit init` from database "\(yamlComment(database.name))" (MongoDB \(yamlComment(profile.serverVersion)))
             # on \(ISO8601DateFormatter().string(from: now)), from \(sample.map { "a random sample of \($0) documents per collection" } ?? "every document").
             # Every rule states what the database looks like today: completeness just under what was seen,
             # (from a sample: completeness and ranges counted on the server over every document),
             # value sets and ranges exactly as seen. Review it, tighten what matters, delete what does not.
 
             version: 1
-            database: \(yamlString(database.name))
+            database: \(try yamlScalar(.text(database.name)))
 
             checks:
-              - check: required_collections
-                collections: [\(names.map(yamlString).joined(separator: ", "))]
 
             """
-        for collection in profile.collections {
-            out += try section(for: collection, in: database, all: profile.collections)
+        out += try entries(StarterInput(spec: self, database: database, profile: profile, collection: nil))
+        for collection in profile.collections where StarterInput.survivesLoading(collection.collection) {
+            out += "\n  # ---- \(yamlComment(collection.collection)): \(collection.documents) document(s)\(collection.sampled != nil ? " in the sample" : ""), \(collection.paths.count) path(s)\n"
+            guard collection.documents > 0 else {
+                out += "  # (empty: no field rules)\n"
+                continue
+            }
+            out += try entries(StarterInput(spec: self, database: database, profile: profile, collection: collection))
         }
         return Result(text: out, profile: profile)
     }
 
-    private func section(for collection: CollectionProfile, in database: MongoDatabase, all: [CollectionProfile]) throws -> String {
-        let name = collection.collection
-        let handle = database.collection(name)
-        let indexes = try handle.listIndexes(maxTimeMS: maxTimeMS > 0 ? maxTimeMS : nil).filter { !$0.isIDIndex }
-        var out = "\n  # ---- \(yamlComment(name)): \(collection.documents) document(s)\(collection.sampled != nil ? " in the sample" : ""), \(collection.paths.count) path(s)\n"
-        guard collection.documents > 0 else { return out + "  # (empty: no field rules)\n" }
-
-        // Indexes, with their options.
-        if !indexes.isEmpty {
-            out += "  - check: critical_indexes\n    collection: \(yamlString(name))\n    indexes:\n"
-            for index in indexes {
-                out += "      - keys: {\(index.keys.map { "\(yamlString($0.field)): \(keyValue($0.kind))" }.joined(separator: ", "))}"
-                out += "   # \(yamlComment(index.name))\n"
-                if index.unique { out += "        unique: true\n" }
-                if index.sparse { out += "        sparse: true\n" }
-                if let seconds = index.expireAfterSeconds { out += "        expire_after_seconds: \(seconds)\n" }
-                if let filter = index.partialFilterExpression { out += "        partial_filter: \(filter.relaxedJSON)\n" }
-                if let collation = index.collation { out += "        collation: \(collation.relaxedJSON)\n" }
-            }
-        }
-
-        // Completeness of top-level fields.
-        // A top-level name with a dot or a leading $ cannot be written as a path; those fields are left out.
-        let fields = collection.topLevel.filter {
-            $0.path != "_id" && !$0.nonNullTypes.isEmpty && !$0.path.contains(".") && !$0.path.hasPrefix("$") && !$0.path.isEmpty
-        }
-        // From a sample, completeness and ranges are taken from the whole collection (one server-side $group),
-        // so that the spec still passes on every document.
-        let exact = sample == nil ? nil : try exactFigures(handle, fields: fields)
-        let total = exact?.documents ?? collection.documents
-        if !fields.isEmpty {
-            out += "  - check: field_completeness\n    collection: \(yamlString(name))\n    fields:\n"
-            for (i, field) in fields.enumerated() {
-                let complete = exact?.complete[i] ?? (field.present - field.null)
-                let share = total == 0 ? 0 : Double(complete) / Double(total)
-                let minimum = max(0, (share * 100).rounded(.down) / 100 - 0.01)
-                out += "      \(yamlString(field.path)): {types: [\(field.nonNullTypes.joined(separator: ", "))], min_complete: \(String(format: "%.2f", minimum))}"
-                out += String(format: "   # complete in %.2f%% (%d of %d)", share * 100, complete, total) + "\n"
-            }
-            out += "    undeclared_top: 10\n"
-        }
-
-        // Value rules: sets of few strings, ranges of numbers and dates.
-        var rules: [String] = []
-        for (i, field) in fields.enumerated() {
-            let types = Set(field.nonNullTypes)
-            var numberRange = field.numberMin.flatMap { low in field.numberMax.map { (low, $0) } }
-            var dateRange = field.dateMinMilliseconds.flatMap { low in field.dateMaxMilliseconds.map { (low, $0) } }
-            if let exact {
-                numberRange = exact.numberRanges[i]
-                dateRange = exact.dateRanges[i]
-            }
-            if types == ["string"], let top = field.topValues, let exactCount = field.distinctExact, exactCount <= maxInValues,
-                top.count == exactCount
-            {
-                let values = top.compactMap { value -> String? in
-                    if case .string(let s) = value.0 { return s }
-                    return nil
-                }.sorted()
-                if sample != nil {
-                    // A value the sample missed would break the rule: count them on the server.
-                    let others = try handle.countDocuments(
-                        [field.path: ["$type": "string", "$nin": .array(values.map(BSONValue.string))]], maxTimeMS: maxTimeMS > 0 ? maxTimeMS : nil)
-                    if others > 0 { continue }
-                }
-                let exact = exactCount
-                rules.append("      - field: \(yamlString(field.path))   # \(exact) distinct value(s) seen\n        in: [\(values.map(yamlString).joined(separator: ", "))]\n")
-            } else if !types.isEmpty, types.isSubset(of: ["int", "long", "double"]), let (low, high) = numberRange,
-                low.isFinite, high.isFinite
-            {
-                // Ranges are kept as doubles; beyond 2^53 an integer may have been rounded towards the
-                // middle, so the bound moves out by one step to keep every value seen inside it.
-                let exactLimit = 9_007_199_254_740_992.0
-                let min = abs(low) >= exactLimit ? low.nextDown : low, max = abs(high) >= exactLimit ? high.nextUp : high
-                rules.append("      - field: \(yamlString(field.path))   # range seen\n        min: \(number(min))\n        max: \(number(max))\n")
-            } else if types == ["date"], let (low, high) = dateRange {
-                // Whole seconds, widened outwards, so that no rounding can exclude the extremes.
-                let formatter = ISO8601DateFormatter()
-                let lowDate = Date(timeIntervalSince1970: (Double(low) / 1000).rounded(.down))
-                let highDate = Date(timeIntervalSince1970: (Double(high) / 1000).rounded(.up))
-                rules.append(
-                    "      - field: \(yamlString(field.path))   # range seen (to the second)\n        min: \(yamlString(formatter.string(from: lowDate)))\n        max: \(yamlString(formatter.string(from: highDate)))\n")
-            }
-        }
-        if !rules.isEmpty {
-            out += "  - check: value_rules\n    collection: \(yamlString(name))\n    rules:\n" + rules.joined()
-        }
-
-        // Unique values: from unique single-field indexes, or values that look unique and prove so.
-        var uniqueFields: [(String, String)] = []
-        /// Guessed rules the database breaks today: written commented out, with why.
-        var failing: [(String, String)] = []
-        for index in indexes where index.unique && index.keys.count == 1 && index.partialFilterExpression == nil {
-            uniqueFields.append((index.keys[0].field, "unique index \(index.name)"))
-        }
-        for field in collection.paths where !field.underArray && field.path != "_id" && isPlainPath(field.path) && !uniqueFields.contains(where: { $0.0 == field.path }) {
-            let nonNull = field.present - field.null
-            guard nonNull >= 2, Set(field.nonNullTypes).isSubset(of: ["string", "objectId"]), !field.nonNullTypes.isEmpty,
-                Double(field.distinctEstimate) >= Double(nonNull) * (1 - 2 * HyperLogLog.standardError)
-            else { continue }
-            let entry = "check: unique_values\ncollection: \(yamlString(name))\nfield: \(yamlString(field.path))"
-            if try passes(entry, on: database) {
-                uniqueFields.append((field.path, "no index: about \(field.distinctEstimate) distinct of \(nonNull) values, no duplicate found"))
-            } else {
-                failing.append(("about \(field.distinctEstimate) distinct of \(nonNull) values, but some repeat", entry))
-            }
-        }
-        for (field, reason) in uniqueFields {
-            out += "  - check: unique_values   # \(yamlComment(reason))\n    collection: \(yamlString(name))\n    field: \(yamlString(field))\n"
-        }
-
-        // References: a field named after another collection plus one of its fields, whose values are found there.
-        for field in collection.topLevel where field.path != "_id" && isPlainPath(field.path) {
-            for target in all where target.collection != name {
-                guard let toField = referencedField(field.path, target: target) else { continue }
-                guard try overlaps(handle, field: field.path, target: database.collection(target.collection), toField: toField) else { continue }
-                let entry = "check: references\ncollection: \(yamlString(name))\nfield: \(yamlString(field.path))\nto_collection: \(yamlString(target.collection))\nto_field: \(yamlString(toField))"
-                guard try passes(entry, on: database) else {
-                    failing.append(("named after \(target.collection).\(toField) and values are found there, but not all of them", entry))
-                    continue
-                }
-                out += "  - check: references   # from the names, and every value is found\n"
-                out += "    collection: \(yamlString(name))\n    field: \(yamlString(field.path))\n    to_collection: \(yamlString(target.collection))\n    to_field: \(yamlString(toField))\n"
-            }
-        }
-
-        for (reason, entry) in failing {
-            out += "  # Suggested, but fails on this database today (\(yamlComment(reason))): fix the data, then uncomment.\n"
-            for (i, line) in entry.split(separator: "\n").enumerated() { out += i == 0 ? "  # - \(line)\n" : "  #   \(line)\n" }
-        }
-
-        // Query plans: one equality query per indexed single field, on a value that exists.
-        var queries: [String] = []
-        for index in indexes
-        where index.keys.count == 1 && ["1", "-1"].contains(index.keys[0].kind) && index.partialFilterExpression == nil
-            && index.collation == nil && !index.hidden && index.keys[0].field != "_id"  // every collection's own
-        {
-            let field = index.keys[0].field
-            guard let value = try existingValue(handle, field: field) else { continue }
-            let filter: Document = [field: value]
-            queries.append("      - name: \(yamlString("by \(field)"))\n        filter: \(filter.relaxedJSON)\n")
-        }
-        if !queries.isEmpty {
-            out += "  - check: query_plans\n    collection: \(yamlString(name))\n    target_ms: 1000\n    limit_ms: 2000   # generous: the plan is the point\n    queries:\n" + queries.joined()
-        }
-        return out
+    private func entries(_ input: StarterInput) throws -> String {
+        try registry.checks.map { check in
+            try check.starterEntries(input).map { try Self.render($0, check: check.description.identifier) }.joined()
+        }.joined()
     }
 
-    struct ExactFigures {
-        var documents = 0
-        var complete: [Int: Int] = [:]
-        var numberRanges: [Int: (Double, Double)] = [:]
-        var dateRanges: [Int: (Int64, Int64)] = [:]
+    /// One entry of the `checks:` list, indented under it: its comments, then the entry (commented out when
+    /// it is only suggested).
+    static func render(_ entry: StarterEntry, check: String) throws -> String {
+        let mapping = StarterValue.options([("check", .plain(check))] + entry.fields, flow: false)
+        let text = try Yams.serialize(node: .sequence(.init([mapping.node], .implicit, .block)), indent: 2, width: -1, allowUnicode: true)
+        var lines = entry.comments.map { "  # \(yamlComment($0))" }
+        for line in text.split(separator: "\n") { lines.append(entry.suggested ? "  # \(line)" : "  \(line)") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// A value in a starter spec entry; Yams chooses the quoting of each scalar.
+public indirect enum StarterValue: Sendable {
+    /// Text read from the database (names, values): always double-quoted, so it reads back as written.
+    case text(String)
+    /// A spec keyword or a number already formatted (`date`, `0.99`, `-1`): written as is.
+    case plain(String)
+    case list([StarterValue], flow: Bool)
+    /// A mapping whose keys are spec option names.
+    case options([(String, StarterValue)], flow: Bool)
+    /// A mapping whose keys come from the database (field paths): double-quoted like text.
+    case data([(String, StarterValue)], flow: Bool)
+    /// A document (a filter, a collation) as relaxed Extended JSON, in flow style.
+    case json(JSONValue)
+
+    /// A number as JSON writes it (and YAML reads it back).
+    public static func number(_ value: Double) -> StarterValue { .plain(JSONValue.number(value).text(pretty: false)) }
+
+    var node: Node {
+        func scalar(_ text: String, _ style: Node.Scalar.Style) -> Node { .scalar(.init(text, .implicit, style)) }
+        func mapping(_ pairs: [(String, StarterValue)], keys: Node.Scalar.Style, flow: Bool) -> Node {
+            .mapping(.init(pairs.map { (scalar($0.0, keys), $0.1.node) }, .implicit, flow ? .flow : .block))
+        }
+        switch self {
+        case .text(let text): return scalar(text, .doubleQuoted)
+        case .plain(let text): return scalar(text, .plain)
+        case .list(let items, let flow): return .sequence(.init(items.map(\.node), .implicit, flow ? .flow : .block))
+        case .options(let pairs, let flow): return mapping(pairs, keys: .plain, flow: flow)
+        case .data(let pairs, let flow): return mapping(pairs, keys: .doubleQuoted, flow: flow)
+        case .json(let value):
+            switch value {
+            case .null: return scalar("null", .plain)
+            case .bool(let bool): return scalar(bool ? "true" : "false", .plain)
+            case .integer(let integer): return scalar(String(integer), .plain)
+            // A double keeps its point (`5.0`), so it reads back as a double: a partial filter compares by type.
+            case .number(let number) where number.isFinite: return scalar("\(number)", .plain)
+            case .number(let number): return StarterValue.data([("$numberDouble", .text(number.isNaN ? "NaN" : number > 0 ? "Infinity" : "-Infinity"))], flow: true).node
+            case .string(let text): return scalar(text, .doubleQuoted)
+            case .array(let items): return StarterValue.list(items.map(StarterValue.json), flow: true).node
+            case .object(let pairs): return StarterValue.data(pairs.map { ($0.0, .json($0.1)) }, flow: true).node
+            }
+        }
+    }
+}
+
+/// What a check proposes for a starter spec: the fields of one entry (without `check:`), the comment lines
+/// that say why (the evidence, so a person can judge the guess), and whether it is only suggested (it fails
+/// on the database today: written commented out).
+public struct StarterEntry: Sendable {
+    public var comments: [String]
+    public var fields: [(String, StarterValue)]
+    public var suggested: Bool
+
+    public init(comments: [String] = [], _ fields: [(String, StarterValue)], suggested: Bool = false) {
+        self.comments = comments
+        self.fields = fields
+        self.suggested = suggested
+    }
+}
+
+/// What a check may read to propose its entries: the database once as a whole (`collection` nil), then each
+/// collection holding documents, with its indexes (not `_id`'s) and its top-level fields that a spec can name.
+public struct StarterInput {
+    public let spec: StarterSpec
+    public let database: MongoDatabase
+    public let profile: ProfileReport
+    public let collection: CollectionProfile?
+    public let indexes: [IndexSpec]
+    public let fields: [PathProfile]
+    /// From a sample: completeness and ranges of `fields` over the whole collection (one server-side $group),
+    /// so that the spec still passes on every document.
+    public let exact: ExactFigures?
+
+    init(spec: StarterSpec, database: MongoDatabase, profile: ProfileReport, collection: CollectionProfile?) throws {
+        self.spec = spec
+        self.database = database
+        self.profile = profile
+        self.collection = collection
+        guard let collection else {
+            (indexes, fields, exact) = ([], [], nil)
+            return
+        }
+        let handle = database.collection(collection.collection)
+        indexes = try handle.listIndexes(maxTimeMS: spec.timeLimit).filter { !$0.isIDIndex }
+        // A top-level name with a dot or a leading $ cannot be written as a path; those fields are left out.
+        fields = collection.topLevel.filter {
+            $0.path != "_id" && !$0.nonNullTypes.isEmpty && !$0.path.contains(".") && !$0.path.hasPrefix("$") && !$0.path.isEmpty
+                && Self.survivesLoading($0.path)
+        }
+        exact = spec.sample == nil ? nil : try Self.exactFigures(handle, fields: fields, maxTimeMS: spec.timeLimit)
+    }
+
+    /// The documents the figures of `fields` are out of.
+    public var documents: Int { exact?.documents ?? collection?.documents ?? 0 }
+
+    /// Whether one entry of `check` passes on the database (guessed rules are kept only then).
+    public func passes(_ check: any Check.Type, _ entry: StarterEntry) throws -> Bool {
+        let text = "version: 1\nchecks:\n" + (try StarterSpec.render(StarterEntry(entry.fields), check: check.description.identifier))
+        let spec = try AuditSpec(text: text, file: "(init candidate)", registry: self.spec.registry)
+        let report = try Auditor(spec: spec, tool: "mongo-audit init").run(on: database.client, database: database.name, failOn: .low)
+        return report.outcome == .passed
+    }
+
+    /// A path every check reads the same way: dotted names of plain keys, no array elements.
+    public static func isPlainPath(_ path: String) -> Bool {
+        !path.contains("[]") && !path.hasPrefix("$") && !path.split(separator: ".", omittingEmptySubsequences: false).contains { $0.isEmpty || $0.hasPrefix("$") }
+            && survivesLoading(path)
+    }
+
+    /// Whether text reads back from a spec as written. Yams decodes each scalar with Foundation, which drops
+    /// a leading U+FEFF whatever the quoting: such a name or value cannot be written, so no rule names it.
+    public static func survivesLoading(_ text: String) -> Bool { text.unicodeScalars.first != "\u{FEFF}" }
+
+    public struct ExactFigures: Sendable {
+        public var documents = 0
+        public var complete: [Int: Int] = [:]
+        public var numberRanges: [Int: (Double, Double)] = [:]
+        public var dateRanges: [Int: (Int64, Int64)] = [:]
     }
 
     /// Per field, over the whole collection in one $group: documents complete with the sampled types, and
     /// the ranges of numbers and of dates.
-    private func exactFigures(_ collection: MongoCollection, fields: [PathProfile]) throws -> ExactFigures {
+    static func exactFigures(_ collection: MongoCollection, fields: [PathProfile], maxTimeMS: Int?) throws -> ExactFigures {
         var group: Document = ["_id": .null, "documents": ["$sum": 1]]
         for (i, field) in fields.enumerated() {
             let value = BSONValue.string("$" + field.path)
@@ -218,7 +208,7 @@ public struct StarterSpec: Sendable {
             group.append("dh\(i)", ["$max": date])
         }
         var figures = ExactFigures()
-        try collection.aggregate([["$group": .document(group)]], options: AggregateOptions(maxTimeMS: maxTimeMS > 0 ? maxTimeMS : nil)) { cursor in
+        try collection.aggregate([["$group": .document(group)]], options: AggregateOptions(maxTimeMS: maxTimeMS)) { cursor in
             guard let result = try cursor.next() else { return }
             figures.documents = result["documents"]?.intValue ?? 0
             for i in fields.indices {
@@ -231,79 +221,26 @@ public struct StarterSpec: Sendable {
         }
         return figures
     }
-
-    /// `recording_uuid` / `recordingUuid` → `uuid` when the target is `recording` or `recordings` and has `uuid`;
-    /// `recording_id` → `_id`.
-    func referencedField(_ field: String, target: CollectionProfile) -> String? {
-        let lower = field.lowercased()
-        let name = target.collection.lowercased()
-        let stems = [name, name.hasSuffix("s") ? String(name.dropLast()) : name]
-        for stem in stems where lower.hasPrefix(stem) && lower.count > stem.count {
-            var rest = String(field.dropFirst(stem.count))
-            if rest.hasPrefix("_") { rest.removeFirst() }
-            guard !rest.isEmpty else { continue }
-            for candidate in [rest, rest.lowercased(), rest.prefix(1).lowercased() + rest.dropFirst()] {
-                if candidate.lowercased() == "id", target.path("_id") != nil { return "_id" }
-                if let path = target.path(candidate), path.depth == 0 { return candidate }
-            }
-        }
-        return nil
-    }
-
-    /// A few distinct values of the field, each found in the target by a count query.
-    private func overlaps(_ source: MongoCollection, field: String, target: MongoCollection, toField: String) throws -> Bool {
-        var values: [BSONValue] = []
-        try source.find(
-            [field: ["$exists": true, "$ne": .null]],
-            options: FindOptions(projection: CollectionScan.projection(ofField: field, keepingID: false), limit: referenceSampleSize, maxTimeMS: maxTimeMS > 0 ? maxTimeMS : nil)
-        ) { cursor in
-            while let document = try cursor.next() {
-                if let value = document[field], !values.contains(value) { values.append(value) }
-            }
-        }
-        guard !values.isEmpty else { return false }
-        let found = try target.countDocuments([toField: ["$in": .array(values)]], maxTimeMS: maxTimeMS > 0 ? maxTimeMS : nil)
-        return found > 0 && found >= values.count
-    }
-
-    private func existingValue(_ collection: MongoCollection, field: String) throws -> BSONValue? {
-        try collection.find(
-            [field: ["$exists": true, "$ne": .null]],
-            options: FindOptions(projection: CollectionScan.projection(ofField: field, keepingID: false), limit: 1, maxTimeMS: maxTimeMS > 0 ? maxTimeMS : nil)
-        ) { cursor in
-            guard let document = try cursor.next(), let value = document.value(at: field) else { return nil }
-            if case .array = value { return nil }
-            if case .document = value { return nil }
-            return value
-        }
-    }
-
-    /// Whether one check entry passes on the database (the guessed rules are kept only then).
-    private func passes(_ entry: String, on database: MongoDatabase) throws -> Bool {
-        let indented = entry.split(separator: "\n").enumerated().map { $0.offset == 0 ? "  - \($0.element)" : "    \($0.element)" }
-        let text = "version: 1\nchecks:\n" + indented.joined(separator: "\n") + "\n"
-        let spec = try AuditSpec(text: text, file: "(init candidate)")
-        let report = try Auditor(spec: spec, tool: "mongo-audit init").run(on: database.client, database: database.name, failOn: .low)
-        return report.outcome == .passed
-    }
-
-    /// A path every check reads the same way: dotted names of plain keys, no array elements.
-    private func isPlainPath(_ path: String) -> Bool {
-        !path.contains("[]") && !path.hasPrefix("$") && !path.split(separator: ".", omittingEmptySubsequences: false).contains { $0.isEmpty || $0.hasPrefix("$") }
-    }
-
-    private func keyValue(_ kind: String) -> String {
-        Int(kind) != nil ? kind : yamlString(kind)
-    }
-
-    /// A finite number as JSON (and so YAML) writes it.
-    private func number(_ value: Double) -> String { JSONValue.number(value).text(pretty: false) }
 }
 
-/// A double-quoted YAML scalar: JSON string syntax, which YAML reads as the same text.
-func yamlString(_ text: String) -> String { JSONValue.string(text).text(pretty: false) }
+extension Check {
+    public static func starterEntries(_ input: StarterInput) throws -> [StarterEntry] { [] }
+}
 
-/// Text safe inside a YAML comment: one line.
+/// One scalar or flow collection as YAML, for the header.
+func yamlScalar(_ value: StarterValue) throws -> String {
+    try Yams.serialize(node: value.node, width: -1, allowUnicode: true).trimmingCharacters(in: .newlines)
+}
+
+/// Text safe inside a YAML comment: one line, no control characters (C0, C1, line and paragraph separators,
+/// byte order marks), so a comment can never end early or hide what follows.
 func yamlComment(_ text: String) -> String {
-    safe(text)
+    String(
+        String.UnicodeScalarView(
+            safe(text).unicodeScalars.map { scalar in
+                switch scalar.value {
+                case 0..<0x20, 0x7F...0x9F, 0x2028, 0x2029, 0xFEFF, 0xFFF9...0xFFFB: return " "
+                default: return scalar
+                }
+            }))
 }

@@ -142,7 +142,7 @@ public struct HTMLReporter: Reporter {
         var keys: [String] = []
         for rule in context.rules { keys += current.keys(matching: rule.metric) }
         for finding in report.allFindings where finding.severity > .info && finding.check != RegressionRule.checkIdentifier {
-            for (name, _) in finding.metrics.entries where MetricDirection.worse(forFindingMetric: name) != nil {
+            for (name, _) in finding.metrics.entries where CheckRegistry.builtIn.worseDirection(ofMetric: name, check: finding.check) != nil {
                 keys.append("\(finding.id):\(name)")
             }
         }
