@@ -34,6 +34,20 @@ public enum Escape {
         }
     }
 
+    // MARK: YAML comments
+
+    /// Text inside a `#` comment of a YAML file we write: one line, with the characters of `isShownVisibly`
+    /// (every YAML line break and non-printable among them) and the interlinear annotation marks
+    /// (U+FFF9-U+FFFB, which can hide text from a reader) shown as `\u{hex}`, so a comment can never end early
+    /// or hide what follows.
+    public static func yamlComment(_ text: String) -> String {
+        mapped(terminal(text)) { scalar, out in
+            guard (0xFFF9...0xFFFB).contains(scalar.value) else { return false }
+            appendVisible(scalar, to: &out)
+            return true
+        }
+    }
+
     // MARK: GitHub Actions workflow commands
 
     /// A workflow command's message (after `::`): `%`, CR and LF percent-encoded as the runner decodes them

@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import TextEscaping
 import Yams
 
 /// Writes a commented starter spec (YAML) from a database's profile and indexes. Each check proposes its own
@@ -32,7 +33,7 @@ public struct StarterSpec: Sendable {
     public func generate(from database: MongoDatabase, now: Date = Date()) throws -> Result {
         let profile = try DatabaseProfiler(sample: sample, maxTimeMS: maxTimeMS).run(on: database)
         var out = """
-            # Starter spec written by `mongo-audit init` from database "\(yamlComment(database.name))" (MongoDB \(yamlComment(profile.serverVersion)))
+            # Starter spec written by `mongo-audit init` from database "\(Escape.yamlComment(database.name))" (MongoDB \(Escape.yamlComment(profile.serverVersion)))
             # on \(ISO8601DateFormatter().string(from: now)), from \(sample.map { "a random sample of \($0) documents per collection" } ?? "every document").
             # Every rule states what the database looks like today: completeness just under what was seen,
             # (from a sample: completeness and ranges counted on the server over every document),
@@ -46,7 +47,7 @@ public struct StarterSpec: Sendable {
             """
         out += try entries(StarterInput(spec: self, database: database, profile: profile, collection: nil))
         for collection in profile.collections where StarterInput.survivesLoading(collection.collection) {
-            out += "\n  # ---- \(yamlComment(collection.collection)): \(collection.documents) document(s)\(collection.sampled != nil ? " in the sample" : ""), \(collection.paths.count) path(s)\n"
+            out += "\n  # ---- \(Escape.yamlComment(collection.collection)): \(collection.documents) document(s)\(collection.sampled != nil ? " in the sample" : ""), \(collection.paths.count) path(s)\n"
             guard collection.documents > 0 else {
                 out += "  # (empty: no field rules)\n"
                 continue
@@ -67,7 +68,7 @@ public struct StarterSpec: Sendable {
     static func render(_ entry: StarterEntry, check: String) throws -> String {
         let mapping = StarterValue.options([("check", .plain(check))] + entry.fields, flow: false)
         let text = try Yams.serialize(node: .sequence(.init([mapping.node], .implicit, .block)), indent: 2, width: -1, allowUnicode: true)
-        var lines = entry.comments.map { "  # \(yamlComment($0))" }
+        var lines = entry.comments.map { "  # \(Escape.yamlComment($0))" }
         for line in text.split(separator: "\n") { lines.append(entry.suggested ? "  # \(line)" : "  \(line)") }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -232,15 +233,3 @@ func yamlScalar(_ value: StarterValue) throws -> String {
     try Yams.serialize(node: value.node, width: -1, allowUnicode: true).trimmingCharacters(in: .newlines)
 }
 
-/// Text safe inside a YAML comment: one line, no control characters (C0, C1, line and paragraph separators,
-/// byte order marks), so a comment can never end early or hide what follows.
-func yamlComment(_ text: String) -> String {
-    String(
-        String.UnicodeScalarView(
-            safe(text).unicodeScalars.map { scalar in
-                switch scalar.value {
-                case 0..<0x20, 0x7F...0x9F, 0x2028, 0x2029, 0xFEFF, 0xFFF9...0xFFFB: return " "
-                default: return scalar
-                }
-            }))
-}

@@ -117,10 +117,6 @@ func describeValue(_ value: BSONValue) -> String {
     }
 }
 
-/// `Escape.terminal`, under the name StarterSpec.swift's `yamlComment` still calls (that file is being rewritten
-/// on another branch; delete this once it no longer calls `safe`).
-func safe(_ text: String) -> String { Escape.terminal(text) }
-
 /// ANSI colours for one report, on or off, without touching any process-wide setting.
 struct TerminalStyle {
     let enabled: Bool
