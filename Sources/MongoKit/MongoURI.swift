@@ -122,13 +122,16 @@ struct URIText {
 
     init(_ text: String, splitAsLibmongoc: Bool) {
         self.text = text
-        guard let scheme = text.range(of: "://") else {
+        // After `scheme://`; a mistyped `scheme:/` or `scheme:` is read the same, since it may hold a password too.
+        let restStart = text.range(of: "://")?.upperBound
+            ?? text.firstIndex(of: ":").map { colon in text[text.index(after: colon)...].firstIndex { $0 != "/" } ?? text.endIndex }
+        guard let restStart else {
             userInfo = nil
             path = nil
             query = Self.pairs(in: text, after: text.firstIndex(of: "?"))
             return
         }
-        let rest = text[scheme.upperBound...]
+        let rest = text[restStart...]
         let firstSlash = rest.firstIndex(of: "/") ?? rest.endIndex
         let at = splitAsLibmongoc ? rest[..<firstSlash].lastIndex(of: "@") : Self.lastAtBeforeHost(in: rest)
         userInfo = at.map { rest.startIndex..<rest.index(after: $0) }
@@ -163,12 +166,13 @@ struct URIText {
         !text.isEmpty && text.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || ".-_:,[]%".unicodeScalars.contains($0) }
     }
 
-    /// The last `@` whose following text, up to a `/`, `?` or the end, is a host list.
+    /// The last `@` whose following text, up to a `/`, `?` or the end, is a host list; else the last `@`.
     private static func lastAtBeforeHost(in rest: Substring) -> String.Index? {
-        rest.indices.reversed().first { index in
+        let hostLike = rest.indices.reversed().first { index in
             guard rest[index] == "@" else { return false }
             let after = rest[rest.index(after: index)...]
             return isHostList(after[..<(after.firstIndex { $0 == "/" || $0 == "?" } ?? after.endIndex)])
         }
+        return hostLike ?? rest.lastIndex(of: "@")
     }
 }
