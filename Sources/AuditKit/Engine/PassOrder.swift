@@ -201,14 +201,12 @@ final class PassScheduler: @unchecked Sendable {
 func runOnThreads(_ count: Int, _ body: (Int) -> Void) {
     guard count > 1 else { return body(0) }
     withoutActuallyEscaping(body) { body in
-        // Sound as concurrentPerform's own non-Sendable closure is: `body` is called only on the threads
-        // started here, and this function does not return (so nothing `body` captures ends) until all are done.
-        let shared = UncheckedBody(body: body)
+        let shared = SharedBody(body)
         let done = DispatchGroup()
         for index in 1..<count {
             done.enter()
             let thread = Thread {
-                shared.body(index)
+                shared.body?(index)
                 done.leave()
             }
             thread.stackSize = 8 << 20  // as the main thread's: a scan may walk deeply nested documents
@@ -216,9 +214,15 @@ func runOnThreads(_ count: Int, _ body: (Int) -> Void) {
         }
         body(0)
         done.wait()
+        // The threads' blocks may outlive this call by a moment; they hold the box, no longer the closure.
+        shared.body = nil
     }
 }
 
-private struct UncheckedBody: @unchecked Sendable {
-    let body: (Int) -> Void
+/// The closure `runOnThreads` shares with its threads. Sound as concurrentPerform's own non-Sendable
+/// closure is: it is set before any thread starts, called only by those threads and the caller, and
+/// cleared after all have finished (the DispatchGroup orders each step), before anything it captures ends.
+private final class SharedBody: @unchecked Sendable {
+    var body: ((Int) -> Void)?
+    init(_ body: @escaping (Int) -> Void) { self.body = body }
 }

@@ -2,8 +2,7 @@ import ArgumentParser
 import Foundation
 import MongoKit
 
-/// Clients of a command stay open until the process exits: destroying a libmongoc pool joins its
-/// monitoring threads, which takes up to half a second and gains nothing right before exit.
+/// Clients of a command stay open until the process exits (see `ConnectionTimeouts.client`).
 nonisolated(unsafe) var clientsOpenUntilExit: [MongoClient] = []
 
 /// How to reach the server; shared by every command that connects.
@@ -17,26 +16,18 @@ struct ConnectionOptions: ParsableArguments {
                 + "Defaults to $MONGODB_URI, then mongodb://127.0.0.1:27017.", valueName: "uri"))
     var uri: String?
 
-    @OptionGroup var selection: ServerSelectionTimeout
-
-    var serverSelectionTimeoutMS: Int32 { selection.serverSelectionTimeoutMS }
+    @OptionGroup var timeouts: ConnectionTimeouts
 
     var resolvedURI: String {
         uri ?? ProcessInfo.processInfo.environment["MONGODB_URI"] ?? "mongodb://127.0.0.1:27017"
     }
 
-    /// A client whose every wait is bounded: server selection by the flag, a read that names no time limit
-    /// by `operationLimitMS` on the server, and a reply by that plus a margin of as much again (one to ten
-    /// seconds), so a frozen server is given up on then rather than after libmongoc's default five minutes.
+    /// A client whose every wait is bounded: a read that names no time limit by `operationLimitMS` on the
+    /// server, and a reply by that plus a margin of as much again (one to ten seconds), so a frozen server is
+    /// given up on then rather than after libmongoc's default five minutes.
     func connect(operationLimitMS: Int = 290_000) throws -> MongoClient {
         let socketTimeoutMS = Int32(clamping: operationLimitMS + min(max(operationLimitMS, 1_000), 10_000))
-        let client = try MongoClient(
-            uri: resolvedURI,
-            options: ClientOptions(
-                serverSelectionTimeoutMS: serverSelectionTimeoutMS, connectTimeoutMS: min(serverSelectionTimeoutMS, 10_000),
-                socketTimeoutMS: socketTimeoutMS, defaultMaxTimeMS: operationLimitMS))
-        clientsOpenUntilExit.append(client)
-        return client
+        return try timeouts.client(uri: resolvedURI, socketTimeoutMS: socketTimeoutMS, maxTimeMS: operationLimitMS)
     }
 
     /// The database named in the connection string's path, if any; throws when the string is not valid.

@@ -49,7 +49,7 @@ struct GateOptions: ParsableArguments {
                             "--history \(Redactor.redactedURI(uri)) names database \"\(historyDatabase)\", the audited database; the audit only reads, so its history goes elsewhere (give --force if that is another deployment)")
                         throw AuditExit(code: .invalidInput)
                     }
-                    let client = try connection.selection.historyClient(uri: uri)
+                    let client = try connection.timeouts.client(uri: uri)
                     store = .mongo(MongoHistoryStore(collection: client.database(historyDatabase).collection(collection)))
                 }
             } catch let error as GateFileError {

@@ -17,8 +17,9 @@ struct ReadPreferenceOption: ParsableArguments {
     var readPreference: ReadPreference = .secondaryPreferred
 }
 
-/// `--server-selection-timeout-ms`: how long any command waits for a server.
-struct ServerSelectionTimeout: ParsableArguments {
+/// The connection timeouts every command that connects shares: `--server-selection-timeout-ms`, and the
+/// one way its clients are made.
+struct ConnectionTimeouts: ParsableArguments {
     @Option(name: .long, help: "How long to wait for a suitable server before giving up, in milliseconds.")
     var serverSelectionTimeoutMS: Int32 = 10_000
 
@@ -26,9 +27,16 @@ struct ServerSelectionTimeout: ParsableArguments {
         try requireFlag("--server-selection-timeout-ms", serverSelectionTimeoutMS, in: 1...3_600_000)
     }
 
-    /// A client of a history's deployment (`--history mongodb://…`), open until the process exits.
-    func historyClient(uri: String) throws -> MongoClient {
-        let client = try MongoClient(uri: uri, options: ClientOptions(serverSelectionTimeoutMS: serverSelectionTimeoutMS))
+    /// A client whose every wait is bounded: selecting a server and connecting by this flag (connecting by
+    /// ten seconds at most), a reply by `socketTimeoutMS`, and a read that names no time limit by
+    /// `maxTimeMS` on the server. Open until the process exits: destroying a libmongoc pool joins its
+    /// monitoring threads, which takes up to half a second and gains nothing right before exit.
+    func client(uri: String, socketTimeoutMS: Int32 = 300_000, maxTimeMS: Int = 290_000) throws -> MongoClient {
+        let client = try MongoClient(
+            uri: uri,
+            options: ClientOptions(
+                serverSelectionTimeoutMS: serverSelectionTimeoutMS, connectTimeoutMS: min(serverSelectionTimeoutMS, 10_000),
+                socketTimeoutMS: socketTimeoutMS, defaultMaxTimeMS: maxTimeMS))
         clientsOpenUntilExit.append(client)
         return client
     }

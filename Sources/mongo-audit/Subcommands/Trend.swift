@@ -29,7 +29,7 @@ struct Trend: ParsableCommand {
     @Option(name: .long, help: "Output: text (a table with sparklines) or json.")
     var format: Format = .text
 
-    @OptionGroup var selection: ServerSelectionTimeout
+    @OptionGroup var timeouts: ConnectionTimeouts
 
     func validate() throws {
         try requireFlag("--last", last, in: 1...100_000)
@@ -43,7 +43,7 @@ struct Trend: ParsableCommand {
                 guard FileManager.default.fileExists(atPath: path) else { throw ReportFile.Refusal(description: "no history at \(path)") }
                 records = try HistoryFile(path: path, protecting: []).read(database: database, last: last).records
             case .mongo(let uri, let name, let collection):
-                let client = try selection.historyClient(uri: uri)
+                let client = try timeouts.client(uri: uri)
                 records = try MongoHistoryStore(collection: client.database(name).collection(collection)).records(database: database, last: last)
             }
         } catch let error as GateFileError {
