@@ -5,7 +5,7 @@ import Foundation
 /// for messages. The only URI parser of the tool; everything that reads a connection string asks this type.
 public struct MongoURI: Sendable, CustomStringConvertible {
     /// The connection string as given (secrets included): only for handing to libmongoc again.
-    public let text: String
+    package let text: String
     /// `mongodb+srv`: the hosts are looked up in DNS when a client connects.
     public let isSRV: Bool
     /// `host:port` of each seed as libmongoc read it; for `mongodb+srv` the one service host name.

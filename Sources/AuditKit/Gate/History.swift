@@ -235,7 +235,13 @@ public enum HistoryTarget: Sendable, Equatable {
         guard let database = parsed.uri.database else {
             throw GateFileError(file: "--history", "a MongoDB history needs a database in the connection string: mongodb://host/database[.collection]")
         }
-        self = .mongo(uri: parsed.uri.text, database: database, collection: parsed.collection ?? Self.defaultCollection)
+        let collection = parsed.collection ?? Self.defaultCollection
+        // The server's own collections (users, roles, the oplog, sharding metadata) are never a history.
+        guard !collection.hasPrefix("system."), !["local", "config"].contains(database) else {
+            throw GateFileError(
+                file: "--history", "\(parsed.uri.redacted) names a collection of the server's own; give a database and collection of your own")
+        }
+        self = .mongo(uri: parsed.uri.text, database: database, collection: collection)
     }
 }
 
