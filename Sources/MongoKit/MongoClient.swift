@@ -7,11 +7,16 @@ public struct ClientOptions: Sendable {
     public var serverSelectionTimeoutMS: Int32
     public var connectTimeoutMS: Int32
     public var socketTimeoutMS: Int32
+    /// The `maxTimeMS` of every read (find, aggregate, counts, listCollections, listIndexes) that names
+    /// none; nil leaves such reads to the socket timeout. Below the socket timeout by default, so that the
+    /// server stops the work rather than go on after the client gave up.
+    public var defaultMaxTimeMS: Int?
 
     public init(
         appName: String = "mongo-audit", serverSelectionTimeoutMS: Int32 = 10_000, connectTimeoutMS: Int32 = 10_000,
-        socketTimeoutMS: Int32 = 300_000
+        socketTimeoutMS: Int32 = 300_000, defaultMaxTimeMS: Int? = 290_000
     ) {
+        self.defaultMaxTimeMS = defaultMaxTimeMS
         self.appName = appName
         self.serverSelectionTimeoutMS = serverSelectionTimeoutMS
         self.connectTimeoutMS = connectTimeoutMS
@@ -48,15 +53,21 @@ public final class MongoClient: @unchecked Sendable {
     let redactor: Redactor
     /// The connection string with the password hidden, safe to print.
     public let redactedURI: String
+    /// See `ClientOptions.defaultMaxTimeMS`.
+    public let defaultMaxTimeMS: Int?
 
-    public init(uri: String, options: ClientOptions = ClientOptions()) throws {
-        _ = libmongocInitialized
-        redactor = Redactor(uri: uri)
-        LibmongocLog.hideSecrets(of: redactor)
-        redactedURI = redactor.redact(uri)
+    public convenience init(uri: String, options: ClientOptions = ClientOptions()) throws {
+        try self.init(uri: MongoURI(uri), options: options)
+    }
+
+    public init(uri: MongoURI, options: ClientOptions = ClientOptions()) throws {
+        redactor = uri.redactor
+        redactedURI = uri.redacted
+        defaultMaxTimeMS = options.defaultMaxTimeMS
+        // Parsed again: a mongoc_uri_t is not Sendable, and the defaults below are set on this copy only.
         let error = ma_error_new()!
         defer { ma_error_free(error) }
-        guard let parsed = mongoc_uri_new_with_error(uri, error) else {
+        guard let parsed = mongoc_uri_new_with_error(uri.text, error) else {
             throw MongoError.invalidURI(redactor.redact(String(cString: ma_error_message(error))))
         }
         defer { mongoc_uri_destroy(parsed) }
@@ -106,6 +117,13 @@ public final class MongoClient: @unchecked Sendable {
     public func listDatabaseNames() throws -> [String] {
         let reply = try database("admin").runCommand(["listDatabases": 1, "nameOnly": true])
         return reply["databases"]?.arrayValue?.compactMap { $0.documentValue?["name"]?.stringValue } ?? []
+    }
+
+    /// Operation options holding `maxTimeMS`, else the client's default, if any.
+    func timeLimitOptions(_ maxTimeMS: Int?) -> Document {
+        var options = Document()
+        if let limit = maxTimeMS ?? defaultMaxTimeMS { options.append("maxTimeMS", .int64(Int64(limit))) }
+        return options
     }
 
     /// Runs a libmongoc call that fills a `bson_error_t` and reply, and maps a failure to `MongoError`.

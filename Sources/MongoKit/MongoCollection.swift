@@ -94,9 +94,11 @@ public struct MongoCollection: Sendable {
     public func find<T>(
         _ filter: Document = Document(), options: FindOptions = FindOptions(), _ body: (MongoCursor) throws -> T
     ) throws -> T {
+        var options = options
+        options.maxTimeMS = options.maxTimeMS ?? client.defaultMaxTimeMS
         let opts = options.document
         let cursor = openCursor { handle in
-            (options.readPreference ?? .primary).withPointer { prefs in
+            (options.readPreference ?? database.readPreference ?? .primary).withPointer { prefs in
                 mongoc_collection_find_with_opts(handle, filter.pointer, opts.pointer, prefs)
             }
         }
@@ -109,9 +111,11 @@ public struct MongoCollection: Sendable {
         _ pipeline: [Document], options: AggregateOptions = AggregateOptions(), _ body: (MongoCursor) throws -> T
     ) throws -> T {
         let command: Document = ["pipeline": .array(pipeline.map(BSONValue.document))]
+        var options = options
+        options.maxTimeMS = options.maxTimeMS ?? client.defaultMaxTimeMS
         let opts = options.document
         let cursor = openCursor { handle in
-            (options.readPreference ?? .primary).withPointer { prefs in
+            (options.readPreference ?? database.readPreference ?? .primary).withPointer { prefs in
                 mongoc_collection_aggregate(
                     handle, MONGOC_QUERY_NONE, command.pointer, opts.pointer, prefs)
             }
@@ -131,8 +135,7 @@ public struct MongoCollection: Sendable {
 
     /// The collection's indexes with their full specifications. Empty when the collection does not exist.
     public func listIndexes(maxTimeMS: Int? = nil) throws -> [IndexSpec] {
-        var options = Document()
-        if let maxTimeMS { options.append("maxTimeMS", .int64(Int64(maxTimeMS))) }
+        let options = client.timeLimitOptions(maxTimeMS)
         return try withHandle { mongoc, handle in
             let cursor = MongoCursor(
                 client: client, borrowed: mongoc,
@@ -186,10 +189,9 @@ public struct MongoCollection: Sendable {
     public func countDocuments(
         _ filter: Document = Document(), maxTimeMS: Int? = nil, readPreference: ReadPreference? = nil
     ) throws -> Int {
-        var options = Document()
-        if let maxTimeMS { options.append("maxTimeMS", .int64(Int64(maxTimeMS))) }
+        let options = client.timeLimitOptions(maxTimeMS)
         return try withHandle { _, handle in
-            try (readPreference ?? .primary).withPointer { prefs in
+            try (readPreference ?? database.readPreference ?? .primary).withPointer { prefs in
                 var count: Int64 = -1
                 _ = try client.call { _, error in
                     count = mongoc_collection_count_documents(
@@ -201,15 +203,19 @@ public struct MongoCollection: Sendable {
         }
     }
 
-    /// The count from collection metadata: instant, but not exact after an unclean shutdown.
-    public func estimatedDocumentCount() throws -> Int {
-        try withHandle { _, handle in
-            var count: Int64 = -1
-            _ = try client.call { reply, error in
-                count = mongoc_collection_estimated_document_count(handle, nil, nil, reply, error)
-                return count >= 0
+    /// The count from collection metadata: instant, but not exact after an unclean shutdown. Bounded like
+    /// every read: a collection locked by another operation must not hold the audit forever.
+    public func estimatedDocumentCount(maxTimeMS: Int? = nil) throws -> Int {
+        let options = client.timeLimitOptions(maxTimeMS)
+        return try withHandle { _, handle in
+            try (database.readPreference ?? .primary).withPointer { prefs in
+                var count: Int64 = -1
+                _ = try client.call { reply, error in
+                    count = mongoc_collection_estimated_document_count(handle, options.pointer, prefs, reply, error)
+                    return count >= 0
+                }
+                return Int(count)
             }
-            return Int(count)
         }
     }
 

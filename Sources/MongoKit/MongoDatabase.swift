@@ -5,6 +5,15 @@ import Foundation
 public struct MongoDatabase: Sendable {
     public let client: MongoClient
     public let name: String
+    /// Where reads of this handle go when an operation names no read preference (the primary when nil).
+    public var readPreference: ReadPreference?
+
+    /// This database with its reads sent by `preference` unless an operation says otherwise.
+    public func reading(from preference: ReadPreference) -> MongoDatabase {
+        var database = self
+        database.readPreference = preference
+        return database
+    }
 
     public func collection(_ name: String) -> MongoCollection { MongoCollection(database: self, name: name) }
 
@@ -26,8 +35,8 @@ public struct MongoDatabase: Sendable {
 
     /// The collections and views of the database with their type and options (validators, view pipelines).
     public func listCollections(filter: Document = Document(), maxTimeMS: Int? = nil) throws -> [CollectionInfo] {
-        var options: Document = ["filter": .document(filter)]
-        if let maxTimeMS { options.append("maxTimeMS", .int64(Int64(maxTimeMS))) }
+        var options = client.timeLimitOptions(maxTimeMS)
+        options.append("filter", .document(filter))
         return try client.withClient { mongoc in
             let database = mongoc_client_get_database(mongoc, name)
             defer { mongoc_database_destroy(database) }

@@ -163,7 +163,9 @@ public enum MongoError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// Removes the password of a connection string (as written and percent-decoded) from any text.
+/// Removes the secrets of a connection string (as written and percent-decoded) from any text. It stands on
+/// `MongoURI`: libmongoc's parse says what the secrets are; a string libmongoc refuses is still redacted,
+/// by its text alone (`URIText`).
 public struct Redactor: Sendable {
     /// Fragments of the connection string that hold secrets, each with its redacted form: the whole string,
     /// `user:password@`, and every `option=value` whose option is secret. Messages are redacted by these
@@ -180,36 +182,51 @@ public struct Redactor: Sendable {
     static let secretOptions: Set<String> = ["authmechanismproperties", "tlscertificatekeyfilepassword", "sslclientcertificatekeypassword"]
 
     public init(uri: String) {
-        var fragments: [(String, String)] = []
-        var secrets: [String] = []
-        var redacted = uri
-        if let (userInfo, user) = Redactor.userInfo(in: uri) {
-            secrets.append(String(userInfo.dropFirst(user.count + 1).dropLast()))
-            let safeUserInfo = user + ":*****@"
-            fragments.append((userInfo, safeUserInfo))
-            redacted = redacted.replacingOccurrences(of: userInfo, with: safeUserInfo)
-        }
-        if let query = uri.firstIndex(of: "?") {
-            for pair in uri[uri.index(after: query)...].split(whereSeparator: { $0 == "&" || $0 == ";" }) {
-                guard let equals = pair.firstIndex(of: "=") else { continue }
-                let name = pair[..<equals]
-                let value = pair[pair.index(after: equals)...]
-                // An option whose name is the password (a paste gone wrong) hides its name too.
-                let nameIsSecret = secrets.contains(String(name)) || secrets.contains(name.removingPercentEncoding ?? "")
-                guard nameIsSecret || (Redactor.isSecret(option: String(name)) && !value.isEmpty) else { continue }
-                if !value.isEmpty { secrets.append(String(value)) }
-                let safePair = (nameIsSecret ? "*****" : name) + "=*****"
-                fragments.append((String(pair), String(safePair)))
-                redacted = redacted.replacingOccurrences(of: String(pair), with: String(safePair))
+        self = (try? MongoURI(uri))?.redactor ?? Redactor(text: uri, parsed: nil)
+    }
+
+    /// The redactor of `text`, with what libmongoc read from it when it could parse it.
+    init(text uri: String, parsed: MongoURI.ParsedParts?) {
+        let parts = URIText(uri, splitAsLibmongoc: parsed != nil)
+        var replacements: [(Range<String.Index>, String)] = []
+        var secrets: [String] = parsed.map { [$0.password].compactMap { $0 } + $0.secretValues } ?? []
+        if let userInfo = parts.userInfo {
+            let info = uri[userInfo].dropLast()
+            // A user name alone (X.509, Kerberos) is no secret; an ambiguous one is hidden with the password.
+            if let colon = info.firstIndex(of: ":"), !info[..<colon].contains(where: { "/?@#".contains($0) }) {
+                if info.index(after: colon) < info.endIndex {
+                    secrets.append(String(info[info.index(after: colon)...]))
+                    replacements.append((userInfo, info[..<colon] + ":*****@"))
+                }
+            } else if info.contains(where: { "@/?#:".contains($0) }) {
+                secrets.append(String(info))
+                replacements.append((userInfo, "*****@"))
             }
         }
+        for pair in parts.query {
+            let text = uri[pair]
+            guard let equals = text.firstIndex(of: "=") else { continue }
+            let name = text[..<equals]
+            let value = text[text.index(after: equals)...]
+            // An option whose name is the password (a paste gone wrong) hides its name too.
+            let nameIsSecret = secrets.contains(String(name)) || secrets.contains(name.removingPercentEncoding ?? "")
+            let decodedName = name.removingPercentEncoding ?? String(name)
+            guard nameIsSecret || (Redactor.isSecret(option: decodedName) && !value.isEmpty) else { continue }
+            if !value.isEmpty { secrets.append(String(value)) }
+            replacements.append((pair, (nameIsSecret ? "*****" : name) + "=*****"))
+        }
+        var fragments = replacements.map { (String(uri[$0.0]), $0.1) }
+        var redacted = uri
+        for (range, safe) in replacements.reversed() { redacted.replaceSubrange(range, with: safe) }
         if redacted != uri { fragments.insert((uri, redacted), at: 0) }
         // Percent-decoded forms too: libmongoc may print the decoded text.
         for (secret, safe) in fragments {
             if let decoded = secret.removingPercentEncoding, decoded != secret { fragments.append((decoded, safe)) }
         }
         self.fragments = fragments
-        self.secrets = secrets.flatMap { secret in [secret, secret.removingPercentEncoding].compactMap { $0 } }.filter { !$0.isEmpty }
+        var seen = Set<String>()
+        self.secrets = secrets.flatMap { secret in [secret, secret.removingPercentEncoding].compactMap { $0 } }
+            .filter { !$0.isEmpty && seen.insert($0).inserted }
         redactedURI = redacted
     }
 
@@ -217,7 +234,7 @@ public struct Redactor: Sendable {
         let name = option.lowercased()
         // A file option (tlsCertificateKeyFile, tlsCAFile) names a path, which a user needs to see in errors.
         guard !name.hasSuffix("file") else { return false }
-        return secretOptions.contains(name) || ["password", "secret", "token", "key"].contains { name.contains($0) }
+        return secretOptions.contains(name) || ["password", "secret", "token", "key", "pwd"].contains { name.contains($0) }
     }
 
     /// `text` with every secret-bearing fragment of the connection string replaced by its redacted form.
@@ -227,17 +244,4 @@ public struct Redactor: Sendable {
 
     /// The connection string with its secrets replaced, safe to print.
     public static func redactedURI(_ uri: String) -> String { Redactor(uri: uri).redactedURI }
-
-    /// The `user:password@` part of the authority and the user, found without libmongoc so that it can be
-    /// hidden even in a string libmongoc refuses to parse.
-    static func userInfo(in uri: String) -> (userInfo: String, user: String)? {
-        guard let schemeEnd = uri.range(of: "://") else { return nil }
-        let rest = uri[schemeEnd.upperBound...]
-        // The user info ends at the last "@" before the query, so an unencoded "@" in a password still counts.
-        let beforeQuery = rest[..<(rest.firstIndex(of: "?") ?? rest.endIndex)]
-        guard let at = beforeQuery.lastIndex(of: "@") else { return nil }
-        let userInfo = beforeQuery[..<at]
-        guard let colon = userInfo.firstIndex(of: ":"), userInfo.index(after: colon) < userInfo.endIndex else { return nil }
-        return (String(beforeQuery[...at]), String(userInfo[..<colon]))
-    }
 }

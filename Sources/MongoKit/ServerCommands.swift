@@ -13,9 +13,10 @@ extension MongoDatabase {
         return reply
     }
 
-    /// Runs a cursor command whose result fits its first batch (index lists, small aggregations).
+    /// Runs a cursor command whose result fits its first batch (index lists, small aggregations); a read, so
+    /// bounded by the client's default time limit unless the command has its own.
     public func firstBatch(of command: Document) throws -> [Document] {
-        let reply = try runCommand(command)
+        let reply = try runCommand(command, maxTimeMS: client.defaultMaxTimeMS)
         return reply["cursor"]?.documentValue?["firstBatch"]?.arrayValue?.compactMap(\.documentValue) ?? []
     }
 }

@@ -45,7 +45,7 @@ public struct Auditor: Sendable {
         let groups = arrangePasses(context: context)
         let shared = SharedResults()
         let scheduler = PassScheduler(groups)
-        DispatchQueue.concurrentPerform(iterations: max(1, min(parallelScans, groups.count))) { _ in
+        runOnThreads(max(1, min(parallelScans, groups.count))) { _ in
             while let index = scheduler.next() {
                 defer { scheduler.finish(index) }
                 let group = groups[index]

@@ -140,15 +140,23 @@ extension Auditor {
                 groups[source]!.finishedLater.insert(offset)
             }
         }
-        // Kahn's order, by name among the passes ready at each step.
+        return Self.ordered(Array(groups.values))
+    }
+
+    /// Kahn's order, by name among the passes ready at each step. A cycle (a check riding a pass that had to
+    /// follow its own, against what `dependsOn` told it) is broken at the first waiting pass by name, which
+    /// loses its dependencies still unplaced: every pass then depends only on passes before it, so the
+    /// ordering ends and the scheduler, which waits on `after`, never waits for a pass that waits for it.
+    static func ordered(_ groups: [PassGroup]) -> [PassGroup] {
         var ordered: [PassGroup] = []
         var placed: Set<String> = []
-        var pending = groups.keys.sorted()
+        var pending = groups.sorted { $0.collection < $1.collection }
         while !pending.isEmpty {
-            let ready = pending.firstIndex { groups[$0]!.after.isSubset(of: placed) } ?? 0
-            let collection = pending.remove(at: ready)
-            placed.insert(collection)
-            ordered.append(groups[collection]!)
+            let ready = pending.firstIndex { $0.after.isSubset(of: placed) } ?? 0
+            var group = pending.remove(at: ready)
+            group.after.formIntersection(placed)
+            placed.insert(group.collection)
+            ordered.append(group)
         }
         return ordered
     }
@@ -184,4 +192,37 @@ final class PassScheduler: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
     }
+}
+
+/// Runs `body` on `count` threads at once (the caller's among them) and returns when every one has
+/// returned. Unlike `DispatchQueue.concurrentPerform`, which runs no more iterations at once than there are
+/// cores, all `count` start now: a pass mostly waits on the server, so `--parallel` above the core count
+/// must still mean that many passes at once.
+func runOnThreads(_ count: Int, _ body: (Int) -> Void) {
+    guard count > 1 else { return body(0) }
+    withoutActuallyEscaping(body) { body in
+        let shared = SharedBody(body)
+        let done = DispatchGroup()
+        for index in 1..<count {
+            done.enter()
+            let thread = Thread {
+                shared.body?(index)
+                done.leave()
+            }
+            thread.stackSize = 8 << 20  // as the main thread's: a scan may walk deeply nested documents
+            thread.start()
+        }
+        body(0)
+        done.wait()
+        // The threads' blocks may outlive this call by a moment; they hold the box, no longer the closure.
+        shared.body = nil
+    }
+}
+
+/// The closure `runOnThreads` shares with its threads. Sound as concurrentPerform's own non-Sendable
+/// closure is: it is set before any thread starts, called only by those threads and the caller, and
+/// cleared after all have finished (the DispatchGroup orders each step), before anything it captures ends.
+private final class SharedBody: @unchecked Sendable {
+    var body: ((Int) -> Void)?
+    init(_ body: @escaping (Int) -> Void) { self.body = body }
 }

@@ -226,18 +226,22 @@ public enum HistoryTarget: Sendable, Equatable {
             self = .file(text)
             return
         }
-        let schemeEnd = text.range(of: "://")!
-        let afterScheme = text[schemeEnd.upperBound...]
-        let (beforeQuery, query) = afterScheme.firstIndex(of: "?").map { (afterScheme[..<$0], String(afterScheme[$0...])) } ?? (afterScheme, "")
-        guard let slash = beforeQuery.firstIndex(of: "/"), !beforeQuery[beforeQuery.index(after: slash)...].isEmpty else {
+        let parsed: (uri: MongoURI, collection: String?)
+        do {
+            parsed = try MongoURI.namespace(text)
+        } catch let error as MongoError {
+            throw GateFileError(file: "--history", "\(error)")
+        }
+        guard let database = parsed.uri.database else {
             throw GateFileError(file: "--history", "a MongoDB history needs a database in the connection string: mongodb://host/database[.collection]")
         }
-        let path = beforeQuery[beforeQuery.index(after: slash)...]
-        let parts = path.split(separator: ".", maxSplits: 1).map(String.init)
-        let database = parts[0]
-        let collection = parts.count > 1 && !parts[1].isEmpty ? parts[1] : Self.defaultCollection
-        let uri = text[..<schemeEnd.upperBound] + beforeQuery[..<slash] + "/" + database + query
-        self = .mongo(uri: String(uri), database: database, collection: collection)
+        let collection = parsed.collection ?? Self.defaultCollection
+        // The server's own collections (users, roles, the oplog, sharding metadata) are never a history.
+        guard !collection.hasPrefix("system."), !["local", "config"].contains(database) else {
+            throw GateFileError(
+                file: "--history", "\(parsed.uri.redacted) names a collection of the server's own; give a database and collection of your own")
+        }
+        self = .mongo(uri: parsed.uri.text, database: database, collection: collection)
     }
 }
 

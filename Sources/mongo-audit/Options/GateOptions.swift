@@ -46,12 +46,10 @@ struct GateOptions: ParsableArguments {
                 case .mongo(let uri, let historyDatabase, let collection):
                     guard historyDatabase != database || force else {
                         printError(
-                            "--history \(redactedTarget(uri)) names database \"\(historyDatabase)\", the audited database; the audit only reads, so its history goes elsewhere (give --force if that is another deployment)")
+                            "--history \(Redactor.redactedURI(uri)) names database \"\(historyDatabase)\", the audited database; the audit only reads, so its history goes elsewhere (give --force if that is another deployment)")
                         throw AuditExit(code: .invalidInput)
                     }
-                    let client = try MongoClient(
-                        uri: uri, options: ClientOptions(serverSelectionTimeoutMS: connection.serverSelectionTimeoutMS))
-                    clientsOpenUntilExit.append(client)
+                    let client = try connection.timeouts.client(uri: uri)
                     store = .mongo(MongoHistoryStore(collection: client.database(historyDatabase).collection(collection)))
                 }
             } catch let error as GateFileError {
@@ -67,14 +65,6 @@ struct GateOptions: ParsableArguments {
         prepared.charts = charts
         return prepared
     }
-}
-
-/// The password of a connection string hidden, for messages.
-func redactedTarget(_ uri: String) -> String {
-    guard let scheme = uri.range(of: "://"), let at = uri[scheme.upperBound...].firstIndex(of: "@") else { return uri }
-    let credentials = uri[scheme.upperBound..<at]
-    guard let colon = credentials.firstIndex(of: ":") else { return uri }
-    return String(uri[..<colon]) + ":*****" + String(uri[at...])
 }
 
 /// The gate of one audit: what it compares with and where its figures go.

@@ -23,7 +23,7 @@ struct MigrationTarget: ParsableArguments {
     }
 
     func databaseName() throws -> String {
-        guard let name = database ?? connection.databaseInURI else {
+        guard let name = try database ?? connection.databaseInURI() else {
             throw ValidationError("no database to migrate: give --database, or a path in the connection string")
         }
         return name
@@ -41,7 +41,7 @@ struct MigrationTarget: ParsableArguments {
     /// not lost: the runner retries the step, finds the build in progress on the server and waits for it
     /// with short polls, so a frozen server is noticed within the timeout instead of hours later.
     func connect() throws -> MongoDatabase {
-        let options = ClientOptions(serverSelectionTimeoutMS: connection.serverSelectionTimeoutMS, socketTimeoutMS: socketTimeoutMS)
-        return try MongoClient(uri: connection.resolvedURI, options: options).database(databaseName())
+        try connection.timeouts.client(uri: connection.resolvedURI, socketTimeoutMS: socketTimeoutMS, maxTimeMS: Int(socketTimeoutMS) - 500)
+            .database(databaseName())
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import MongoKit
 
-/// How `profile` and `init` read a database: which one, whole or sampled, under which time limit.
+/// How `profile` and `init` read a database: which one, whole or sampled, from which member, under which time limit.
 struct ProfileReading: ParsableArguments {
     @OptionGroup var connection: ConnectionOptions
 
@@ -11,19 +11,21 @@ struct ProfileReading: ParsableArguments {
     @Option(name: .long, help: "Profile a random sample of N documents per collection.")
     var sample: Int?
 
-    @Option(name: .customLong("max-time-ms"), help: "Time limit the server applies to each operation, in milliseconds (0: none).")
-    var maxTimeMS = 0
+    @OptionGroup var timeLimit: OperationTimeLimit
+
+    @OptionGroup var reads: ReadPreferenceOption
+
+    var maxTimeMS: Int { timeLimit.maxTimeMS }
 
     func validate() throws {
         if let sample { try requireFlag("--sample", sample, in: 1...1_000_000_000) }
-        try requireFlag("--max-time-ms", maxTimeMS, in: 0...86_400_000)
     }
 
     /// The database to read, connected with a socket timeout that outlasts the longest operation.
     func open() throws -> MongoDatabase {
-        guard let name = database ?? connection.databaseInURI else {
+        guard let name = try database ?? connection.databaseInURI() else {
             throw ValidationError("no database to read: give --database or a path in the URI")
         }
-        return try connection.connect(operationLimitMS: maxTimeMS > 0 ? maxTimeMS : 290_000).database(name)
+        return try connection.connect(operationLimitMS: maxTimeMS).database(name).reading(from: reads.readPreference)
     }
 }

@@ -32,8 +32,8 @@ struct Audit: ParsableCommand {
     @Option(name: .long, help: "Fail (exit 1) on findings at or above this severity: critical, high, medium, low, info.")
     var failOn: Severity = .high
 
-    @Option(name: .customLong("max-time-ms"), help: "Time limit the server applies to each operation, in milliseconds.")
-    var maxTimeMS = 60_000
+    @OptionGroup var timeLimit: OperationTimeLimit
+    var maxTimeMS: Int { timeLimit.maxTimeMS }
 
     @Option(name: .long, help: "Audit a random sample of N documents per collection; figures become estimates with 95% confidence intervals.")
     var sample: Int?
@@ -53,8 +53,8 @@ struct Audit: ParsableCommand {
     @Flag(name: .long, help: "Print what the audit would read (collections, documents, fields, commands) and an estimate of its time, then stop.")
     var plan = false
 
-    @Option(name: .long, help: "Where scans and checks read: primary, primaryPreferred, secondary, secondaryPreferred (default), nearest.")
-    var readPreference: ReadPreference = .secondaryPreferred
+    @OptionGroup var reads: ReadPreferenceOption
+    var readPreference: ReadPreference { reads.readPreference }
 
     @Option(name: .long, help: "Colour in the text report: auto (on a terminal), always, never.")
     var color: ColourChoice = .auto
@@ -62,7 +62,6 @@ struct Audit: ParsableCommand {
     @OptionGroup var gate: GateOptions
 
     func validate() throws {
-        try requireFlag("--max-time-ms", maxTimeMS, in: 1...86_400_000)
         if let sample { try requireFlag("--sample", sample, in: 1...1_000_000_000) }
         if let maxDocuments { try requireFlag("--max-documents", maxDocuments, in: 1...1_000_000_000) }
         if let budget { try requireFlag("--budget", budget, in: 0.001...604_800) }
@@ -72,7 +71,7 @@ struct Audit: ParsableCommand {
     func run() throws {
         let reportFile = try ReportFile.checked(output, protecting: [spec])
         let auditSpec = try AuditSpec.load(path: spec)
-        let requested = database.isEmpty ? [auditSpec.database ?? connection.databaseInURI].compactMap { $0 } : database
+        let requested = database.isEmpty ? [try auditSpec.database ?? connection.databaseInURI()].compactMap { $0 } : database
         guard !requested.isEmpty else {
             throw ValidationError("no database to audit: give --database, `database:` in the spec, or a path in the URI")
         }

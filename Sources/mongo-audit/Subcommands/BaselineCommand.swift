@@ -29,15 +29,11 @@ struct BaselineCommand: ParsableCommand {
     @Flag(name: .long, help: "Only remove the findings of the existing baseline that are fixed.")
     var prune = false
 
-    @Option(name: .customLong("max-time-ms"), help: "Time limit the server applies to each operation, in milliseconds.")
-    var maxTimeMS = 60_000
+    @OptionGroup var timeLimit: OperationTimeLimit
+    var maxTimeMS: Int { timeLimit.maxTimeMS }
 
-    @Option(name: .long, help: "Where scans and checks read: primary, primaryPreferred, secondary, secondaryPreferred (default), nearest.")
-    var readPreference: ReadPreference = .secondaryPreferred
-
-    func validate() throws {
-        try requireFlag("--max-time-ms", maxTimeMS, in: 1...86_400_000)
-    }
+    @OptionGroup var reads: ReadPreferenceOption
+    var readPreference: ReadPreference { reads.readPreference }
 
     func run() throws {
         let file: ReportFile
@@ -50,7 +46,7 @@ struct BaselineCommand: ParsableCommand {
             throw AuditExit(code: .invalidInput)
         }
         let auditSpec = try AuditSpec.load(path: spec)
-        guard let databaseName = database ?? auditSpec.database ?? connection.databaseInURI else {
+        guard let databaseName = try database ?? auditSpec.database ?? connection.databaseInURI() else {
             throw ValidationError("no database to audit: give --database, `database:` in the spec, or a path in the URI")
         }
         let longestLimit = auditSpec.checks.compactMap(\.timeLimitMS).reduce(maxTimeMS, max)

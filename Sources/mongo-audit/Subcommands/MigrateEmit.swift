@@ -21,7 +21,7 @@ struct MigrateEmit: ParsableCommand {
 
     func run() throws {
         let auditSpec = try AuditSpec.load(path: spec)
-        guard let databaseName = target.database ?? auditSpec.database ?? target.connection.databaseInURI else {
+        guard let databaseName = try target.database ?? auditSpec.database ?? target.connection.databaseInURI() else {
             throw ValidationError("no database to audit: give --database, `database:` in the spec, or a path in the URI")
         }
         let client = try target.connection.connect()

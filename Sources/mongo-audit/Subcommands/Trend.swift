@@ -30,8 +30,7 @@ struct Trend: ParsableCommand {
     @Option(name: .long, help: "Output: text (a table with sparklines) or json.")
     var format: Format = .text
 
-    @Option(name: .long, help: "How long to wait for a MongoDB history's server, in milliseconds.")
-    var serverSelectionTimeoutMS: Int32 = 10_000
+    @OptionGroup var timeouts: ConnectionTimeouts
 
     func validate() throws {
         try requireFlag("--last", last, in: 1...100_000)
@@ -45,8 +44,7 @@ struct Trend: ParsableCommand {
                 guard FileManager.default.fileExists(atPath: path) else { throw ReportFile.Refusal(description: "no history at \(path)") }
                 records = try HistoryFile(path: path, protecting: []).read(database: database, last: last).records
             case .mongo(let uri, let name, let collection):
-                let client = try MongoClient(uri: uri, options: ClientOptions(serverSelectionTimeoutMS: serverSelectionTimeoutMS))
-                clientsOpenUntilExit.append(client)
+                let client = try timeouts.client(uri: uri)
                 records = try MongoHistoryStore(collection: client.database(name).collection(collection)).records(database: database, last: last)
             }
         } catch let error as GateFileError {
