@@ -2,7 +2,9 @@
 import PackageDescription
 
 // Data flows one way: mongo-audit -> AuditKit / MigrationKit / SampleData -> SpecSupport -> MongoKit -> CMongoc.
-// MongoKit is the only module that imports CMongoc and holds all unsafe C interop.
+// MongoKit holds all C interop with libmongoc. ScanKernel, below MongoKit and AuditKit, holds the raw BSON
+// reader and the data structures of the scan, and with them the unsafe code that makes the scan fast (it
+// imports CMongoc only for the shim's prefetch builtin).
 let package = Package(
     name: "mongo-audit",
     platforms: [.macOS(.v13)],
@@ -27,7 +29,8 @@ let package = Package(
         ),
         // glibc's malloc.h, for the tool's allocator tuning.
         .systemLibrary(name: "CMalloc"),
-        .target(name: "MongoKit", dependencies: ["CMongoc", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "ScanKernel", dependencies: ["CMongoc"]),
+        .target(name: "MongoKit", dependencies: ["CMongoc", "ScanKernel", .product(name: "Logging", package: "swift-log")]),
         .target(name: "SampleData", dependencies: ["MongoKit"]),
         .target(name: "SpecSupport", dependencies: ["MongoKit", .product(name: "Yams", package: "Yams")]),
         .target(
@@ -37,7 +40,7 @@ let package = Package(
         .target(
             name: "AuditKit",
             dependencies: [
-                "MongoKit", "SpecSupport",
+                "MongoKit", "SpecSupport", "ScanKernel",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import ScanKernel
 import SpecSupport
 
 /// Rules that are query filters every document of a collection must match (or must not match), evaluated

@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import ScanKernel
 
 /// The values a check looks at on a path, as MongoDB's query matching, `$lookup` and a multikey index see
 /// them: every value the path reaches (`FieldReader`), arrays at the end of the path replaced by their
