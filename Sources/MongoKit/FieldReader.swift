@@ -450,9 +450,7 @@ public final class FieldReader {
 
     /// A keyed hash consistent with MongoDB's equality.
     public func hash(_ value: RawBSONValue, key: (UInt64, UInt64)) -> UInt64 {
-        var hasher = SipHasher(key: key)
-        BSONCanonical.write(value, to: &hasher)
-        return hasher.finalize()
+        BSONCanonical.hash(value, key: key)
     }
 }
 

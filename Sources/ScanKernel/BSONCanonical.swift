@@ -96,3 +96,20 @@ package enum BSONCanonical {
         if failed { writeMalformed(0xEE, bytes, to: &sink) }
     }
 }
+
+extension BSONCanonical {
+    /// A keyed hash consistent with MongoDB's equality (the canonical bytes through SipHash). Not generic,
+    /// so that callers in other modules run the encoder specialised for the hasher, not the generic one.
+    package static func hash(_ value: RawBSONValue, key: (UInt64, UInt64)) -> UInt64 {
+        var hasher = SipHasher(key: key)
+        write(value, to: &hasher)
+        return hasher.finalize()
+    }
+
+    /// The canonical bytes of a value (see `write`).
+    package static func bytes(_ value: RawBSONValue) -> [UInt8] {
+        var sink = CanonicalBytes()
+        write(value, to: &sink)
+        return sink.bytes
+    }
+}

@@ -1,3 +1,5 @@
+// Sound because no read passes `bytes.count`: the document's length prefix must equal it, every key ends
+// before the closing NUL, and `valueSize` bounds each value by `limit` before the walk hands it out.
 /// Walks the elements of a BSON document or array given as its bytes, bounds-checked.
 package enum BSONElements {
     /// Calls `body` with each element's name and value; `onError` when the bytes are malformed (the walk stops).
@@ -25,7 +27,7 @@ package enum BSONElements {
     }
 
     /// The size of a value of `type` at `offset`, or nil when malformed or past `limit`.
-    package static func valueSize(_ type: UInt8, _ bytes: UnsafeRawBufferPointer, at offset: Int, limit: Int) -> Int? {
+    @inlinable package static func valueSize(_ type: UInt8, _ bytes: UnsafeRawBufferPointer, at offset: Int, limit: Int) -> Int? {
         func int32(_ at: Int) -> Int { Int(Int32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: Int32.self))) }
         func lengthPrefixed(extra: Int, minimum: Int) -> Int? {
             guard offset + 4 <= limit else { return nil }

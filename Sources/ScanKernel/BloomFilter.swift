@@ -1,3 +1,5 @@
+// Unsafe buffer access is sound because a block index is the high half of a 32-bit value x the block
+// count, always below it.
 /// A split-block Bloom filter over 64-bit hashes (the layout Parquet and Impala use): each value sets one
 /// bit in each of eight 32-bit words of one 32-byte block, so an insert touches one cache line. At 16 bits
 /// per item its false-positive rate is about 0.1% to 0.2%.

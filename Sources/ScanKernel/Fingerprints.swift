@@ -1,3 +1,4 @@
+// The binary search reads the buffer between `low` and `high`, both within 0...count, and only below count.
 /// The keyed hashes of a field's values that fall in one range of hash values, sorted and without repeats
 /// once finished. It keeps at most `capacity`; when full, the range shrinks to the lower half of what it holds.
 package struct Fingerprints: Sendable {

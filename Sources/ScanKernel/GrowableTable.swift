@@ -5,13 +5,14 @@
 /// free two copies; every owner (FieldReader) keeps one copy in a stored property and frees it in its
 /// `deinit`. Indices are trusted (unchecked): callers index only below `count`, which they read first.
 /// Elements are plain values (offsets, ids, buffers owned elsewhere), so `removeAll` and `free` need not
-/// deinitialize them.
+/// deinitialize them. Every member is inlinable: a generic called across modules unspecialised would
+/// cost more than the retains it saves.
 @usableFromInline package struct GrowableTable<Element> {
     @usableFromInline package var storage = UnsafeMutablePointer<Element>.allocate(capacity: 16)
-    private var capacity = 16
+    @usableFromInline var capacity = 16
     @usableFromInline package var count = 0
 
-    package init() {}
+    @inlinable package init() {}
 
     @inlinable package subscript(index: Int) -> Element {
         get { storage[index] }
@@ -19,9 +20,9 @@
     }
 
     /// A view of the elements, valid until the next `append` or `free`.
-    package var elements: UnsafeBufferPointer<Element> { UnsafeBufferPointer(start: storage, count: count) }
+    @inlinable package var elements: UnsafeBufferPointer<Element> { UnsafeBufferPointer(start: storage, count: count) }
 
-    package mutating func append(_ element: Element) {
+    @inlinable package mutating func append(_ element: Element) {
         if count == capacity {
             let bigger = UnsafeMutablePointer<Element>.allocate(capacity: capacity * 2)
             bigger.moveInitialize(from: storage, count: count)
@@ -34,7 +35,7 @@
     }
 
     /// Forgets the elements (they are plain values or owned elsewhere) and keeps the memory.
-    package mutating func removeAll() { count = 0 }
+    @inlinable package mutating func removeAll() { count = 0 }
 
-    package func free() { storage.deallocate() }
+    @inlinable package func free() { storage.deallocate() }
 }

@@ -1,3 +1,6 @@
+// Unsafe buffer access (the probe loops, the prefetch) is sound because every index is below the slot
+// count: `home` is the high half of key x count, and the probe wraps to 0 at the count. The table is never
+// full (at most 70%), so a probe always meets an empty slot and ends.
 /// An open-addressing set of 64-bit hashes (linear probing, at most 70% full; 0 marks an empty slot). With
 /// payloads, the low `payloadBits` of each slot hold a payload instead of hash bits (the hashes put in must
 /// have those bits clear): no array beside the table.

@@ -1,3 +1,6 @@
+// Sound because every index lies within the `low...high` range of the buffer being sorted: the partition
+// scans stop at the pivot's value, which stays inside the range, and each recursion gets a slice of it.
+// Callers pass an array's own buffer (`withUnsafeMutableBufferPointer`), valid for the call.
 /// Sorts in place (the standard sort's merge buffer would take half as much memory again): quicksort
 /// (middle pivot; keyed hashes are random, so no input is adversarial), insertion sort for short runs,
 /// recursing into the shorter side only.

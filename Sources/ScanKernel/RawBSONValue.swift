@@ -6,6 +6,9 @@ import Foundation
 // rules. Everything here works on raw bytes, bounds-checked: a malformed value never reads outside its
 // buffer, it only compares unequal to well-formed ones.
 
+// Sound because every read checks the value's own length first (a number's 4, 8 or 16 bytes, a string's
+// prefix against the bytes it has); the bytes themselves are borrowed, valid while their owner's are (a
+// FieldReader's until its next load, a document's while it is borrowed).
 /// A BSON value where it lies: its type and its bytes (after the key). Valid as long as the bytes.
 public struct RawBSONValue {
     public let type: UInt8

@@ -1,3 +1,4 @@
+// Sound because the word loads are at `offset` with `offset + 8 <= count`; the rest goes byte by byte.
 /// SipHash-1-3 with a 128-bit key: a keyed hash, so that nobody who does not know the run's random key
 /// can build values that collide.
 package struct SipHasher: CanonicalSink {

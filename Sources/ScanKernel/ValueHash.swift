@@ -1,3 +1,5 @@
+// Sound because each load is within the buffer: words while `i + 8 <= n`, the tail from the last eight
+// (or four) bytes only when there are that many, else byte by byte.
 /// 64-bit hashing of a value's canonical bytes: a word-at-a-time multiply-rotate over the bytes, then a murmur3
 /// finaliser so that the high bits HyperLogLog uses are well mixed.
 package enum ValueHash {
