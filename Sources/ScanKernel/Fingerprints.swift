@@ -6,7 +6,7 @@ package struct Fingerprints: Sendable {
     @usableFromInline package let lower: UInt64
     /// The end of the range (exclusive); nil through the largest hash.
     @usableFromInline package private(set) var upper: UInt64?
-    package let capacity: Int
+    @usableFromInline package let capacity: Int
 
     package init(from lower: UInt64 = 0, capacity: Int, expected: Int) {
         self.lower = lower
@@ -32,7 +32,7 @@ package struct Fingerprints: Sendable {
     @inlinable package func covers(_ hash: UInt64) -> Bool { hash >= lower && (upper.map { hash < $0 } ?? true) }
 
     @inline(__always)
-    package mutating func add(_ hash: UInt64) {
+    @inlinable package mutating func add(_ hash: UInt64) {
         guard covers(hash) else { return }
         if hashes.count >= capacity {
             shrink()
@@ -45,7 +45,7 @@ package struct Fingerprints: Sendable {
     }
 
     /// Sorted, without repeats; then, when still over three quarters full, the upper half of the range is let go.
-    private mutating func shrink() {
+    @usableFromInline mutating func shrink() {
         finish()
         guard hashes.count > capacity * 3 / 4 else { return }
         let middle = hashes.count / 2

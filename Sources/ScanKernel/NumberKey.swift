@@ -12,9 +12,9 @@ public enum NumberKey: Hashable, Sendable, Comparable {
     case decimal(negative: Bool, high: UInt64, low: UInt64, exponent: Int)
     case positiveInfinity
 
-    public init(int: Int64) { self = .integer(int) }
+    @inlinable public init(int: Int64) { self = .integer(int) }
 
-    public init(double value: Double) {
+    @inlinable public init(double value: Double) {
         if value.isNaN {
             self = .nan
         } else if value.isInfinite {
@@ -112,7 +112,7 @@ public enum NumberKey: Hashable, Sendable, Comparable {
     }
 
     /// The value as a double, rounded (for display and approximate ordering only).
-    public var approximateDouble: Double {
+    @inlinable public var approximateDouble: Double {
         switch self {
         case .nan: return .nan
         case .negativeInfinity: return -.infinity

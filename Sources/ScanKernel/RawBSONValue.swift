@@ -9,18 +9,19 @@ import Foundation
 // Sound because every read checks the value's own length first (a number's 4, 8 or 16 bytes, a string's
 // prefix against the bytes it has); the bytes themselves are borrowed, valid while their owner's are (a
 // FieldReader's until its next load, a document's while it is borrowed).
+
 /// A BSON value where it lies: its type and its bytes (after the key). Valid as long as the bytes.
 public struct RawBSONValue {
     public let type: UInt8
     public let bytes: UnsafeRawBufferPointer
 
-    public init(type: UInt8, bytes: UnsafeRawBufferPointer) {
+    @inlinable public init(type: UInt8, bytes: UnsafeRawBufferPointer) {
         self.type = type
         self.bytes = bytes
     }
 
     /// The value as a number key (nil for non-numeric types).
-    public var number: NumberKey? {
+    @inlinable public var number: NumberKey? {
         switch type {
         case 0x01: return bytes.count == 8 ? NumberKey(double: Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self)))) : nil
         case 0x10: return bytes.count == 4 ? NumberKey(int: Int64(Int32(littleEndian: bytes.loadUnaligned(as: Int32.self)))) : nil
@@ -33,7 +34,7 @@ public struct RawBSONValue {
         }
     }
 
-    public var isNumber: Bool { type == 0x01 || type == 0x10 || type == 0x12 || type == 0x13 }
+    @inlinable public var isNumber: Bool { type == 0x01 || type == 0x10 || type == 0x12 || type == 0x13 }
 
     /// The text of a string or symbol (without its length and NUL), nil for other types or a bad length.
     @inlinable public var text: UnsafeRawBufferPointer? {

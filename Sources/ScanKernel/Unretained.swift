@@ -14,13 +14,13 @@ package struct Unretained<Object: AnyObject> {
 
     /// Calls `body` with the object, which the caller's owner keeps alive.
     @inlinable @inline(__always)
-    package func with<Result>(_ body: (Object) throws -> Result) rethrows -> Result {
-        try reference._withUnsafeGuaranteedRef(body)
+    package func with<Result>(_ body: (Object) -> Result) -> Result {
+        reference._withUnsafeGuaranteedRef(body)
     }
 
     /// Calls `body` with the object as `type`, which must be its dynamic type (or a superclass of it).
     @inlinable @inline(__always)
-    package func with<Exact: AnyObject, Result>(as type: Exact.Type, _ body: (Exact) throws -> Result) rethrows -> Result {
-        try reference._withUnsafeGuaranteedRef { try body(unsafeDowncast($0, to: Exact.self)) }
+    package func with<Exact: AnyObject, Result>(as type: Exact.Type, _ body: (Exact) -> Result) -> Result {
+        reference._withUnsafeGuaranteedRef { body(unsafeDowncast($0, to: Exact.self)) }
     }
 }
