@@ -1,3 +1,6 @@
+// Sound because it reads values only through `RawBSONValue` and `BSONElements`, which bound every read by
+// the value's own bytes.
+
 /// A sink for canonical bytes: a buffer (for equality) or a hasher.
 package protocol CanonicalSink {
     mutating func write(_ byte: UInt8)

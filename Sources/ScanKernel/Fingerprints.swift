@@ -1,4 +1,4 @@
-// The binary search reads the buffer between `low` and `high`, both within 0...count, and only below count.
+// Sound because the binary search reads the buffer only below `count`: `low` and `high` stay in 0...count.
 /// The keyed hashes of a field's values that fall in one range of hash values, sorted and without repeats
 /// once finished. It keeps at most `capacity`; when full, the range shrinks to the lower half of what it holds.
 package struct Fingerprints: Sendable {

@@ -1,4 +1,5 @@
-// The only raw reads are an ObjectId's two words, after `append(type:_:)` has checked it is 12 bytes.
+// Sound because the only raw reads are an ObjectId's two words, after `append(type:_:)` has checked that
+// it is 12 bytes.
 /// The `_id`s of first sightings, each found by its number (plus one: the payload of its hash's slot in the
 /// table, so a number needs `payloadBits` at most). ObjectIds, the usual `_id`, are kept in blocks of 16:
 /// the first whole, each next one as the difference from the one before (its last 8 bytes as a number,
