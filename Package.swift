@@ -2,7 +2,9 @@
 import PackageDescription
 
 // Data flows one way: mongo-audit -> AuditKit / MigrationKit / SampleData -> SpecSupport -> MongoKit -> CMongoc.
-// MongoKit is the only module that imports CMongoc and holds all unsafe C interop.
+// MongoKit holds all C interop with libmongoc. ScanKernel, below MongoKit and AuditKit, holds the raw BSON
+// reader and the data structures of the scan, and with them the unsafe code that makes the scan fast (it
+// imports CMongoc only for the shim's prefetch builtin).
 let package = Package(
     name: "mongo-audit",
     platforms: [.macOS(.v13)],
@@ -29,8 +31,10 @@ let package = Package(
         .systemLibrary(name: "CMalloc"),
         // The one escaping layer for every output context; no dependencies.
         .target(name: "TextEscaping"),
+        .target(name: "ScanKernel", dependencies: ["CMongoc"]),
         .target(
-            name: "MongoKit", dependencies: ["CMongoc", "TextEscaping", .product(name: "Logging", package: "swift-log")]),
+            name: "MongoKit",
+            dependencies: ["CMongoc", "ScanKernel", "TextEscaping", .product(name: "Logging", package: "swift-log")]),
         .target(name: "SampleData", dependencies: ["MongoKit"]),
         .target(name: "SpecSupport", dependencies: ["MongoKit", .product(name: "Yams", package: "Yams")]),
         .target(
@@ -40,7 +44,7 @@ let package = Package(
         .target(
             name: "AuditKit",
             dependencies: [
-                "MongoKit", "SpecSupport", "TextEscaping",
+                "MongoKit", "SpecSupport", "ScanKernel", "TextEscaping",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Yams", package: "Yams"),
             ]
         ),

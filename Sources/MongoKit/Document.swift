@@ -1,5 +1,6 @@
 import CMongoc
 import Foundation
+import ScanKernel
 
 /// Runs `mongoc_init` exactly once per process, before any other libmongoc or libbson call.
 let libmongocInitialized: Void = {
@@ -169,7 +170,12 @@ public struct DocumentView {
     let pointer: OpaquePointer
     /// Not retained (a view is made per document of a scan): whoever makes the view keeps the pair alive
     /// for as long as the view is valid.
-    unowned(unsafe) let iterators: IteratorPair
+    let iterators: Unretained<IteratorPair>
+
+    init(pointer: OpaquePointer, iterators: IteratorPair) {
+        self.pointer = pointer
+        self.iterators = Unretained(iterators)
+    }
 
     /// The type of the field at a dotted path, or nil when the path does not exist.
     public func type(at path: String) -> BSONType? {
@@ -191,12 +197,11 @@ public struct DocumentView {
     }
 
     private func find<T>(_ path: String, _ read: (OpaquePointer) -> T) -> T? {
-        let root = iterators.root
+        let (root, child) = iterators.with { ($0.root, $0.child) }
         guard bson_iter_init(root, pointer) else { return nil }
         if !path.utf8.contains(UInt8(ascii: ".")) {
             return bson_iter_find(root, path) ? read(root) : nil
         }
-        let child = iterators.child
         return bson_iter_find_descendant(root, path, child) ? read(child) : nil
     }
 }

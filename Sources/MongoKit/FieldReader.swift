@@ -1,5 +1,6 @@
 import CMongoc
 import Foundation
+import ScanKernel
 
 /// Reads a fixed set of dotted paths from each document of a scan in one walk over its raw bytes, instead
 /// of one search per path: the fast path that lets several checks share a pass cheaply. A path reaches
@@ -449,9 +450,7 @@ public final class FieldReader {
 
     /// A keyed hash consistent with MongoDB's equality.
     public func hash(_ value: RawBSONValue, key: (UInt64, UInt64)) -> UInt64 {
-        var hasher = SipHasher(key: key)
-        BSONCanonical.write(value, to: &hasher)
-        return hasher.finalize()
+        BSONCanonical.hash(value, key: key)
     }
 }
 
@@ -465,57 +464,4 @@ public final class FieldReader {
     /// The document or array holding the element.
     @usableFromInline let parentStart: Int
     @usableFromInline let parentLength: Int
-}
-
-/// A manually allocated array that grows by doubling: read in hot loops without retains. Its owner frees it.
-@usableFromInline struct GrowableTable<Element> {
-    @usableFromInline var storage = UnsafeMutablePointer<Element>.allocate(capacity: 16)
-    private var capacity = 16
-    @usableFromInline var count = 0
-
-    @inlinable subscript(index: Int) -> Element {
-        get { storage[index] }
-        set { storage[index] = newValue }
-    }
-
-    var elements: UnsafeBufferPointer<Element> { UnsafeBufferPointer(start: storage, count: count) }
-
-    mutating func append(_ element: Element) {
-        if count == capacity {
-            let bigger = UnsafeMutablePointer<Element>.allocate(capacity: capacity * 2)
-            bigger.moveInitialize(from: storage, count: count)
-            storage.deallocate()
-            storage = bigger
-            capacity *= 2
-        }
-        (storage + count).initialize(to: element)
-        count += 1
-    }
-
-    /// Forgets the elements (they are plain values or owned elsewhere) and keeps the memory.
-    mutating func removeAll() { count = 0 }
-
-    func free() { storage.deallocate() }
-}
-
-/// A 64-bit hash of bytes, eight at a time, with a final mix (splitmix64's): stable across runs.
-func hashBytes(_ bytes: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
-    var hash = seed &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count)
-    var offset = 0
-    while offset + 8 <= bytes.count {
-        hash = (hash ^ bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
-        hash ^= hash >> 29
-        offset += 8
-    }
-    var tail: UInt64 = 0
-    var shift: UInt64 = 0
-    while offset < bytes.count {
-        tail |= UInt64(bytes[offset]) << shift
-        shift += 8
-        offset += 1
-    }
-    hash = (hash ^ tail) &* 0x94D0_49BB_1331_11EB
-    hash ^= hash >> 31
-    hash = hash &* 0xBF58_476D_1CE4_E5B9
-    return hash ^ (hash >> 27)
 }

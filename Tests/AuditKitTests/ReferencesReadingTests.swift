@@ -4,6 +4,7 @@ import TestSupport
 import XCTest
 
 @testable import AuditKit
+import ScanKernel
 
 /// How `references` reads: each collection once (the smaller side held in memory: the references, which
 /// the target's shared pass then looks up, or the target's values, collected in its pass first), a sample

@@ -2,6 +2,7 @@ import XCTest
 import TestSupport
 
 @testable import AuditKit
+import ScanKernel
 
 /// The memory-bounded structures behind unique_values: pure logic, no server needed.
 final class SeenHashesTests: XCTestCase {

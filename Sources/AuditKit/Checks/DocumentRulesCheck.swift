@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import ScanKernel
 import SpecSupport
 import TextEscaping
 

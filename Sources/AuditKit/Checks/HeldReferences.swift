@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import ScanKernel
 
 // `references` holding its smaller side, like a hash join: when there are no more referencing documents
 // than target documents, the source's shared pass (which then runs first) keeps each reference's keyed hash

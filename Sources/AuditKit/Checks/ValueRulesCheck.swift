@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import ScanKernel
 import SpecSupport
 
 /// Ranges, allowed values and patterns on fields, counted over the shared pass with a few offending `_id`s.
@@ -283,7 +284,7 @@ public struct ValueRulesCheck: DocumentCheck {
         let check: ValueRulesCheck
         let matchers: [Matcher]
         /// The same, read per document without a retain and release each: `matchers` keeps them alive.
-        private let unretainedMatchers: [Unmanaged<Matcher>]
+        private let unretainedMatchers: [Unretained<Matcher>]
         let slots: [Int]
         /// Per rule with a pattern, the server's verdicts on its strings.
         let patterns: [PatternVerdicts?]
@@ -295,7 +296,7 @@ public struct ValueRulesCheck: DocumentCheck {
         init(check: ValueRulesCheck, context: AuditContext, slots: [Int]) {
             self.check = check
             matchers = check.rules.map { Matcher($0, now: context.now) }
-            unretainedMatchers = matchers.map { Unmanaged.passUnretained($0) }
+            unretainedMatchers = matchers.map { Unretained($0) }
             self.slots = slots
             let collection = context.database.collection(check.collectionName)
             patterns = check.rules.map { rule in
@@ -324,10 +325,10 @@ public struct ValueRulesCheck: DocumentCheck {
                     let value = fields.raw(slot, 0)
                     if value.type == 0x0A || value.type == 0x06 || value.type == 0x04 { continue }
                     checked[index] += 1
-                    if !matcher._withUnsafeGuaranteedRef({ $0.accepts(value) }) {
+                    if !matcher.with({ $0.accepts(value) }) {
                         violations[index] += 1
                         examples[index].add(fields)
-                    } else if matcher._withUnsafeGuaranteedRef({ $0.hasPattern }), let text = value.text, let verdicts = patterns[index] {
+                    } else if matcher.with({ $0.hasPattern }), let text = value.text, let verdicts = patterns[index] {
                         verdicts.judge([Array(text)], id: examples[index].ids.count < examples[index].limit ? fields.value(0) : nil)
                     }
                     continue
@@ -341,9 +342,9 @@ public struct ValueRulesCheck: DocumentCheck {
                     if value.type == 0x0A || value.type == 0x06 || value.type == 0x04 { continue }
                     values += 1
                     if broken { continue }
-                    if !matcher._withUnsafeGuaranteedRef({ $0.accepts(value) }) {
+                    if !matcher.with({ $0.accepts(value) }) {
                         broken = true
-                    } else if matcher._withUnsafeGuaranteedRef({ $0.hasPattern }), let text = value.text {
+                    } else if matcher.with({ $0.hasPattern }), let text = value.text {
                         texts = (texts ?? []) + [Array(text)]
                     }
                 }

@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import ScanKernel
 
 /// A check that looks at every document of one collection. All document checks of a collection share
 /// a single pass (see `CollectionScan`), each reading only the fields it names.
@@ -52,13 +53,14 @@ public protocol PrefetchingAccumulator: DocumentAccumulator {
 
 /// An accumulator as the shared pass's per-document loop holds it: a loop over `[any DocumentAccumulator]`
 /// retains and releases each accumulator per document (about 6% of an audit's CPU time, measured). The
-/// pass's own array keeps every accumulator alive while the loop runs.
+/// pass's own array keeps every accumulator alive while the loop runs. The calls go through the
+/// accumulator's own type (recorded here from the instance), so they are direct, not existential.
 struct UnretainedAccumulator {
-    private let object: Unmanaged<AnyObject>
+    private let object: Unretained<AnyObject>
     private let type: any DocumentAccumulator.Type
 
     init(_ accumulator: any DocumentAccumulator) {
-        object = Unmanaged.passUnretained(accumulator)
+        object = Unretained(accumulator)
         type = Swift.type(of: accumulator)
     }
 
@@ -67,11 +69,11 @@ struct UnretainedAccumulator {
 
 /// A prefetching accumulator held the same way.
 struct UnretainedPrefetcher {
-    private let object: Unmanaged<AnyObject>
+    private let object: Unretained<AnyObject>
     private let type: any PrefetchingAccumulator.Type
 
     init(_ accumulator: any PrefetchingAccumulator) {
-        object = Unmanaged.passUnretained(accumulator)
+        object = Unretained(accumulator)
         type = Swift.type(of: accumulator)
     }
 
@@ -80,14 +82,14 @@ struct UnretainedPrefetcher {
 
 extension DocumentAccumulator {
     /// `visit` on an instance of this type that the caller keeps alive.
-    fileprivate static func visit(unretained object: Unmanaged<AnyObject>, _ document: DocumentView, fields: FieldReader) {
-        object._withUnsafeGuaranteedRef { unsafeDowncast($0, to: Self.self).visit(document, fields: fields) }
+    fileprivate static func visit(unretained object: Unretained<AnyObject>, _ document: DocumentView, fields: FieldReader) {
+        object.with(as: Self.self) { $0.visit(document, fields: fields) }
     }
 }
 
 extension PrefetchingAccumulator {
-    fileprivate static func prefetch(unretained object: Unmanaged<AnyObject>, fields: FieldReader) {
-        object._withUnsafeGuaranteedRef { unsafeDowncast($0, to: Self.self).prefetch(fields: fields) }
+    fileprivate static func prefetch(unretained object: Unretained<AnyObject>, fields: FieldReader) {
+        object.with(as: Self.self) { $0.prefetch(fields: fields) }
     }
 }
 

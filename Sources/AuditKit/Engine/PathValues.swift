@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import ScanKernel
 
 /// The values a check looks at on a path, as MongoDB's query matching, `$lookup` and a multikey index see
 /// them: every value the path reaches (`FieldReader`), arrays at the end of the path replaced by their
@@ -21,11 +22,7 @@ extension FieldReader {
 }
 
 /// The canonical bytes of a value: equal for values MongoDB finds equal, different otherwise.
-func canonicalBytes(_ value: RawBSONValue) -> [UInt8] {
-    var sink = CanonicalBytes()
-    BSONCanonical.write(value, to: &sink)
-    return sink.bytes
-}
+func canonicalBytes(_ value: RawBSONValue) -> [UInt8] { BSONCanonical.bytes(value) }
 
 /// The canonical bytes of a Swift value (encoded once as a one-field document).
 func canonicalBytes(_ value: BSONValue) -> [UInt8] {

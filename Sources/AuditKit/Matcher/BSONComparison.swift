@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import ScanKernel
 
 // MongoDB's order of BSON values, as the query matcher (`BSONElement::compareElements`) and aggregation
 // (`Value::compare`) apply it. Numbers compare exactly through `NumberKey`; types rank as

@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import ScanKernel
 import SpecSupport
 
 // A MongoDB query filter read from a spec and compiled for `QueryMatcher`. Only what the matcher

@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import ScanKernel
 
 /// A verdict that may wait for the server: regular expressions are evaluated by the server (see
 /// `RegexVerdicts`), so a filter's verdict on a document is unknown until the verdicts on its strings

@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import ScanKernel
 
 /// Discovers every path of a collection's documents in one pass and keeps, per path, the figures of
 /// `PathProfile`. It walks each document's raw BSON bytes itself (bounds-checked; a malformed document is
@@ -71,7 +72,7 @@ public final class CollectionProfiler {
             malformed += 1
             return
         }
-        let walker = Walker(bytes: bytes, hot: hot, profiler: Unmanaged.passUnretained(self), document: index)
+        let walker = Walker(bytes: bytes, hot: hot, profiler: Unretained(self), document: index)
         if !walker.walkDocument(at: 0, parent: -1, depth: 0, underArray: false) { malformed += 1 }
     }
 
@@ -205,7 +206,7 @@ struct HotState {
 private struct Walker {
     let bytes: UnsafeRawBufferPointer
     let hot: UnsafeMutablePointer<HotState>
-    let profiler: Unmanaged<CollectionProfiler>
+    let profiler: Unretained<CollectionProfiler>
     let document: Int
 
     /// The path last seen at `position` of a document at `parent` (documents of one collection mostly share
@@ -221,7 +222,7 @@ private struct Walker {
     func lookUpChild(
         of parent: Int, position: Int, key: UnsafeRawBufferPointer, depth: Int, underArray: Bool
     ) -> UnsafeMutablePointer<PathCounters>? {
-        profiler._withUnsafeGuaranteedRef { profiler in
+        profiler.with { profiler in
             position < CollectionProfiler.cachedPositions
                 ? profiler.cachedChildMiss(
                     of: parent, slot: (parent + 1) * CollectionProfiler.cachedPositions + position, key: key, depth: depth,
@@ -236,7 +237,7 @@ private struct Walker {
         if cached > 0 { return hot.pointee.counters + (cached - 1) }
         if cached < 0 { return nil }
         let index = hot.pointee.counters.distance(to: parent)
-        let found = profiler._withUnsafeGuaranteedRef { $0.child(of: index, key: nil, depth: depth, underArray: true) }
+        let found = profiler.with { $0.child(of: index, key: nil, depth: depth, underArray: true) }
         parent.pointee.elementPath = found.map { Int32(hot.pointee.counters.distance(to: $0) + 1) } ?? -1
         return found
     }
@@ -466,12 +467,12 @@ private struct Walker {
     @inline(__always) func track(_ hash: UInt64, _ path: UnsafeMutablePointer<PathCounters>, bytes: Int, _ json: () -> JSONValue) {
         guard path.pointee.tracking else { return path.pointee.addDistinct(hash) }
         guard !path.pointee.countKnown(hash) else { return }
-        profiler._withUnsafeGuaranteedRef { $0.addTopValue(path, hash: hash, bytes: bytes, json) }
+        profiler.with { $0.addTopValue(path, hash: hash, bytes: bytes, json) }
     }
 
     /// A value whose distinct count is estimated but which is not kept among the top values.
     @inline(__always) func other(_ hash: UInt64, _ path: UnsafeMutablePointer<PathCounters>) {
-        if path.pointee.tracking { profiler._withUnsafeGuaranteedRef { $0.stopTracking(path) } }
+        if path.pointee.tracking { profiler.with { $0.stopTracking(path) } }
         path.pointee.addDistinct(hash)
     }
 }
