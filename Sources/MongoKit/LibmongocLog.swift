@@ -41,8 +41,21 @@ public enum LibmongocLog {
         lock.lock()
         let hidden = secrets
         lock.unlock()
-        // Ignoring case: libmongoc lowercases what it quotes from a URI (option names).
-        let text = hidden.reduce(String(cString: message)) { $0.replacingOccurrences(of: $1, with: "*****", options: .caseInsensitive) }
+        let text = hidden.reduce(String(cString: message)) { hide($1, in: $0) }
         logger.log(level: level, "\(text)", metadata: domain.map { ["domain": "\(String(cString: $0))"] })
+    }
+
+    /// `text` with `secret` replaced by `*****`, ignoring case (libmongoc lowercases what it quotes from a URI,
+    /// option names). A secret shorter than four characters is hidden only where it stands alone (not inside a
+    /// longer run of letters and digits): every "p" of a line replaced would leave the line unreadable and hide
+    /// nothing a reader could tell was the secret.
+    static func hide(_ secret: String, in text: String) -> String {
+        guard secret.count < 4 else { return text.replacingOccurrences(of: secret, with: "*****", options: .caseInsensitive) }
+        let pattern = "(?<![\\p{L}\\p{N}])" + NSRegularExpression.escapedPattern(for: secret) + "(?![\\p{L}\\p{N}])"
+        guard let expression = try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive]) else {
+            return text.replacingOccurrences(of: secret, with: "*****", options: .caseInsensitive)
+        }
+        return expression.stringByReplacingMatches(
+            in: text, range: NSRange(text.startIndex..., in: text), withTemplate: NSRegularExpression.escapedTemplate(for: "*****"))
     }
 }

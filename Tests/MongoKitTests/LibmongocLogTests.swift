@@ -15,6 +15,15 @@ final class LibmongocLogTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.level == .debug && $0.message.contains("Unsupported URI option") }, "\(lines)")
         XCTAssertFalse(lines.contains { $0.message.lowercased().contains("hunter2pass") }, "\(lines)")
     }
+
+    /// A short secret is hidden where it stands alone, not inside words (another client of the same process
+    /// may have a one-letter password); a longer one wherever it appears, in any case.
+    func testShortSecretsAreHiddenAsWholeTokens() {
+        XCTAssertEqual(LibmongocLog.hide("p", in: "Unsupported URI option \"p\""), "Unsupported URI option \"*****\"")
+        XCTAssertEqual(LibmongocLog.hide("p", in: "p=1&P:2"), "*****=1&*****:2")
+        XCTAssertEqual(LibmongocLog.hide("a.b", in: "axb a.b"), "axb *****")
+        XCTAssertEqual(LibmongocLog.hide("Hunter2Pass", in: "option hunter2passes"), "option *****es")
+    }
 }
 
 /// Every log line of the test process, at every level (LoggingSystem is bootstrapped once per process).
