@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import SpecSupport
 
 /// The text of new migration files: a commented skeleton, or the indexes an audit found missing.
 public enum MigrationTemplate {
@@ -49,15 +50,5 @@ public enum MigrationTemplate {
             parts.append("\(option.specName): \(option.text(in: index))")
         }
         return "{" + parts.joined(separator: ", ") + "}"
-    }
-
-    /// Plain when YAML reads it back as the same text, else double-quoted.
-    static func yamlScalar(_ text: String) -> String {
-        let plain = text.range(of: #"^[A-Za-z_][A-Za-z0-9_.\- ]*$"#, options: .regularExpression) != nil
-            && !["true", "false", "yes", "no", "on", "off", "null", "y", "n"].contains(text.lowercased())
-            && !text.hasSuffix(" ")
-        // JSON string syntax, which YAML reads as the same text: a newline or control character in a name
-        // stays itself (a raw newline inside double quotes would fold into a space).
-        return plain ? text : JSONValue.string(text).text(pretty: false)
     }
 }

@@ -37,4 +37,18 @@ final class MigrationIndexOptionTests: XCTestCase {
         let migration = try Migration(text: text, file: "0001_odd.yml", version: 1, title: "odd", checksum: "x")
         XCTAssertEqual(migration.up.map(\.operation), [.createIndexes(collection: collection, indexes: indexes)], text)
     }
+
+    /// The characters YAML reads differently from JSON inside double quotes (NEL, the line and paragraph
+    /// separators are line breaks to YAML and fold; C1 controls and a BOM are not printable) read back as
+    /// themselves too.
+    func testYAMLLineBreaksAndNonPrintablesReadBackAsTheSameText() throws {
+        let odd = ["a\u{85}b", "c\u{2028}d\u{2029}e", "f\u{9B}g\u{80}h\u{7F}", "i\u{FEFF}j", "k\u{FFFE}l", "m: n # o", "- p", "yes"]
+        for name in odd {
+            let indexes = [IndexSpec(keys: [IndexKey(field: name, direction: 1)], name: name)]
+            let text = MigrationTemplate.createIndexes([(name, indexes)], description: name)
+            let migration = try Migration(text: text, file: "0001_odd.yml", version: 1, title: "odd", checksum: "x")
+            XCTAssertEqual(migration.up.map(\.operation), [.createIndexes(collection: name, indexes: indexes)], text)
+            XCTAssertEqual(migration.description, name, text)
+        }
+    }
 }
