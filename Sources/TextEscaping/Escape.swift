@@ -130,14 +130,26 @@ public enum Escape {
     // MARK: Markdown
 
     /// Inline Markdown text or a table cell: shown as on a terminal, then Markdown's and HTML's punctuation
-    /// backslash-escaped (`\ ` * _ [ ] < > | ~`), so the text adds no structure, link or tag of its own.
+    /// backslash-escaped (`\ ` * _ [ ] < > | ~`, and `&` before `#` or a letter), so the text adds no
+    /// structure, link, tag or character reference (`&#x202E;`) of its own.
     public static func markdownText(_ text: String) -> String {
-        mapped(terminal(text)) { scalar, out in
+        let escaped = mapped(terminal(text)) { scalar, out in
             guard "\\`*_[]<>|~".unicodeScalars.contains(scalar) else { return false }
             out += "\\"
             out.unicodeScalars.append(scalar)
             return true
         }
+        // An `&` is escaped only where it could start a character reference, so "a & b" stays as it was.
+        guard escaped.contains("&") else { return escaped }
+        var out = ""
+        var scalars = escaped.unicodeScalars.makeIterator()
+        var previousWasAmpersand = false
+        while let scalar = scalars.next() {
+            if previousWasAmpersand, scalar == "#" || (scalar.isASCII && scalar.properties.isAlphabetic) { out.removeLast(); out += "\\&" }
+            out.unicodeScalars.append(scalar)
+            previousWasAmpersand = scalar == "&"
+        }
+        return out
     }
 
     /// Text inside a Markdown code span: shown as on a terminal, backquotes as `'` so they cannot end it.

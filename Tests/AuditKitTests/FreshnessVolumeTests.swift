@@ -40,7 +40,8 @@ final class FreshnessVolumeTests: XCTestCase {
         XCTAssertEqual(within.outcome, .passed, "both bounds are inclusive")
     }
 
-    /// Strings, numbers, timestamps and nested arrays share the path with the dates; only dates count.
+    /// Strings, numbers, timestamps and nested arrays share the path with the dates; only dates count, and an
+    /// array that a timestamp sorts first does not hide a newer date elsewhere.
     func testFreshnessIsTheNewestDateTheServerFinds() throws {
         let client = try TestServer.client()
         let database = client.database(TestServer.uniqueDatabaseName("freshness"))
@@ -53,6 +54,9 @@ final class FreshnessVolumeTests: XCTestCase {
             ["at": .int64(Int64.max)],
             ["at": .timestamp(seconds: UInt32.max, increment: 1)],
             ["at": [.datetime(now.addingTimeInterval(-5 * 86_400)), .datetime(now.addingTimeInterval(-2 * 86_400)), "zzz"]],
+            // A descending sort keys this array by its timestamp, above every date: it comes first, and its
+            // date is not the newest.
+            ["at": [.datetime(now.addingTimeInterval(-10 * 86_400)), .timestamp(seconds: 1, increment: 1)]],
             ["at": .null],
             ["other": 1],
         ])

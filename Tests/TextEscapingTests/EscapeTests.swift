@@ -117,6 +117,8 @@ final class EscapeTests: XCTestCase {
         }
         XCTAssertEqual(Escape.markdownText("a|b*c_[x](y)<b>~\\`"), "a\\|b\\*c\\_\\[x\\](y)\\<b\\>\\~\\\\\\`")
         XCTAssertEqual(Escape.markdownText("recordings"), "recordings")
+        // A character reference would render as the character it names (here a right-to-left override).
+        XCTAssertEqual(Escape.markdownText("a&#x202E;b &amp; c & d&"), "a\\&#x202E;b \\&amp; c & d&")
     }
 
     /// A JSON string (and so a mongosh literal) of any text parses back to the same text, and holds no raw

@@ -65,17 +65,28 @@ public struct FreshnessCheck: Check {
 
     public func run(in context: AuditContext, severity: Severity) throws -> CheckOutput {
         let handle = context.database.collection(collectionName)
-        // Only dates: the filter leaves out what the sort would otherwise put above them (timestamps, regexes, MaxKey).
-        var newest: Date?
-        try handle.find(
-            [field: ["$type": "date"]],
-            options: FindOptions(
-                projection: CollectionScan.projection(ofField: field, keepingID: false), sort: [field: -1], limit: 1,
-                maxTimeMS: context.maxTimeMS, readPreference: context.readPreference)
-        ) { cursor in
-            guard let document = try cursor.next() else { return }
-            newest = Self.dates(in: .document(document), path: field.split(separator: ".", omittingEmptySubsequences: false)[...]).max()
+        // A descending sort keys an array by its largest element in BSON order, where timestamps, regexes and
+        // MaxKey sort above dates, so the first document may not hold the newest date. `$gt` with a date
+        // compares dates only: the documents holding a date newer than the first one's are exactly those that
+        // can change the answer (usually none, read through the same index).
+        let projection = CollectionScan.projection(ofField: field, keepingID: false)
+        let path = field.split(separator: ".", omittingEmptySubsequences: false)[...]
+        func newestDate(_ filter: Document, sorted: Bool) throws -> Date? {
+            var newest: Date?
+            try handle.find(
+                filter,
+                options: FindOptions(
+                    projection: projection, sort: sorted ? [field: -1] : nil, limit: sorted ? 1 : nil,
+                    maxTimeMS: context.maxTimeMS, readPreference: context.readPreference)
+            ) { cursor in
+                while let document = try cursor.next() {
+                    if let found = Self.dates(in: .document(document), path: path).max(), newest.map({ found > $0 }) ?? true { newest = found }
+                }
+            }
+            return newest
         }
+        var newest = try newestDate([field: ["$type": "date"]], sorted: true)
+        if let first = newest, let later = try newestDate([field: ["$gt": .datetime(first)]], sorted: false) { newest = max(first, later) }
         guard let newest else {
             let documents = try handle.countDocuments(maxTimeMS: context.maxTimeMS, readPreference: context.readPreference)
             let title = documents == 0
@@ -97,7 +108,7 @@ public struct FreshnessCheck: Check {
                     "stale", subject: field, severity: severity,
                     title: "the newest '\(field)' is \(Self.duration(age)) old (allowed \(Self.duration(maxAge)))",
                     impact: "No recent document: whatever writes '\(collectionName)' may have stopped.",
-                    metrics: ["ageSeconds": .value(age), "maxAgeSeconds": .value(maxAge)], facts: [("newest", Self.timestamp(newest))]))
+                    metrics: ["ageSeconds": .value(age), "maxAgeSeconds": .value(maxAge)], facts: [("newest", timestamp(newest))]))
         }
         if let maxFuture, -age > maxFuture {
             findings.append(
@@ -105,7 +116,7 @@ public struct FreshnessCheck: Check {
                     "future", subject: field, severity: severity,
                     title: "the newest '\(field)' is \(Self.duration(-age)) ahead of now (allowed \(Self.duration(maxFuture)))",
                     impact: "A date that far ahead is a clock, timezone or unit error upstream, and it hides whether new documents arrive.",
-                    metrics: ["aheadSeconds": .value(-age), "maxFutureSeconds": .value(maxFuture)], facts: [("newest", Self.timestamp(newest))]))
+                    metrics: ["aheadSeconds": .value(-age), "maxFutureSeconds": .value(maxFuture)], facts: [("newest", timestamp(newest))]))
         }
         return CheckOutput(findings: findings, metrics: ["ageSeconds": .value(age)])
     }
@@ -144,12 +155,6 @@ public struct FreshnessCheck: Check {
             rest -= count * size
         }
         return parts.isEmpty ? String(format: "%.3gs", seconds) : parts.joined(separator: " ")
-    }
-
-    static func timestamp(_ date: Date) -> String {
-        let seconds = date.timeIntervalSince1970
-        guard abs(seconds) < 253_402_300_800 else { return String(format: "%.0f ms since 1970", seconds * 1000) }
-        return ISO8601DateFormatter().string(from: date)
     }
 }
 

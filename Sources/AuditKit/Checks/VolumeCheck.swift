@@ -63,7 +63,14 @@ public struct VolumeCheck: Check {
         if estimate {
             // A count without a query answers from the collection's metadata.
             let reply = try context.database.runCommand(["count": .string(collectionName)], readPreference: context.readPreference, maxTimeMS: context.maxTimeMS)
-            documents = reply["n"]?.intValue ?? 0
+            // The metadata can be off after an unclean shutdown (older servers even answered below zero): a
+            // reply without a whole count is not trusted, and a negative one counts as none, so the figures
+            // below (bounds are at least zero) cannot overflow.
+            if let n = reply["n"]?.intValue {
+                documents = max(0, n)
+            } else {
+                documents = try context.database.collection(collectionName).countDocuments(maxTimeMS: context.maxTimeMS, readPreference: context.readPreference)
+            }
         } else {
             documents = try context.database.collection(collectionName).countDocuments(maxTimeMS: context.maxTimeMS, readPreference: context.readPreference)
         }

@@ -5,6 +5,8 @@ import MongoKit
 public struct Auditor: Sendable {
     public let spec: AuditSpec
     public let maxTimeMS: Int
+    /// The time limit of each server operation when none is given: the CLI's `--max-time-ms` default too.
+    public static let defaultMaxTimeMS = 60_000
     public let scanOptions: ScanOptions
     /// How the report names the program that made it (`mongo-audit 0.2.0`, or an embedding application).
     public let tool: String
@@ -20,7 +22,7 @@ public struct Auditor: Sendable {
     public var parallelScans = 1
 
     public init(
-        spec: AuditSpec, maxTimeMS: Int = 60_000, scanOptions: ScanOptions = ScanOptions(), tool: String = "AuditKit",
+        spec: AuditSpec, maxTimeMS: Int = Auditor.defaultMaxTimeMS, scanOptions: ScanOptions = ScanOptions(), tool: String = "AuditKit",
         shouldStop: (@Sendable () -> Bool)? = nil
     ) {
         self.spec = spec

@@ -172,7 +172,11 @@ public struct StarterInput {
     public func passes(_ check: any Check.Type, _ entry: StarterEntry) throws -> Bool {
         let text = "version: 1\nchecks:\n" + (try StarterSpec.render(StarterEntry(entry.fields), check: check.description.identifier))
         let spec = try AuditSpec(text: text, file: "(init candidate)", registry: self.spec.registry)
-        let report = try Auditor(spec: spec, tool: "mongo-audit init").run(on: database.client, database: database.name, failOn: .low)
+        // The trial audit reads as init was told to: its time limit and read preference.
+        let report = try Auditor(
+            spec: spec, maxTimeMS: self.spec.timeLimit ?? Auditor.defaultMaxTimeMS,
+            scanOptions: ScanOptions(readPreference: database.readPreference ?? .secondaryPreferred), tool: "mongo-audit init"
+        ).run(on: database.client, database: database.name, failOn: .low)
         return report.outcome == .passed
     }
 
@@ -216,7 +220,7 @@ public struct StarterInput {
                 figures.complete[i] = result["c\(i)"]?.intValue ?? 0
                 if let low = result["nl\(i)"]?.doubleValue, let high = result["nh\(i)"]?.doubleValue { figures.numberRanges[i] = (low, high) }
                 if let low = result["dl\(i)"]?.dateValue, let high = result["dh\(i)"]?.dateValue {
-                    figures.dateRanges[i] = (Int64((low.timeIntervalSince1970 * 1000).rounded(.down)), Int64((high.timeIntervalSince1970 * 1000).rounded(.up)))
+                    figures.dateRanges[i] = (milliseconds(low, .down), milliseconds(high, .up))
                 }
             }
         }
@@ -233,3 +237,9 @@ func yamlScalar(_ value: StarterValue) throws -> String {
     try Yams.serialize(node: value.node, width: -1, allowUnicode: true).trimmingCharacters(in: .newlines)
 }
 
+/// A date's milliseconds since 1970, rounded as asked and held within int64: a BSON date at the end of the
+/// range comes back from a double as 2^63, which must not trap.
+private func milliseconds(_ date: Date, _ rule: FloatingPointRoundingRule) -> Int64 {
+    let value = (date.timeIntervalSince1970 * 1000).rounded(rule)
+    return Int64(exactly: value) ?? (value < 0 ? Int64.min : Int64.max)
+}

@@ -103,7 +103,10 @@ public struct AuditReport: Sendable {
 /// to the Julian before 1583). Written by hand: the formatter loads ICU's data, about 6 MB of memory at
 /// the end of every audit.
 func timestamp(_ date: Date) -> String {
-    let milliseconds = Int64((date.timeIntervalSince1970 * 1_000).rounded())
+    // A BSON date near the ends of the int64 range rounds to 2^63 as a double: written as a count, never trapped on.
+    guard let milliseconds = Int64(exactly: (date.timeIntervalSince1970 * 1_000).rounded()), -(1 << 62) < milliseconds, milliseconds < 1 << 62 else {
+        return String(format: "%.0f ms since 1970", date.timeIntervalSince1970 * 1_000)
+    }
     let (days, dayMilliseconds) = milliseconds.quotientAndRemainder(dividingBy: 86_400_000)
     let (day, millisecond) = dayMilliseconds < 0 ? (days - 1, dayMilliseconds + 86_400_000) : (days, dayMilliseconds)
     // Days since 1970-01-01 to a civil date (Howard Hinnant's days_from_civil, inverted).
