@@ -163,6 +163,7 @@ public struct DatabaseProfiler: Sendable {
     public var collections: [String]?
     public var sample: Int?
     public var maxPaths: Int
+    /// The time limit of each read; 0 leaves it to the client's default (`ClientOptions.defaultMaxTimeMS`).
     public var maxTimeMS: Int
 
     public init(collections: [String]? = nil, sample: Int? = nil, maxPaths: Int = 2_000, maxTimeMS: Int = 0) {

@@ -9,6 +9,7 @@ import Yams
 /// the database it came from (when profiled in full); guessed rules are kept only when the check passes.
 public struct StarterSpec: Sendable {
     public var sample: Int?
+    /// The time limit of each read; 0 leaves it to the client's default (`ClientOptions.defaultMaxTimeMS`).
     public var maxTimeMS: Int
     /// Low-cardinality strings with at most this many distinct values get an `in` rule.
     public var maxInValues = 10
