@@ -60,7 +60,7 @@ public final class MongoClient: @unchecked Sendable {
         try self.init(uri: MongoURI(uri), options: options)
     }
 
-    public init(uri: MongoURI, options: ClientOptions = ClientOptions()) throws {
+    package init(uri: MongoURI, options: ClientOptions = ClientOptions()) throws {
         redactor = uri.redactor
         redactedURI = uri.redacted
         defaultMaxTimeMS = options.defaultMaxTimeMS
