@@ -2,6 +2,8 @@ import Foundation
 
 /// A `MigrationStore` in memory, for tests and dry runs: the same record and lock rules, nothing durable.
 /// One instance is one "database"; runners that share it contend for its lock.
+/// Sendable: its mutable state (`recordsByVersion`, `lockHolder`) is touched only inside `withState`,
+/// which holds `guardState`.
 package final class InMemoryMigrationStore: MigrationStore, @unchecked Sendable {
     /// Who this store says runs (written into records and the lock).
     package let host: String
@@ -128,6 +130,7 @@ package final class InMemoryMigrationStore: MigrationStore, @unchecked Sendable 
         withState { lockHolder.flatMap { ($0.holder.expiresAt ?? .distantFuture) > Date() ? $0.holder : nil } }
     }
 
+    /// Sendable: `lost`, its only mutable property, is read and written only inside the store's `withState`.
     final class Lease: MigrationLockLease, @unchecked Sendable {
         let store: InMemoryMigrationStore
         let token: UUID

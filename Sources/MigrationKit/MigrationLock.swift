@@ -40,6 +40,7 @@ public struct LockHolder: Sendable, CustomStringConvertible {
 /// taken by one atomic upsert that inserts it when missing and takes it over only when expired: there is
 /// no check-then-insert window. Expiry is judged by the server's clock (`$$NOW`), so clock skew between
 /// runners does not matter; the holder renews it while it works, and a holder that dies stops renewing.
+/// Sendable: `lostReason`, its only mutable property, is read and written only while holding `lost`.
 package final class MigrationLock: @unchecked Sendable {
     package static let collectionName = "mongo_audit_lock"
     static let id: BSONValue = "migrations"

@@ -48,6 +48,7 @@ public protocol MigrationLockLease: AnyObject, Sendable {
 extension MigrationLock: MigrationLockLease {}
 
 /// The changelog and lock as collections of the target database (`mongo_audit_migrations`, `mongo_audit_lock`).
+/// Sendable: `knownDeployment`, its only mutable property, is read and written only while holding `guardDeployment`.
 package final class MongoMigrationStore: MigrationStore, @unchecked Sendable {
     package let database: MongoDatabase
     let tool: String
@@ -99,6 +100,7 @@ package final class MongoMigrationStore: MigrationStore, @unchecked Sendable {
 /// The lock a runner holds right now, for a thread other than the runner's: a process stopped by a signal
 /// gives the lock up at once instead of leaving it to expire. The migration it was running keeps its dirty
 /// record, as after a crash, and the next `apply` resumes it.
+/// Sendable: `lease` and `heartbeat` are read and written only while holding `mutex`.
 package final class HeldLock: @unchecked Sendable {
     private let mutex = NSLock()
     private var lease: MigrationLockLease?

@@ -163,6 +163,7 @@ extension Auditor {
 }
 
 /// Hands out passes to the threads that run them, each pass once the passes it depends on have finished.
+/// Sendable: `started` and `finished` are read and written only while holding `condition`; `groups` is a `let`.
 final class PassScheduler: @unchecked Sendable {
     private let condition = NSCondition()
     private let groups: [PassGroup]
