@@ -4,8 +4,8 @@ import MongoKit
 /// The record of applied migrations, one document per version (`_id` = version) in a collection of the
 /// target database. A migration's document is written with `state: applying, dirty: true` before its
 /// first command and finished in one update afterwards, so a crash leaves a visible dirty record.
-public struct Changelog {
-    public static let collectionName = "mongo_audit_migrations"
+package struct Changelog {
+    package static let collectionName = "mongo_audit_migrations"
 
     let database: MongoDatabase
     let deployment: Deployment
@@ -13,13 +13,13 @@ public struct Changelog {
 
     var collection: MongoCollection { database.collection(Self.collectionName) }
 
-    public init(database: MongoDatabase, deployment: Deployment, tool: String) {
+    package init(database: MongoDatabase, deployment: Deployment, tool: String) {
         self.database = database
         self.deployment = deployment
         self.tool = tool
     }
 
-    public func records() throws -> [ChangelogRecord] {
+    package func records() throws -> [ChangelogRecord] {
         try collection.find(["_id": ["$exists": true]], options: FindOptions(sort: ["_id": 1])) { try $0.all() }
             .map(ChangelogRecord.init(document:))
     }

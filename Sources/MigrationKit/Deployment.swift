@@ -3,13 +3,13 @@ import MongoKit
 
 /// What the runner needs to know about the deployment: whether it is a replica set (majority writes,
 /// commit quorum) and who is running.
-public struct Deployment: Sendable {
-    public let isReplicaSet: Bool
+package struct Deployment: Sendable {
+    package let isReplicaSet: Bool
     /// The host and process of this runner, for the changelog and the lock.
-    public let host: String
-    public let pid: Int32
+    package let host: String
+    package let pid: Int32
 
-    public init(client: MongoClient) throws {
+    package init(client: MongoClient) throws {
         isReplicaSet = try client.hello()["setName"] != nil
         host = ProcessInfo.processInfo.hostName
         pid = ProcessInfo.processInfo.processIdentifier

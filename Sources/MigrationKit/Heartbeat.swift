@@ -2,6 +2,8 @@ import Foundation
 
 /// Runs a closure every `interval` seconds on its own thread until stopped: lock renewal and build
 /// progress must go on while the main thread waits for a long `createIndexes`.
+/// Sendable: `isStopped`, its only mutable property, is read and written only while holding `once`; the
+/// semaphores are thread-safe by design.
 final class Heartbeat: @unchecked Sendable {
     private let stopped = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)

@@ -2,15 +2,17 @@ import Foundation
 
 /// A `MigrationStore` in memory, for tests and dry runs: the same record and lock rules, nothing durable.
 /// One instance is one "database"; runners that share it contend for its lock.
-public final class InMemoryMigrationStore: MigrationStore, @unchecked Sendable {
+/// Sendable: its mutable state (`recordsByVersion`, `lockHolder`) is touched only inside `withState`,
+/// which holds `guardState`.
+package final class InMemoryMigrationStore: MigrationStore, @unchecked Sendable {
     /// Who this store says runs (written into records and the lock).
-    public let host: String
-    public let pid: Int
+    package let host: String
+    package let pid: Int
     private let guardState = NSLock()
     private var recordsByVersion: [Int: ChangelogRecord] = [:]
     private var lockHolder: (token: UUID, holder: LockHolder)?
 
-    public init(host: String = "memory", pid: Int = 0) {
+    package init(host: String = "memory", pid: Int = 0) {
         self.host = host
         self.pid = pid
     }
@@ -21,11 +23,11 @@ public final class InMemoryMigrationStore: MigrationStore, @unchecked Sendable {
         return try body()
     }
 
-    public func records() throws -> [ChangelogRecord] {
+    package func records() throws -> [ChangelogRecord] {
         withState { recordsByVersion.values.sorted { $0.version < $1.version } }
     }
 
-    public func markStarted(_ migration: Migration, state: ChangelogRecord.State) throws {
+    package func markStarted(_ migration: Migration, state: ChangelogRecord.State) throws {
         withState {
             var record = recordsByVersion[migration.version] ?? ChangelogRecord(
                 version: migration.version, title: migration.title, file: migration.file, checksum: migration.checksum,
@@ -46,11 +48,11 @@ public final class InMemoryMigrationStore: MigrationStore, @unchecked Sendable {
         }
     }
 
-    public func recordPreexisting(_ version: Int, step: Int, names: [String]) throws {
+    package func recordPreexisting(_ version: Int, step: Int, names: [String]) throws {
         try change(version) { $0.preexisting[String(step)] = names }
     }
 
-    public func markApplied(_ migration: Migration, startedAt: Date, outcome: [String]) throws {
+    package func markApplied(_ migration: Migration, startedAt: Date, outcome: [String]) throws {
         try change(migration.version) { record in
             record.state = .applied
             record.dirty = false
@@ -60,7 +62,7 @@ public final class InMemoryMigrationStore: MigrationStore, @unchecked Sendable {
         }
     }
 
-    public func markFailed(_ version: Int, startedAt: Date, error: String, outcome: [String]) throws {
+    package func markFailed(_ version: Int, startedAt: Date, error: String, outcome: [String]) throws {
         try change(version) { record in
             record.state = .failed
             record.dirty = true
@@ -71,18 +73,18 @@ public final class InMemoryMigrationStore: MigrationStore, @unchecked Sendable {
         }
     }
 
-    public func markReverting(_ version: Int) throws {
+    package func markReverting(_ version: Int) throws {
         try change(version) { record in
             record.state = .reverting
             record.dirty = true
         }
     }
 
-    public func acceptChecksum(_ version: Int, checksum: String) throws {
+    package func acceptChecksum(_ version: Int, checksum: String) throws {
         try change(version) { $0.checksum = checksum }
     }
 
-    public func remove(_ version: Int) throws {
+    package func remove(_ version: Int) throws {
         _ = withState { recordsByVersion.removeValue(forKey: version) }
     }
 
@@ -98,11 +100,11 @@ public final class InMemoryMigrationStore: MigrationStore, @unchecked Sendable {
     // MARK: lock
 
     /// Puts the lock in another holder's hands, as if another runner held it until `expiresAt`.
-    public func holdLock(as holder: LockHolder) {
+    package func holdLock(as holder: LockHolder) {
         withState { lockHolder = (UUID(), holder) }
     }
 
-    public func acquireLock(
+    package func acquireLock(
         tool: String, purpose: String, timeToLive: TimeInterval, wait: TimeInterval, onWait: (LockHolder) -> Void
     ) throws -> MigrationLockLease {
         let deadline = Date().addingTimeInterval(wait)
@@ -124,10 +126,11 @@ public final class InMemoryMigrationStore: MigrationStore, @unchecked Sendable {
     }
 
     /// The current holder, if the lock is held and not expired.
-    public var currentHolder: LockHolder? {
+    package var currentHolder: LockHolder? {
         withState { lockHolder.flatMap { ($0.holder.expiresAt ?? .distantFuture) > Date() ? $0.holder : nil } }
     }
 
+    /// Sendable: `lost`, its only mutable property, is read and written only inside the store's `withState`.
     final class Lease: MigrationLockLease, @unchecked Sendable {
         let store: InMemoryMigrationStore
         let token: UUID

@@ -32,7 +32,7 @@ public struct MigrationDirectory {
     public func migration(version: Int) -> Migration? { migrations.first { $0.version == version } }
 
     /// The path for the next migration: one more than the highest version, as wide as the widest existing one.
-    public func nextFile(title: String) throws -> String {
+    package func nextFile(title: String) throws -> String {
         let slug = title.lowercased().map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
             .split(separator: "_").joined(separator: "_")
         guard !slug.isEmpty else {
@@ -46,7 +46,7 @@ public struct MigrationDirectory {
     }
 
     /// Writes a new migration file and refuses to overwrite one.
-    public func write(_ text: String, to file: String) throws {
+    package func write(_ text: String, to file: String) throws {
         guard !FileManager.default.fileExists(atPath: file) else {
             throw SpecError(file: file, line: nil, column: nil, field: "", message: "the file exists already")
         }

@@ -14,30 +14,30 @@ public protocol MigrationExecutor {
 }
 
 /// Runs the operations as commands on the target database, with the checks that make each safe to repeat.
-public struct MongoMigrationExecutor: MigrationExecutor {
-    public let database: MongoDatabase
+package struct MongoMigrationExecutor: MigrationExecutor {
+    package let database: MongoDatabase
     let commitQuorum: BSONValue?
     let progress: (@Sendable (String) -> Void)?
     let events: (RunnerEvent) -> Void
 
-    public init(database: MongoDatabase, options: RunnerOptions) {
+    package init(database: MongoDatabase, options: RunnerOptions) {
         self.database = database
         commitQuorum = options.commitQuorum
         progress = options.progress
         events = options.events
     }
 
-    public func prepare() throws {
+    package func prepare() throws {
         if commitQuorum != nil, try !Deployment(client: database.client).isReplicaSet {
             throw MigrationError.commitQuorumNeedsReplicaSet
         }
     }
 
-    public func existingIndexes(collection: String, wanted: [IndexSpec]) throws -> [String] {
+    package func existingIndexes(collection: String, wanted: [IndexSpec]) throws -> [String] {
         try IndexBuilder.inspect(database.collection(collection), wanted: wanted).existing.map(\.name)
     }
 
-    public func execute(_ operation: MigrationOperation, preexisting: Set<String>, derived: Bool) throws -> [String] {
+    package func execute(_ operation: MigrationOperation, preexisting: Set<String>, derived: Bool) throws -> [String] {
         switch operation {
         case .createIndexes(let collection, let indexes):
             let builder = IndexBuilder(database: database, commitQuorum: commitQuorum, progress: progress, events: events)

@@ -40,8 +40,9 @@ public struct LockHolder: Sendable, CustomStringConvertible {
 /// taken by one atomic upsert that inserts it when missing and takes it over only when expired: there is
 /// no check-then-insert window. Expiry is judged by the server's clock (`$$NOW`), so clock skew between
 /// runners does not matter; the holder renews it while it works, and a holder that dies stops renewing.
-public final class MigrationLock: @unchecked Sendable {
-    public static let collectionName = "mongo_audit_lock"
+/// Sendable: `lostReason`, its only mutable property, is read and written only while holding `lost`.
+package final class MigrationLock: @unchecked Sendable {
+    package static let collectionName = "mongo_audit_lock"
     static let id: BSONValue = "migrations"
 
     let database: MongoDatabase
@@ -51,7 +52,7 @@ public final class MigrationLock: @unchecked Sendable {
     private let lost = NSLock()
     private var lostReason: String?
 
-    public init(database: MongoDatabase, deployment: Deployment, timeToLive: TimeInterval) {
+    package init(database: MongoDatabase, deployment: Deployment, timeToLive: TimeInterval) {
         self.database = database
         self.deployment = deployment
         self.timeToLive = timeToLive
@@ -62,7 +63,7 @@ public final class MigrationLock: @unchecked Sendable {
 
     /// Takes the lock, waiting up to `wait` seconds for its holder to release it or let it expire.
     /// Throws `MigrationError.lockBusy` naming the holder when it stays taken.
-    public func acquire(tool: String, purpose: String, wait: TimeInterval, onWait: (LockHolder) -> Void = { _ in }) throws {
+    package func acquire(tool: String, purpose: String, wait: TimeInterval, onWait: (LockHolder) -> Void = { _ in }) throws {
         let deadline = Date().addingTimeInterval(wait)
         var told = false
         while true {
@@ -110,7 +111,7 @@ public final class MigrationLock: @unchecked Sendable {
     }
 
     /// Pushes the expiry forward; records the loss when another runner took the lock after it expired.
-    public func renew() {
+    package func renew() {
         do {
             let reply = try database.runWriteCommand(deployment.withWriteConcern([
                 "update": .string(Self.collectionName),
@@ -127,7 +128,7 @@ public final class MigrationLock: @unchecked Sendable {
     }
 
     /// Why the lock was lost, if it was.
-    public var lossReason: String? {
+    package var lossReason: String? {
         lost.lock()
         defer { lost.unlock() }
         return lostReason
@@ -140,7 +141,7 @@ public final class MigrationLock: @unchecked Sendable {
     }
 
     /// Releases the lock if this runner still holds it.
-    public func release() {
+    package func release() {
         _ = try? database.runWriteCommand(deployment.withWriteConcern([
             "delete": .string(Self.collectionName), "deletes": [["q": ["_id": Self.id, "token": .string(token)], "limit": 1]],
         ]))

@@ -48,13 +48,14 @@ public protocol MigrationLockLease: AnyObject, Sendable {
 extension MigrationLock: MigrationLockLease {}
 
 /// The changelog and lock as collections of the target database (`mongo_audit_migrations`, `mongo_audit_lock`).
-public final class MongoMigrationStore: MigrationStore, @unchecked Sendable {
-    public let database: MongoDatabase
+/// Sendable: `knownDeployment`, its only mutable property, is read and written only while holding `guardDeployment`.
+package final class MongoMigrationStore: MigrationStore, @unchecked Sendable {
+    package let database: MongoDatabase
     let tool: String
     private let guardDeployment = NSLock()
     private var knownDeployment: Deployment?
 
-    public init(database: MongoDatabase, tool: String) {
+    package init(database: MongoDatabase, tool: String) {
         self.database = database
         self.tool = tool
     }
@@ -71,22 +72,22 @@ public final class MongoMigrationStore: MigrationStore, @unchecked Sendable {
 
     func changelog() throws -> Changelog { Changelog(database: database, deployment: try deployment(), tool: tool) }
 
-    public func records() throws -> [ChangelogRecord] { try changelog().records() }
-    public func markStarted(_ migration: Migration, state: ChangelogRecord.State) throws { try changelog().markStarted(migration, state: state) }
-    public func recordPreexisting(_ version: Int, step: Int, names: [String]) throws {
+    package func records() throws -> [ChangelogRecord] { try changelog().records() }
+    package func markStarted(_ migration: Migration, state: ChangelogRecord.State) throws { try changelog().markStarted(migration, state: state) }
+    package func recordPreexisting(_ version: Int, step: Int, names: [String]) throws {
         try changelog().recordPreexisting(version, step: step, names: names)
     }
-    public func markApplied(_ migration: Migration, startedAt: Date, outcome: [String]) throws {
+    package func markApplied(_ migration: Migration, startedAt: Date, outcome: [String]) throws {
         try changelog().markApplied(migration, startedAt: startedAt, outcome: outcome)
     }
-    public func markFailed(_ version: Int, startedAt: Date, error: String, outcome: [String]) throws {
+    package func markFailed(_ version: Int, startedAt: Date, error: String, outcome: [String]) throws {
         try changelog().markFailed(version, startedAt: startedAt, error: error, outcome: outcome)
     }
-    public func markReverting(_ version: Int) throws { try changelog().markReverting(version) }
-    public func acceptChecksum(_ version: Int, checksum: String) throws { try changelog().acceptChecksum(version, checksum: checksum) }
-    public func remove(_ version: Int) throws { try changelog().remove(version) }
+    package func markReverting(_ version: Int) throws { try changelog().markReverting(version) }
+    package func acceptChecksum(_ version: Int, checksum: String) throws { try changelog().acceptChecksum(version, checksum: checksum) }
+    package func remove(_ version: Int) throws { try changelog().remove(version) }
 
-    public func acquireLock(
+    package func acquireLock(
         tool: String, purpose: String, timeToLive: TimeInterval, wait: TimeInterval, onWait: (LockHolder) -> Void
     ) throws -> MigrationLockLease {
         let lock = MigrationLock(database: database, deployment: try deployment(), timeToLive: timeToLive)
@@ -99,12 +100,13 @@ public final class MongoMigrationStore: MigrationStore, @unchecked Sendable {
 /// The lock a runner holds right now, for a thread other than the runner's: a process stopped by a signal
 /// gives the lock up at once instead of leaving it to expire. The migration it was running keeps its dirty
 /// record, as after a crash, and the next `apply` resumes it.
-public final class HeldLock: @unchecked Sendable {
+/// Sendable: `lease` and `heartbeat` are read and written only while holding `mutex`.
+package final class HeldLock: @unchecked Sendable {
     private let mutex = NSLock()
     private var lease: MigrationLockLease?
     private var heartbeat: Heartbeat?
 
-    public init() {}
+    package init() {}
 
     func hold(_ lease: MigrationLockLease, heartbeat: Heartbeat) {
         mutex.lock()
@@ -122,7 +124,7 @@ public final class HeldLock: @unchecked Sendable {
 
     /// Stops renewing and releases the lock, if one is held; returns whether one was.
     @discardableResult
-    public func releaseNow() -> Bool {
+    package func releaseNow() -> Bool {
         mutex.lock()
         let held = (lease, heartbeat)
         lease = nil

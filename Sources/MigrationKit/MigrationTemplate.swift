@@ -3,9 +3,9 @@ import MongoKit
 import SpecSupport
 
 /// The text of new migration files: a commented skeleton, or the indexes an audit found missing.
-public enum MigrationTemplate {
+package enum MigrationTemplate {
     /// A skeleton for `migrate new`. It does not parse until an operation is written under `up:`.
-    public static func skeleton(title: String) -> String {
+    package static func skeleton(title: String) -> String {
         """
         # \(title)
         # Operations: create_indexes, drop_index, hide_index, unhide_index, set_validator.
@@ -32,7 +32,7 @@ public enum MigrationTemplate {
     }
 
     /// A migration that creates `indexes`, one `create_indexes` per collection, in the order given.
-    public static func createIndexes(_ indexes: [(collection: String, indexes: [IndexSpec])], description: String) -> String {
+    package static func createIndexes(_ indexes: [(collection: String, indexes: [IndexSpec])], description: String) -> String {
         var lines = ["description: \(yamlScalar(description))", "up:"]
         for group in indexes {
             lines += ["  - create_indexes:", "      collection: \(yamlScalar(group.collection))", "      indexes:"]

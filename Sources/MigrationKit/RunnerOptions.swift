@@ -35,7 +35,7 @@ public struct RunnerOptions {
     public var progress: (@Sendable (String) -> Void)?
     public var events: (RunnerEvent) -> Void = { _ in }
     /// Where the runner keeps the lock it holds, so that another thread (a signal handler) can give it up.
-    public var heldLock: HeldLock?
+    package var heldLock: HeldLock?
 
     public init(tool: String) { self.tool = tool }
 }

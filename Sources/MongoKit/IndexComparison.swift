@@ -4,14 +4,14 @@ import Foundation
 extension IndexSpec {
     /// Whether this (existing) index has the wanted keys and everything the wanted one asks for: unique and
     /// TTL when wanted, the same sparse and partial filter, a collation that satisfies. Hidden is not compared.
-    public func satisfies(_ wanted: IndexSpec) -> Bool {
+    package func satisfies(_ wanted: IndexSpec) -> Bool {
         hasSameKeys(as: wanted) && Self.options.allSatisfy { $0.holds($0.sameKeys, existing: self, wanted: wanted) }
     }
 
     /// Whether this (existing) index serves the wanted one with its leading keys: it has more keys, the
     /// wanted ones first; the wanted index asks for no uniqueness or TTL (a prefix gives neither); neither is
     /// sparse; the partial filters are equal; the collation satisfies; this index is not hidden.
-    public func servesAsPrefix(of wanted: IndexSpec) -> Bool {
+    package func servesAsPrefix(of wanted: IndexSpec) -> Bool {
         let keys = comparableKeys
         let wantedKeys = wanted.comparableKeys
         return keys.count > wantedKeys.count && Array(keys.prefix(wantedKeys.count)) == wantedKeys
@@ -20,11 +20,11 @@ extension IndexSpec {
 
     /// Whether both indexes have the same keys in the same order and direction, as the server compares
     /// them (a text index's `_fts`/`_ftsx` entry stands for its fields).
-    public func hasSameKeys(as other: IndexSpec) -> Bool { comparableKeys == other.comparableKeys }
+    package func hasSameKeys(as other: IndexSpec) -> Bool { comparableKeys == other.comparableKeys }
 
     /// Whether this index can be dropped because `wider` serves it as a prefix. Partial indexes are never
     /// proposed, even when the wider one has the same filter.
-    public func isRedundantPrefix(of wider: IndexSpec) -> Bool {
+    package func isRedundantPrefix(of wider: IndexSpec) -> Bool {
         partialFilterExpression == nil && wider.servesAsPrefix(of: self)
     }
 
@@ -32,7 +32,7 @@ extension IndexSpec {
     /// empty when the server's index is the wanted one. Every option must be equal (collation: satisfied).
     /// Defaults the server fills in (collation fields, text-index versions, weights) count as equal when the
     /// wanted spec leaves them out.
-    public func differences(from wanted: IndexSpec) -> [String] {
+    package func differences(from wanted: IndexSpec) -> [String] {
         var result: [String] = []
         func note(_ option: String, _ existing: String, _ wanted: String) {
             result.append("\(option): existing \(existing), wanted \(wanted)")
@@ -65,7 +65,7 @@ extension IndexSpec {
     }
 
     /// A wanted collation is met when every field it names has the same value; none means simple.
-    public static func collation(_ actual: Document?, satisfies wanted: Document?) -> Bool {
+    package static func collation(_ actual: Document?, satisfies wanted: Document?) -> Bool {
         guard let wanted else { return actual == nil || actual?["locale"]?.stringValue == "simple" }
         guard let actual else { return wanted["locale"]?.stringValue == "simple" }
         return wanted.elements.allSatisfy { sameValue(actual[$0.0], $0.1) }
@@ -81,7 +81,7 @@ extension IndexSpec {
 
 extension IndexOption {
     /// Whether `rule` holds for this option between an existing and a wanted index.
-    public func holds(_ rule: Rule, existing: IndexSpec, wanted: IndexSpec) -> Bool {
+    package func holds(_ rule: Rule, existing: IndexSpec, wanted: IndexSpec) -> Bool {
         let have = value(in: existing)
         let want = value(in: wanted)
         switch rule {

@@ -50,7 +50,7 @@ public struct IndexSpec: Equatable, Sendable {
     /// The modelled options: the one table that spec parsing, reading `listIndexes`, writing `createIndexes`
     /// and the comparisons (IndexComparison.swift) go through. A new option is a stored property above and
     /// one entry here.
-    public static let options: [IndexOption] = [
+    package static let options: [IndexOption] = [
         IndexOption("unique", server: "unique", .flag(\.unique), sameKeys: .equalWhenWanted, prefix: .unsetInWanted),
         IndexOption("sparse", server: "sparse", .flag(\.sparse), sameKeys: .equal, prefix: .unsetInBoth),
         IndexOption(
@@ -112,9 +112,9 @@ public struct IndexSpec: Equatable, Sendable {
 
 /// One index option: its name in spec and migration files, its name on the server, its type, and how
 /// the comparisons treat it.
-public struct IndexOption: Sendable {
+package struct IndexOption: Sendable {
     /// The option's type and where `IndexSpec` keeps it.
-    public enum Value: Sendable {
+    package enum Value: Sendable {
         /// true or false; false is not written.
         case flag(WritableKeyPath<IndexSpec, Bool> & Sendable)
         /// A whole number of seconds, zero or more.
@@ -125,7 +125,7 @@ public struct IndexOption: Sendable {
     }
 
     /// How an existing index must stand to a wanted one on this option (see IndexComparison.swift).
-    public enum Rule: Sendable {
+    package enum Rule: Sendable {
         /// The same on both (collation: the existing one satisfies the wanted one).
         case equal
         /// The same when the wanted index sets it; an existing one may set it when not wanted.
@@ -141,14 +141,14 @@ public struct IndexOption: Sendable {
     }
 
     /// The field name in spec and migration files (snake_case).
-    public let specName: String
+    package let specName: String
     /// The field name in `createIndexes` and `listIndexes`.
-    public let serverName: String
-    public let value: Value
+    package let serverName: String
+    package let value: Value
     /// How an existing index with the same keys must match a wanted one (`IndexSpec.satisfies`).
-    public let sameKeys: Rule
+    package let sameKeys: Rule
     /// How a longer index must match a wanted one to serve it with its leading keys (`IndexSpec.servesAsPrefix`).
-    public let prefix: Rule
+    package let prefix: Rule
 
     init(_ specName: String, server serverName: String, _ value: Value, sameKeys: Rule, prefix: Rule) {
         self.specName = specName
@@ -159,7 +159,7 @@ public struct IndexOption: Sendable {
     }
 
     /// The option's value as `createIndexes` takes it; nil when unset.
-    public func value(in spec: IndexSpec) -> BSONValue? {
+    package func value(in spec: IndexSpec) -> BSONValue? {
         switch value {
         case .flag(let path): return spec[keyPath: path] ? .bool(true) : nil
         case .seconds(let path): return spec[keyPath: path].map { .int64(Int64($0)) }
@@ -168,7 +168,7 @@ public struct IndexOption: Sendable {
     }
 
     /// Sets the option from a server or spec value; nil (or a value of another type) unsets it.
-    public func set(_ bson: BSONValue?, in spec: inout IndexSpec) {
+    package func set(_ bson: BSONValue?, in spec: inout IndexSpec) {
         switch value {
         case .flag(let path): spec[keyPath: path] = bson?.boolValue ?? bson?.doubleValue.map { $0 != 0 } ?? false
         case .seconds(let path): spec[keyPath: path] = bson?.intValue
@@ -177,7 +177,7 @@ public struct IndexOption: Sendable {
     }
 
     /// The value for messages: true/false for flags, "none" for unset values.
-    public func text(in spec: IndexSpec) -> String {
+    package func text(in spec: IndexSpec) -> String {
         switch (value, value(in: spec)) {
         case (.flag(let path), _): return "\(spec[keyPath: path])"
         case (_, nil): return "none"

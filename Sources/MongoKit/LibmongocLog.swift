@@ -6,8 +6,8 @@ import Logging
 /// (trace at trace). Its warnings are chatter too: an ignored `exhaust` on every scan, and failures that
 /// MongoKit reports itself as errors. Lines pass through the redactors of every client created so far, so
 /// a password never reaches a log handler.
-public enum LibmongocLog {
-    public static let label = "mongo-audit.libmongoc"
+package enum LibmongocLog {
+    package static let label = "mongo-audit.libmongoc"
 
     private static let lock = NSLock()
     nonisolated(unsafe) private static var secrets: [String] = []

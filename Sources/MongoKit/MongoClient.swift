@@ -48,6 +48,8 @@ public enum ReadPreference: String, Sendable, CaseIterable {
 
 /// A connection to a MongoDB deployment (standalone, replica set or `mongodb+srv`), backed by a libmongoc
 /// client pool so that it can be shared across threads. TLS and auth options pass through the URI.
+/// Sendable: every stored property is a `let`; `pool` is a `mongoc_client_pool_t`, which libmongoc makes
+/// thread-safe (pop and push from any thread), and each client popped from it is used by one thread only.
 public final class MongoClient: @unchecked Sendable {
     let pool: OpaquePointer
     let redactor: Redactor
@@ -60,7 +62,7 @@ public final class MongoClient: @unchecked Sendable {
         try self.init(uri: MongoURI(uri), options: options)
     }
 
-    public init(uri: MongoURI, options: ClientOptions = ClientOptions()) throws {
+    package init(uri: MongoURI, options: ClientOptions = ClientOptions()) throws {
         redactor = uri.redactor
         redactedURI = uri.redacted
         defaultMaxTimeMS = options.defaultMaxTimeMS

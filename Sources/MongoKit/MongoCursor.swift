@@ -34,13 +34,13 @@ public final class MongoCursor: @unchecked Sendable {
 
     /// Calls `body` with a borrowed view of the next document (no copy, no Swift values built), or
     /// returns nil at the end. The view is valid only during `body`.
-    public func nextView<T>(_ body: (DocumentView) throws -> T) throws -> T? {
+    package func nextView<T>(_ body: (DocumentView) throws -> T) throws -> T? {
         guard let raw = try nextRaw() else { return nil }
         return try body(DocumentView(pointer: raw, iterators: iterators))
     }
 
     /// Visits every remaining document through a borrowed view: the fast path for full scans.
-    public func forEachView(_ body: (DocumentView) throws -> Void) throws {
+    package func forEachView(_ body: (DocumentView) throws -> Void) throws {
         while try nextView(body) != nil {}
     }
 

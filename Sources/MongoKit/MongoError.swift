@@ -166,13 +166,13 @@ public enum MongoError: Error, Equatable, CustomStringConvertible {
 /// Removes the secrets of a connection string (as written and percent-decoded) from any text. It stands on
 /// `MongoURI`: libmongoc's parse says what the secrets are; a string libmongoc refuses is still redacted,
 /// by its text alone (`URIText`).
-public struct Redactor: Sendable {
+package struct Redactor: Sendable {
     /// Fragments of the connection string that hold secrets, each with its redacted form: the whole string,
     /// `user:password@`, and every `option=value` whose option is secret. Messages are redacted by these
     /// fragments only, never by the secret's bare text (a password `x` must not turn "expired" into "e*****pired").
     let fragments: [(secret: String, redacted: String)]
     /// The connection string with every secret replaced by `*****`, safe to print.
-    public let redactedURI: String
+    package let redactedURI: String
     /// The secret values themselves (password, secret options), as written and decoded. Only libmongoc's
     /// debug log is redacted by these: it may quote a secret out of its URI context (lowercased, as an
     /// option name), and there a mangled word costs less than a leak.
@@ -181,7 +181,7 @@ public struct Redactor: Sendable {
     /// Options libmongoc treats as secret, beyond any whose name holds password, secret, token or key.
     static let secretOptions: Set<String> = ["authmechanismproperties", "tlscertificatekeyfilepassword", "sslclientcertificatekeypassword"]
 
-    public init(uri: String) {
+    package init(uri: String) {
         self = (try? MongoURI(uri))?.redactor ?? Redactor(text: uri, parsed: nil)
     }
 
@@ -238,10 +238,10 @@ public struct Redactor: Sendable {
     }
 
     /// `text` with every secret-bearing fragment of the connection string replaced by its redacted form.
-    public func redact(_ text: String) -> String {
+    package func redact(_ text: String) -> String {
         fragments.reduce(text) { $0.replacingOccurrences(of: $1.secret, with: $1.redacted) }
     }
 
     /// The connection string with its secrets replaced, safe to print.
-    public static func redactedURI(_ uri: String) -> String { Redactor(uri: uri).redactedURI }
+    package static func redactedURI(_ uri: String) -> String { Redactor(uri: uri).redactedURI }
 }

@@ -3,27 +3,27 @@ import Foundation
 
 /// A MongoDB connection string, parsed once by libmongoc (`mongoc_uri_t`): its parts, and a redacted form
 /// for messages. The only URI parser of the tool; everything that reads a connection string asks this type.
-public struct MongoURI: Sendable, CustomStringConvertible {
+package struct MongoURI: Sendable, CustomStringConvertible {
     /// The connection string as given (secrets included): only for handing to libmongoc again.
     package let text: String
     /// `mongodb+srv`: the hosts are looked up in DNS when a client connects.
-    public let isSRV: Bool
+    package let isSRV: Bool
     /// `host:port` of each seed as libmongoc read it; for `mongodb+srv` the one service host name.
-    public let hosts: [String]
+    package let hosts: [String]
     /// The database of the path, if any (the authentication database unless `authSource` says otherwise).
-    public let database: String?
-    public let username: String?
+    package let database: String?
+    package let username: String?
     /// Where the credentials are checked (libmongoc's default when not given: the path's database, else admin).
-    public let authSource: String?
+    package let authSource: String?
     /// The options and credential options libmongoc knows (names lowercased), without any that holds a secret.
-    public let options: Document
+    package let options: Document
     /// Hides this connection string's secrets in any text.
-    public let redactor: Redactor
+    package let redactor: Redactor
 
     /// Parses `text`; throws `MongoError.invalidURI` (with a message that holds no secret) when libmongoc
     /// refuses it, or when its host list holds an `@` (an unescaped `@` in the password, which libmongoc
     /// would otherwise take as part of a host name and then quote in its errors).
-    public init(_ text: String) throws {
+    package init(_ text: String) throws {
         _ = libmongocInitialized
         let textual = Redactor(text: text, parsed: nil)
         // libmongoc may log parts of the string while parsing it (unknown options, bad values).
@@ -51,12 +51,12 @@ public struct MongoURI: Sendable, CustomStringConvertible {
     }
 
     /// The connection string with every secret replaced by `*****`, safe to print.
-    public var redacted: String { redactor.redactedURI }
-    public var description: String { redacted }
+    package var redacted: String { redactor.redactedURI }
+    package var description: String { redacted }
 
     /// A history or other target written `mongodb://host/database.collection?options`: the connection string
     /// with only the database in its path (libmongoc refuses a dot there), and the collection, if named.
-    public static func namespace(_ text: String) throws -> (uri: MongoURI, collection: String?) {
+    package static func namespace(_ text: String) throws -> (uri: MongoURI, collection: String?) {
         let textual = URIText(text, splitAsLibmongoc: true)
         guard let path = textual.path, let dot = text[path].firstIndex(of: ".") else { return (try MongoURI(text), nil) }
         let collection = String(text[text.index(after: dot)..<path.upperBound])

@@ -3,7 +3,7 @@ import ScanKernel
 
 extension NumberKey {
     /// The number of a BSONValue (int32, int64, double, decimal128), exactly.
-    public init?(_ value: BSONValue) {
+    package init?(_ value: BSONValue) {
         switch value {
         case .int32(let v): self = .integer(Int64(v))
         case .int64(let v): self = .integer(v)

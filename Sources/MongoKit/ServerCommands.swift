@@ -7,7 +7,7 @@ extension MongoDatabase {
     /// write-concern error as `MongoError.command`, of kind `.writeError` or `.writeConcernError`: the server
     /// reports those with `ok: 1`, which `runCommand` alone accepts.
     @discardableResult
-    public func runWriteCommand(_ command: Document) throws -> Document {
+    package func runWriteCommand(_ command: Document) throws -> Document {
         let reply = try runCommand(command)
         if let failure = ServerError.firstWriteFailure(in: reply) { throw MongoError.command(failure) }
         return reply
@@ -15,7 +15,7 @@ extension MongoDatabase {
 
     /// Runs a cursor command whose result fits its first batch (index lists, small aggregations); a read, so
     /// bounded by the client's default time limit unless the command has its own.
-    public func firstBatch(of command: Document) throws -> [Document] {
+    package func firstBatch(of command: Document) throws -> [Document] {
         let reply = try runCommand(command, maxTimeMS: client.defaultMaxTimeMS)
         return reply["cursor"]?.documentValue?["firstBatch"]?.arrayValue?.compactMap(\.documentValue) ?? []
     }
@@ -24,7 +24,7 @@ extension MongoDatabase {
 extension MongoCollection {
     /// The collection's indexes split into ready ones and ones still being built (MongoDB 4.4+ lists
     /// those with `includeBuildUUIDs`). Both empty when the collection does not exist.
-    public func indexesIncludingBuilds() throws -> (ready: [IndexSpec], building: [IndexSpec]) {
+    package func indexesIncludingBuilds() throws -> (ready: [IndexSpec], building: [IndexSpec]) {
         let entries: [Document]
         do {
             entries = try database.firstBatch(of: ["listIndexes": .string(name), "includeBuildUUIDs": true, "cursor": [:]])
@@ -46,7 +46,7 @@ extension MongoCollection {
 
 extension MongoClient {
     /// The operations running on the server that match `filter` (`$currentOp` over all users).
-    public func currentOperations(matching filter: Document) throws -> [Document] {
+    package func currentOperations(matching filter: Document) throws -> [Document] {
         try database("admin").firstBatch(of: [
             "aggregate": 1,
             "pipeline": [["$currentOp": ["allUsers": true, "idleConnections": false]], ["$match": .document(filter)]],
@@ -55,7 +55,7 @@ extension MongoClient {
     }
 
     /// The `hello` reply of the server the driver selects for writes.
-    public func hello() throws -> Document {
+    package func hello() throws -> Document {
         try database("admin").runCommand(["hello": 1])
     }
 }

@@ -2,20 +2,20 @@ import CMongoc
 import Foundation
 
 /// A server of the deployment as the driver currently sees it.
-public struct ServerDescription: Equatable, Sendable {
-    public let id: UInt32
+package struct ServerDescription: Equatable, Sendable {
+    package let id: UInt32
     /// "host:port"
-    public let address: String
+    package let address: String
     /// The driver's name for its type: Standalone, RSPrimary, RSSecondary, RSArbiter, Mongos, Unknown, ...
-    public let type: String
+    package let type: String
 
     /// Whether the server holds data that queries can read (not an arbiter, not unknown).
-    public var holdsData: Bool { ["Standalone", "RSPrimary", "RSSecondary", "Mongos", "LoadBalancer"].contains(type) }
+    package var holdsData: Bool { ["Standalone", "RSPrimary", "RSSecondary", "Mongos", "LoadBalancer"].contains(type) }
 }
 
 extension MongoClient {
     /// The servers of the deployment known to the driver (after a first operation such as `ping`).
-    public func servers() -> [ServerDescription] {
+    package func servers() -> [ServerDescription] {
         withClient { mongoc in
             var count = 0
             guard let descriptions = mongoc_client_get_server_descriptions(mongoc, &count) else { return [] }
@@ -31,7 +31,7 @@ extension MongoClient {
     }
 
     /// Runs a command on one given server (for per-member statistics such as `$indexStats`).
-    public func runCommand(_ command: Document, database: String, onServer serverID: UInt32) throws -> Document {
+    package func runCommand(_ command: Document, database: String, onServer serverID: UInt32) throws -> Document {
         try withClient { mongoc in
             try ReadPreference.primaryPreferred.withPointer { prefs in
                 try call { reply, error in

@@ -3,50 +3,50 @@ import MongoKit
 
 /// What the generator put into the sample database, counted as it was generated, so that tests can check
 /// an audit's figures against the defects that are really there.
-public struct SampleManifest: Codable, Equatable, Sendable {
-    public var recordings = 0
-    public var metadata = 0
+package struct SampleManifest: Codable, Equatable, Sendable {
+    package var recordings = 0
+    package var metadata = 0
     /// Recordings with no end_time, a null end_time, or an end_time later than generation time.
-    public var live = 0
-    public var historic = 0
-    public var endTimeMissing = 0
-    public var endTimeNull = 0
-    public var startInFuture = 0
-    public var endBeforeStart = 0
+    package var live = 0
+    package var historic = 0
+    package var endTimeMissing = 0
+    package var endTimeNull = 0
+    package var startInFuture = 0
+    package var endBeforeStart = 0
     /// Live recordings whose start_time is more than 30 days before generation time.
-    public var liveStartedLongAgo = 0
-    public var deletedButLive = 0
-    public var deleted = 0
-    public var channelMinZero = 0
-    public var numSamplesMissing = 0
-    public var numSamplesNull = 0
-    public var numSamplesNotPowerOfTwo = 0
-    public var sampleRateMissing = 0
-    public var dtypeNull = 0
+    package var liveStartedLongAgo = 0
+    package var deletedButLive = 0
+    package var deleted = 0
+    package var channelMinZero = 0
+    package var numSamplesMissing = 0
+    package var numSamplesNull = 0
+    package var numSamplesNotPowerOfTwo = 0
+    package var sampleRateMissing = 0
+    package var dtypeNull = 0
     /// uuid values held by more than one recording, and the recordings beyond the first for each.
-    public var duplicatedUUIDs = 0
-    public var duplicateRecordings = 0
-    public var orphanMetadata = 0
+    package var duplicatedUUIDs = 0
+    package var duplicateRecordings = 0
+    package var orphanMetadata = 0
     /// Indexes of `recordings` that the generator created (the `_id` index aside).
-    public var recordingIndexes: [String] = []
-    public var generatedAt = Date(timeIntervalSince1970: 0)
+    package var recordingIndexes: [String] = []
+    package var generatedAt = Date(timeIntervalSince1970: 0)
 
-    public init() {}
+    package init() {}
 }
 
 /// Builds a `recordings` + `metadata` database that looks like a real seismic/DAS recording catalogue,
 /// with defects placed deterministically (by position in every block of 1000 recordings) so that their
 /// counts are exact at any size.
-public struct SampleDatabase {
+package struct SampleDatabase {
     /// The critical indexes of `recordings`; the sample leaves all but `start_time` out unless asked.
-    public static let criticalIndexKeys = ["start_time", "end_time", "uuid", "deleted"]
+    package static let criticalIndexKeys = ["start_time", "end_time", "uuid", "deleted"]
 
-    public var recordingCount: Int
-    public var withAllCriticalIndexes: Bool
-    public var seed: UInt64
-    public var batchSize = 5_000
+    package var recordingCount: Int
+    package var withAllCriticalIndexes: Bool
+    package var seed: UInt64
+    package var batchSize = 5_000
 
-    public init(recordingCount: Int, withAllCriticalIndexes: Bool = false, seed: UInt64 = 42) {
+    package init(recordingCount: Int, withAllCriticalIndexes: Bool = false, seed: UInt64 = 42) {
         self.recordingCount = recordingCount
         self.withAllCriticalIndexes = withAllCriticalIndexes
         self.seed = seed
@@ -55,7 +55,7 @@ public struct SampleDatabase {
     /// Drops and recreates `recordings` and `metadata` in `database`. `progress` is told how many
     /// recordings have been written so far.
     @discardableResult
-    public func create(in database: MongoDatabase, now: Date = Date(), progress: ((Int) -> Void)? = nil) throws
+    package func create(in database: MongoDatabase, now: Date = Date(), progress: ((Int) -> Void)? = nil) throws
         -> SampleManifest
     {
         let recordings = database.collection("recordings")
@@ -230,11 +230,11 @@ public struct SampleDatabase {
 
 /// A small, fast, seedable generator (SplitMix64), so that the same seed gives the same sample database,
 /// and the same test data on every machine.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
+package struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
-    public init(seed: UInt64) { state = seed }
+    package init(seed: UInt64) { state = seed }
 
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

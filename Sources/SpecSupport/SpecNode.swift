@@ -43,19 +43,19 @@ public struct SpecNode {
     }
 
     /// This node, and every node read below it, allowing server-side JavaScript.
-    public func allowingJavaScript() -> SpecNode { SpecNode(node: node, file: file, path: path, allowsJavaScript: true) }
+    package func allowingJavaScript() -> SpecNode { SpecNode(node: node, file: file, path: path, allowsJavaScript: true) }
 
     /// The most text a spec or migration file may hold.
-    public static let maxTextBytes = 4 << 20
+    package static let maxTextBytes = 4 << 20
     /// The most nodes a file may expand to, aliases counted at every use: a YAML alias bomb ("billion
     /// laughs") is a few lines that expand exponentially, and is refused at this bound.
-    public static let maxNodes = 200_000
+    package static let maxNodes = 200_000
     /// The deepest nesting of mappings and lists a file may have.
-    public static let maxDepth = 64
+    package static let maxDepth = 64
 
     /// Parses YAML or JSON text. Syntax errors carry the line the parser stopped at; text over the size,
     /// node or depth bounds is refused before any of it is read as a spec.
-    public static func parse(_ text: String, file: String) throws -> SpecNode {
+    package static func parse(_ text: String, file: String) throws -> SpecNode {
         guard text.utf8.count <= maxTextBytes else {
             throw SpecError(file: file, line: nil, column: nil, field: "", message: "the file is larger than \(maxTextBytes >> 20) MiB")
         }

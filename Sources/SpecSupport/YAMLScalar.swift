@@ -6,7 +6,7 @@ import Yams
 /// that very text, else double-quoted by Yams with YAML's own escapes. JSON quoting is not enough: inside
 /// double quotes YAML takes NEL and the line and paragraph separators as line breaks (and folds them) and does
 /// not allow C1 controls raw. For the YAML files the tool writes by hand around such scalars.
-public func yamlScalar(_ text: String) -> String {
+package func yamlScalar(_ text: String) -> String {
     let plain =
         text.range(of: #"^[A-Za-z_][A-Za-z0-9_.\- ]*$"#, options: .regularExpression) != nil
         && !["true", "false", "yes", "no", "on", "off", "null", "y", "n"].contains(text.lowercased())

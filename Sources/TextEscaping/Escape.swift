@@ -9,9 +9,9 @@
 /// including a backslash, is written as it is, so ordinary text is unchanged byte for byte.
 /// Inside a JavaScript string literal (a fix command shown on a terminal) the visible form is also an escape
 /// of the same character, so the command still names what it named.
-public enum Escape {
+package enum Escape {
     /// Whether `scalar` is shown as `\u{hex}` in every human-read context (see the type's comment).
-    public static func isShownVisibly(_ scalar: Unicode.Scalar) -> Bool {
+    package static func isShownVisibly(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x00...0x1F, 0x7F...0x9F, 0x2028, 0x2029, 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069,
             0xFEFF, 0xFFFE, 0xFFFF:
@@ -25,7 +25,7 @@ public enum Escape {
 
     /// Text for a terminal or a plain log line: the characters of `isShownVisibly` (newlines included, so one
     /// value is one line) appear as `\u{hex}` instead of acting on the terminal.
-    public static func terminal(_ text: String) -> String {
+    package static func terminal(_ text: String) -> String {
         guard text.unicodeScalars.contains(where: isShownVisibly) else { return text }
         return mapped(text) { scalar, out in
             guard isShownVisibly(scalar) else { return false }
@@ -40,7 +40,7 @@ public enum Escape {
     /// (every YAML line break and non-printable among them) and the interlinear annotation marks
     /// (U+FFF9-U+FFFB, which can hide text from a reader) shown as `\u{hex}`, so a comment can never end early
     /// or hide what follows.
-    public static func yamlComment(_ text: String) -> String {
+    package static func yamlComment(_ text: String) -> String {
         mapped(terminal(text)) { scalar, out in
             guard (0xFFF9...0xFFFB).contains(scalar.value) else { return false }
             appendVisible(scalar, to: &out)
@@ -53,7 +53,7 @@ public enum Escape {
     /// A workflow command's message (after `::`): `%`, CR and LF percent-encoded as the runner decodes them
     /// (so a value's line break stays inside the annotation and cannot start a command), other characters of
     /// `isShownVisibly` shown as `\u{hex}`.
-    public static func workflowMessage(_ text: String) -> String {
+    package static func workflowMessage(_ text: String) -> String {
         mapped(text) { scalar, out in
             switch scalar {
             case "%": out += "%25"
@@ -67,7 +67,7 @@ public enum Escape {
     }
 
     /// A workflow command's property value (`file=…,title=…`): as a message, and `:` and `,` encoded too.
-    public static func workflowProperty(_ text: String) -> String {
+    package static func workflowProperty(_ text: String) -> String {
         mapped(workflowMessage(text)) { scalar, out in
             switch scalar {
             case ":": out += "%3A"
@@ -83,11 +83,11 @@ public enum Escape {
     /// Character data of an XML 1.0 element: `& < > " '` as entities; tab and line feed kept; CR as `&#13;`
     /// (a parser would fold it); the characters XML 1.0 cannot hold at all (other C0 controls, U+FFFE,
     /// U+FFFF) and the rest of `isShownVisibly` shown as `\u{hex}`.
-    public static func xmlText(_ text: String) -> String { xml(text, keeping: ["\t", "\n"]) }
+    package static func xmlText(_ text: String) -> String { xml(text, keeping: ["\t", "\n"]) }
 
     /// A quoted XML 1.0 attribute value: as `xmlText`, with tab and line feed as character references too,
     /// since a parser normalises them to spaces in attributes.
-    public static func xmlAttribute(_ text: String) -> String { xml(text, keeping: []) }
+    package static func xmlAttribute(_ text: String) -> String { xml(text, keeping: []) }
 
     private static func xml(_ text: String, keeping raw: Set<Unicode.Scalar>) -> String {
         mapped(text) { scalar, out in
@@ -112,7 +112,7 @@ public enum Escape {
 
     /// HTML text, safe both as element content and as a quoted attribute value: `& < > " '` escaped and
     /// the characters of `isShownVisibly` shown as `\u{hex}`.
-    public static func html(_ text: String) -> String {
+    package static func html(_ text: String) -> String {
         mapped(text) { scalar, out in
             switch scalar {
             case "&": out += "&amp;"
@@ -132,7 +132,7 @@ public enum Escape {
     /// Inline Markdown text or a table cell: shown as on a terminal, then Markdown's and HTML's punctuation
     /// backslash-escaped (`\ ` * _ [ ] < > | ~`, and `&` before `#` or a letter), so the text adds no
     /// structure, link, tag or character reference (`&#x202E;`) of its own.
-    public static func markdownText(_ text: String) -> String {
+    package static func markdownText(_ text: String) -> String {
         let escaped = mapped(terminal(text)) { scalar, out in
             guard "\\`*_[]<>|~".unicodeScalars.contains(scalar) else { return false }
             out += "\\"
@@ -153,7 +153,7 @@ public enum Escape {
     }
 
     /// Text inside a Markdown code span: shown as on a terminal, backquotes as `'` so they cannot end it.
-    public static func markdownCode(_ text: String) -> String {
+    package static func markdownCode(_ text: String) -> String {
         mapped(terminal(text)) { scalar, out in
             guard scalar == "`" else { return false }
             out += "'"
@@ -165,14 +165,14 @@ public enum Escape {
 
     /// `text` as a quoted JSON string: `"` and `\` escaped, `\n \r \t` by name, other C0 controls, DEL and
     /// U+2028/U+2029 (line ends to some JavaScript parsers) as `\u00hh`. The one JSON string writer.
-    public static func jsonString(_ text: String) -> String {
+    package static func jsonString(_ text: String) -> String {
         var out = ""
         appendJSONString(text, to: &out)
         return out
     }
 
     /// `jsonString`, appended to `out` (for writers that build a large document).
-    public static func appendJSONString(_ text: String, to out: inout String) {
+    package static func appendJSONString(_ text: String, to out: inout String) {
         out += "\""
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -194,12 +194,12 @@ public enum Escape {
     /// A name from the database as a mongosh (JavaScript) string literal, always data and never code:
     /// `db.getSiblingDB(\(mongoshString(database))).getCollection(\(mongoshString(collection)))`. A JSON
     /// string is a JavaScript string literal, so the literal is exactly `jsonString`.
-    public static func mongoshString(_ text: String) -> String { jsonString(text) }
+    package static func mongoshString(_ text: String) -> String { jsonString(text) }
 
     /// A field name as a key of a mongosh object literal: bare when it is a plain ASCII identifier
     /// (`end_time`), otherwise a string literal (`"channels.min"`, `"a\"b"`, `"$where"`), so it is data
     /// whatever it holds.
-    public static func mongoshKey(_ name: String) -> String {
+    package static func mongoshKey(_ name: String) -> String {
         func isLetter(_ scalar: Unicode.Scalar) -> Bool { ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || scalar == "_" }
         guard let first = name.unicodeScalars.first, isLetter(first),
             name.unicodeScalars.allSatisfy({ isLetter($0) || ("0"..."9").contains($0) })

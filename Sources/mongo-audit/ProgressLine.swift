@@ -2,6 +2,7 @@ import AuditKit
 import Foundation
 
 /// A progress line with rate and time left, redrawn in place on stderr (on a terminal only).
+/// Sendable: `started` and `lastDrawn` are read and written only while holding `lock`.
 final class ProgressLine: @unchecked Sendable {
     private let lock = NSLock()
     private var started: [String: Date] = [:]

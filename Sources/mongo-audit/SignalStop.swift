@@ -7,6 +7,7 @@ import Foundation
 /// SIGINT and SIGTERM stop a command cleanly: the first runs the command's clean-up (give up a migration
 /// lock, end an audit early with its partial report) and the command exits 130 or 143 as shells expect;
 /// a second one exits at once.
+/// Sendable: `sources`, `received` and `cleanUp` are read and written only while holding `mutex`.
 final class SignalStop: @unchecked Sendable {
     static let shared = SignalStop()
 
@@ -35,7 +36,7 @@ final class SignalStop: @unchecked Sendable {
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { [self] in handle(number) }
             source.resume()
-            sources.append(source)
+            mutex.withLock { sources.append(source) }
         }
     }
 

@@ -3,14 +3,14 @@ import MongoKit
 import SampleData
 
 /// The sample generator's seeded generator: the same seed gives the same documents on every machine.
-public typealias SeededRandom = SplitMix64
+package typealias SeededRandom = SplitMix64
 
 /// Random documents for differential tests: every BSON type, nesting, arrays of documents and of arrays,
 /// empty arrays, numbers at type boundaries (-0, NaN, ±Infinity, int64 beyond 2^53, decimals with large
 /// exponents), strings and symbols with the same text, undefined and null. Values come from small pools so
 /// that equal values (by MongoDB's rules, across types) repeat across documents.
 public struct RandomDocuments {
-    public var random: SeededRandom
+    package var random: SeededRandom
 
     public init(seed: UInt64) { random = SeededRandom(seed: seed) }
 

@@ -55,7 +55,7 @@ public struct DocumentRulesCheck: DocumentCheck {
             ]),
     ]
 
-    struct Rule: @unchecked Sendable {
+    struct Rule: Sendable {
         let name: String
         let severity: Severity?
         /// True: documents must match the filter; false: they must not.
@@ -66,7 +66,7 @@ public struct DocumentRulesCheck: DocumentCheck {
     }
 
     /// The rules and the top-level fields their filters read (ids of `QueryPath.top`).
-    struct Rules: @unchecked Sendable {
+    struct Rules: Sendable {
         let rules: [Rule]
         let topLevelNames: [String]
     }

@@ -147,7 +147,7 @@ public struct ReferencesCheck: CrossCollectionCheck {
         let sampled: Bool
     }
 
-    public func arranged(_ reading: CrossCollectionReading, context: AuditContext) -> CrossCollectionArrangement {
+    package func arranged(_ reading: CrossCollectionReading, context: AuditContext) -> CrossCollectionArrangement {
         var bound = self
         let sampled = reading.ownSampleSize != nil
         func arrange(_ target: Arrangement.Target, rider: CrossCollectionArrangement.Rider = .none) -> CrossCollectionArrangement {

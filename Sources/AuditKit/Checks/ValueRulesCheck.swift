@@ -81,7 +81,7 @@ public struct ValueRulesCheck: DocumentCheck {
         }
     }
 
-    struct Rule: @unchecked Sendable {
+    struct Rule: Sendable {
         /// The rule's name, or its field and constraint: what the finding is about.
         let label: String
         let field: String

@@ -5,41 +5,41 @@ import TextEscaping
 /// What an audit will read and what it will cost, known before paying it: per collection its documents
 /// and size from `$collStats`, the fields the shared pass projects, whether it samples, and an estimate of
 /// the pass's time from a short calibration read; per other check the commands it sends.
-public struct AuditPlan: Sendable {
-    public struct Pass: Sendable {
-        public let collection: String
-        public let checks: [String]
-        public let exists: Bool
-        public let documents: Int
-        public let bytes: Int
+package struct AuditPlan: Sendable {
+    package struct Pass: Sendable {
+        package let collection: String
+        package let checks: [String]
+        package let exists: Bool
+        package let documents: Int
+        package let bytes: Int
         /// The fields the pass projects; nil when a check needs whole documents.
-        public let fields: [String]?
+        package let fields: [String]?
         /// Documents the pass will read: all of them, or the sample.
-        public let documentsToRead: Int
-        public let sampled: Bool
+        package let documentsToRead: Int
+        package let sampled: Bool
         /// Documents per second measured by the calibration read (nil when the collection is empty).
-        public let documentsPerSecond: Double?
+        package let documentsPerSecond: Double?
         /// What checks of the pass read besides it (`references` beyond its budget, say), in words.
-        public var alsoReads: [String] = []
-        public var estimatedSeconds: Double? { documentsPerSecond.map { Double(documentsToRead) / max($0, 1) } }
+        package var alsoReads: [String] = []
+        package var estimatedSeconds: Double? { documentsPerSecond.map { Double(documentsToRead) / max($0, 1) } }
     }
 
-    public struct Step: Sendable {
-        public let check: String
-        public let collection: String?
-        public let needs: String
+    package struct Step: Sendable {
+        package let check: String
+        package let collection: String?
+        package let needs: String
     }
 
-    public let database: String
-    public let passes: [Pass]
-    public let otherChecks: [Step]
+    package let database: String
+    package let passes: [Pass]
+    package let otherChecks: [Step]
     /// How many passes run at once (`--parallel`).
-    public var scansAtOnce = 1
+    package var scansAtOnce = 1
 
     /// Documents the calibration read takes from each collection: enough to time, too few to load a server.
-    public static let calibrationDocuments = 2_000
+    package static let calibrationDocuments = 2_000
 
-    public var json: JSONValue {
+    package var json: JSONValue {
         .object([
             ("database", .string(database)),
             ("scansAtOnce", .integer(Int64(scansAtOnce))),
@@ -68,7 +68,7 @@ public struct AuditPlan: Sendable {
         ])
     }
 
-    public var text: String {
+    package var text: String {
         var lines = ["plan of the audit of \"\(Escape.terminal(database))\" (no document read beyond a calibration read of \(Self.calibrationDocuments) per collection):"]
         for pass in passes {
             guard pass.exists else {
@@ -93,7 +93,7 @@ public struct AuditPlan: Sendable {
 
 extension Auditor {
     /// The plan of this audit on `database`: metadata, one calibration read per collection, nothing else.
-    public func plan(on client: MongoClient, database name: String) throws -> AuditPlan {
+    package func plan(on client: MongoClient, database name: String) throws -> AuditPlan {
         let context = AuditContext(database: client.database(name), maxTimeMS: maxTimeMS, readPreference: scanOptions.readPreference)
         let names = Set(try context.collections().map(\.name))
         var passes: [AuditPlan.Pass] = []

@@ -35,9 +35,9 @@ public struct AuditSpec: Sendable {
     public let description: String?
     public let checks: [ConfiguredCheck]
     /// `regressions:`: metrics of the history that must not move past a threshold (see `RegressionRule`).
-    public var regressions: [RegressionRule] = []
+    package var regressions: [RegressionRule] = []
     /// `tolerances:`: absolute allowed growth of a baselined finding's figures, per check identifier.
-    public var tolerances: [String: Double] = [:]
+    package var tolerances: [String: Double] = [:]
     /// SHA-256 of the file's bytes, so a report says exactly which spec it applied.
     public let sha256: String
 

@@ -271,6 +271,7 @@ enum CheckOutcome<T> {
 }
 
 /// Results of passes running side by side, and the first error that must end the audit.
+/// Sendable: `byOffset` and `error` are read and written only while holding `mutex`.
 final class SharedResults: @unchecked Sendable {
     private let mutex = NSLock()
     private var byOffset: [Int: CheckResult] = [:]

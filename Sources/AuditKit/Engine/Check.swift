@@ -119,43 +119,62 @@ extension Check {
 }
 
 /// Everything a check may read while it runs. It holds only read operations: an audit never writes.
+///
+/// Sendable because every mutable stored property (`state`) is read and written only while holding `lock`;
+/// the others are `let`s of Sendable types. The auditor gives each pass its own context, but an embedder may
+/// share one across threads, and the caches below fill on first use from whichever thread asks.
 public final class AuditContext: @unchecked Sendable {
     public let database: MongoDatabase
-    /// The time limit of each server operation of the check that runs now.
-    public internal(set) var maxTimeMS: Int
     public let now: Date
     /// Where reads of the checks go (a secondary when available, by default).
     public let readPreference: ReadPreference
+    private let lock = NSLock()
+    private var state: State
+
+    private struct State {
+        var maxTimeMS: Int
+        var sampleSize: Int?
+        var collectionInfos: [CollectionInfo]?
+        var indexCache: [String: [IndexSpec]] = [:]
+    }
+
+    /// The time limit of each server operation of the check that runs now.
+    public internal(set) var maxTimeMS: Int {
+        get { lock.withLock { state.maxTimeMS } }
+        set { lock.withLock { state.maxTimeMS = newValue } }
+    }
+
     /// The documents a sampled audit reads per collection (`--sample`); nil when the audit is exact. A check
     /// that executes queries of its own bounds them by the sample (query_plans runs each over its first
     /// documents only) and says so in its findings.
-    public var sampleSize: Int?
-    private var collectionInfos: [CollectionInfo]?
-    private var indexCache: [String: [IndexSpec]] = [:]
+    public internal(set) var sampleSize: Int? {
+        get { lock.withLock { state.sampleSize } }
+        set { lock.withLock { state.sampleSize = newValue } }
+    }
 
     public init(
         database: MongoDatabase, maxTimeMS: Int, now: Date = Date(), readPreference: ReadPreference = .secondaryPreferred, sampleSize: Int? = nil
     ) {
         self.database = database
-        self.sampleSize = sampleSize
-        self.maxTimeMS = maxTimeMS
         self.now = now
         self.readPreference = readPreference
+        state = State(maxTimeMS: maxTimeMS, sampleSize: sampleSize)
     }
 
-    /// `listCollections` of the audited database, read once per audit.
+    /// `listCollections` of the audited database, read once per audit (two threads asking at once may both
+    /// read it; the lock is not held across the server call).
     public func collections() throws -> [CollectionInfo] {
-        if let collectionInfos { return collectionInfos }
+        if let cached = lock.withLock({ state.collectionInfos }) { return cached }
         let infos = try database.listCollections(maxTimeMS: maxTimeMS)
-        collectionInfos = infos
+        lock.withLock { state.collectionInfos = infos }
         return infos
     }
 
     /// `listIndexes` of a collection, read once per audit.
     public func indexes(of collection: String) throws -> [IndexSpec] {
-        if let cached = indexCache[collection] { return cached }
+        if let cached = lock.withLock({ state.indexCache[collection] }) { return cached }
         let indexes = try database.collection(collection).listIndexes(maxTimeMS: maxTimeMS)
-        indexCache[collection] = indexes
+        lock.withLock { state.indexCache[collection] = indexes }
         return indexes
     }
 
@@ -211,7 +230,7 @@ public struct CheckRegistry: Sendable {
 
     /// The way a finding's figure gets worse, as its check declares it; nil when it is not compared or the
     /// check is not registered (a finding of a plug-in check absent now).
-    public func worseDirection(ofMetric name: String, check identifier: String) -> MetricDirection? {
+    package func worseDirection(ofMetric name: String, check identifier: String) -> MetricDirection? {
         check(identifier: identifier)?.description.metric(named: name)?.worse
     }
 }

@@ -6,7 +6,7 @@ import MongoKit
 /// and with what it does in the other collection's shared pass, if anything: either that pass runs first
 /// and collects what this check's pass needs, or it runs after and finishes the check (like a hash join
 /// holding its smaller side). Either way each collection is read once.
-public protocol CrossCollectionCheck: DocumentCheck {
+package protocol CrossCollectionCheck: DocumentCheck {
     /// The other collection.
     var otherCollection: String { get }
     /// This check as it runs in one audit, and its rider on the other collection's pass.
@@ -14,8 +14,8 @@ public protocol CrossCollectionCheck: DocumentCheck {
 }
 
 /// A cross-collection check as one audit runs it.
-public struct CrossCollectionArrangement {
-    public enum Rider {
+package struct CrossCollectionArrangement {
+    package enum Rider {
         /// Nothing rides the other collection's pass.
         case none
         /// Rides the other collection's pass, which runs first, collecting what this check's pass needs.
@@ -25,18 +25,18 @@ public struct CrossCollectionArrangement {
         case finishesAfter(any PassRider)
     }
 
-    public let check: any DocumentCheck
-    public let rider: Rider
+    package let check: any DocumentCheck
+    package let rider: Rider
 
-    public init(check: any DocumentCheck, rider: Rider = .none) {
+    package init(check: any DocumentCheck, rider: Rider = .none) {
         self.check = check
         self.rider = rider
     }
 }
 
 /// How a cross-collection check's two collections are read in one audit.
-public struct CrossCollectionReading: Sendable {
-    public enum OtherPass: Sendable {
+package struct CrossCollectionReading: Sendable {
+    package enum OtherPass: Sendable {
         /// The other collection does not exist.
         case missing
         /// Its shared pass reads every document of it and can run before this check's pass (`before`), after
@@ -47,12 +47,12 @@ public struct CrossCollectionReading: Sendable {
     }
 
     /// The sample this check's own pass reads (nil: every document).
-    public let ownSampleSize: Int?
-    public let otherPass: OtherPass
+    package let ownSampleSize: Int?
+    package let otherPass: OtherPass
 }
 
 /// What a check of another collection does while a collection's shared pass visits its documents.
-public protocol PassRider: Sendable {
+package protocol PassRider: Sendable {
     /// The dotted paths it reads.
     var fieldsRead: [String] { get }
     /// What it does, as `audit --plan` says it.
@@ -163,6 +163,7 @@ extension Auditor {
 }
 
 /// Hands out passes to the threads that run them, each pass once the passes it depends on have finished.
+/// Sendable: `started` and `finished` are read and written only while holding `condition`; `groups` is a `let`.
 final class PassScheduler: @unchecked Sendable {
     private let condition = NSCondition()
     private let groups: [PassGroup]

@@ -4,20 +4,20 @@ import TextEscaping
 
 /// The findings a team has accepted, by id with their figures, in a file meant for review in git
 /// (`mongo-audit baseline`). An audit given a baseline fails only on what is new or has become worse.
-public struct Baseline: Sendable, Equatable {
-    public static let schemaName = "mongo-audit/baseline"
-    public static let schemaVersion = 1
+package struct Baseline: Sendable, Equatable {
+    package static let schemaName = "mongo-audit/baseline"
+    package static let schemaVersion = 1
 
-    public struct Entry: Sendable, Equatable {
-        public var id: String
-        public var check: String
-        public var severity: Severity
+    package struct Entry: Sendable, Equatable {
+        package var id: String
+        package var check: String
+        package var severity: Severity
         /// The title when the baseline was written, for reviewers; never compared.
-        public var title: String
+        package var title: String
         /// The figures compared: each metric as a number (a proportion by its count).
-        public var metrics: [(name: String, value: Double)]
+        package var metrics: [(name: String, value: Double)]
 
-        public init(id: String, check: String, severity: Severity, title: String, metrics: [(name: String, value: Double)]) {
+        package init(id: String, check: String, severity: Severity, title: String, metrics: [(name: String, value: Double)]) {
             self.id = id
             self.check = check
             self.severity = severity
@@ -25,15 +25,15 @@ public struct Baseline: Sendable, Equatable {
             self.metrics = metrics
         }
 
-        public init(_ finding: Finding) {
+        package init(_ finding: Finding) {
             self.init(
                 id: finding.id, check: finding.check, severity: finding.severity, title: finding.title,
                 metrics: finding.metrics.entries.map { ($0.name, $0.metric.number) }.sorted { $0.name < $1.name })
         }
 
-        public func metric(_ name: String) -> Double? { metrics.first { $0.name == name }?.value }
+        package func metric(_ name: String) -> Double? { metrics.first { $0.name == name }?.value }
 
-        public static func == (lhs: Entry, rhs: Entry) -> Bool {
+        package static func == (lhs: Entry, rhs: Entry) -> Bool {
             lhs.id == rhs.id && lhs.check == rhs.check && lhs.severity == rhs.severity && lhs.title == rhs.title
                 && lhs.metrics.map(\.name) == rhs.metrics.map(\.name) && lhs.metrics.map(\.value) == rhs.metrics.map(\.value)
         }
@@ -46,15 +46,15 @@ public struct Baseline: Sendable, Equatable {
         }
     }
 
-    public var database: String
-    public var specFile: String
-    public var specSHA256: String
-    public var tool: String
-    public var createdAt: Date
+    package var database: String
+    package var specFile: String
+    package var specSHA256: String
+    package var tool: String
+    package var createdAt: Date
     /// Sorted by id, so a change to the file is a small diff.
-    public var entries: [Entry]
+    package var entries: [Entry]
 
-    public init(database: String, specFile: String, specSHA256: String, tool: String, createdAt: Date, entries: [Entry]) {
+    package init(database: String, specFile: String, specSHA256: String, tool: String, createdAt: Date, entries: [Entry]) {
         self.database = database
         self.specFile = specFile
         self.specSHA256 = specSHA256
@@ -64,7 +64,7 @@ public struct Baseline: Sendable, Equatable {
     }
 
     /// The findings above info of a report (info findings are figures for reference, never gated).
-    public init(report: AuditReport) {
+    package init(report: AuditReport) {
         var seen = Set<String>()
         let entries = report.allFindings.filter { $0.severity > .info && seen.insert($0.id).inserted }.map(Entry.init)
         self.init(
@@ -72,11 +72,11 @@ public struct Baseline: Sendable, Equatable {
             createdAt: report.startedAt, entries: entries)
     }
 
-    public func entry(_ id: String) -> Entry? { entries.first { $0.id == id } }
+    package func entry(_ id: String) -> Entry? { entries.first { $0.id == id } }
 
     /// This baseline without the entries the report no longer finds (only ever removes; entries of checks
     /// that did not run stay). Returns the removed ids too.
-    public func pruned(by report: AuditReport) -> (baseline: Baseline, removed: [String]) {
+    package func pruned(by report: AuditReport) -> (baseline: Baseline, removed: [String]) {
         let gate = Gate(baseline: self).evaluate(report)
         let fixed = Set(gate.fixed.map(\.id))
         var copy = self
@@ -84,7 +84,7 @@ public struct Baseline: Sendable, Equatable {
         return (copy, entries.map(\.id).filter(fixed.contains))
     }
 
-    public var json: JSONValue {
+    package var json: JSONValue {
         .object([
             ("schema", .string(Self.schemaName)), ("schemaVersion", .integer(Int64(Self.schemaVersion))),
             ("database", .string(database)), ("specFile", .string(specFile)), ("specSHA256", .string(specSHA256)),
@@ -94,9 +94,9 @@ public struct Baseline: Sendable, Equatable {
     }
 
     /// The file's text: one finding per few lines, sorted, ending in a newline.
-    public var text: String { json.text() + "\n" }
+    package var text: String { json.text() + "\n" }
 
-    public static func decode(_ data: Data, file: String) throws -> Baseline {
+    package static func decode(_ data: Data, file: String) throws -> Baseline {
         let r = ReportDecoder.Reader(file: file)
         let root: Any
         do {
@@ -129,7 +129,7 @@ public struct Baseline: Sendable, Equatable {
             entries: entries)
     }
 
-    public static func load(path: String) throws -> Baseline {
+    package static func load(path: String) throws -> Baseline {
         guard let data = FileManager.default.contents(atPath: path) else { throw GateFileError(file: path, "cannot read the baseline") }
         return try decode(data, file: path)
     }
@@ -142,7 +142,7 @@ func number(_ value: Double) -> JSONValue {
 
 /// Whether a finding is new, known (in the baseline, no worse), worse (in the baseline, a figure grew beyond
 /// the tolerance or the severity rose) or fixed (in the baseline, no longer found).
-public enum FindingStatus: String, Sendable, CaseIterable {
+package enum FindingStatus: String, Sendable, CaseIterable {
     case new, known, worse, fixed
 }
 
@@ -152,17 +152,17 @@ public enum MetricDirection: String, Sendable {
 }
 
 /// One figure that moved past the tolerance.
-public struct MetricChange: Sendable, Equatable {
-    public var name: String
-    public var old: Double
-    public var new: Double
+package struct MetricChange: Sendable, Equatable {
+    package var name: String
+    package var old: Double
+    package var new: Double
     /// The allowed change: relative (a share of `old`) or absolute.
-    public var tolerance: Double
-    public var absolute: Bool
+    package var tolerance: Double
+    package var absolute: Bool
 
-    public var relativeChange: Double? { old == 0 ? nil : (new - old) / abs(old) }
+    package var relativeChange: Double? { old == 0 ? nil : (new - old) / abs(old) }
 
-    public var text: String {
+    package var text: String {
         let change = relativeChange.map { String(format: "%+.1f%%", $0 * 100) } ?? "from zero"
         let allowed = absolute ? "tolerance \(format(tolerance))" : String(format: "tolerance %.0f%%", tolerance * 100)
         return "\(name) \(format(old)) → \(format(new)) (\(change), \(allowed))"
@@ -175,29 +175,29 @@ func format(_ value: Double) -> String {
 }
 
 /// A finding of the current audit as the baseline sees it.
-public struct ClassifiedFinding: Sendable {
-    public var finding: Finding
-    public var status: FindingStatus
+package struct ClassifiedFinding: Sendable {
+    package var finding: Finding
+    package var status: FindingStatus
     /// For a worse finding: what got worse.
-    public var changes: [MetricChange]
+    package var changes: [MetricChange]
     /// For a worse finding whose severity rose: the severity in the baseline.
-    public var previousSeverity: Severity?
+    package var previousSeverity: Severity?
 }
 
 /// Compares an audit with a baseline. Gating: a new finding at or above the report's `failOn`, or a known
 /// one at or above it that got worse beyond the tolerance, fails the audit.
-public struct Gate: Sendable {
-    public let baseline: Baseline
+package struct Gate: Sendable {
+    package let baseline: Baseline
     /// Allowed relative growth of a compared figure (0.2: 20%).
-    public let relativeTolerance: Double
+    package let relativeTolerance: Double
     /// Allowed absolute growth per check identifier, from the spec's `tolerances:`; replaces the relative one.
-    public let absoluteTolerances: [String: Double]
+    package let absoluteTolerances: [String: Double]
     /// Where the baseline was read from, for messages.
-    public let file: String
+    package let file: String
     /// The checks, asked which way each finding's figures get worse.
-    public let registry: CheckRegistry
+    package let registry: CheckRegistry
 
-    public init(
+    package init(
         baseline: Baseline, relativeTolerance: Double = 0.2, absoluteTolerances: [String: Double] = [:], file: String = "baseline",
         registry: CheckRegistry = .builtIn
     ) {
@@ -208,7 +208,7 @@ public struct Gate: Sendable {
         self.registry = registry
     }
 
-    public func evaluate(_ report: AuditReport) -> GateResult {
+    package func evaluate(_ report: AuditReport) -> GateResult {
         var classified: [ClassifiedFinding] = []
         var seen = Set<String>()
         for finding in report.allFindings where finding.severity > .info {
@@ -258,34 +258,34 @@ public struct Gate: Sendable {
 }
 
 /// The gate's verdict on one audit against a baseline.
-public struct GateResult: Sendable {
-    public var file: String
-    public var failOn: Severity
-    public var findings: [ClassifiedFinding]
-    public var fixed: [Baseline.Entry]
+package struct GateResult: Sendable {
+    package var file: String
+    package var failOn: Severity
+    package var findings: [ClassifiedFinding]
+    package var fixed: [Baseline.Entry]
     /// The baseline was written for another database or spec.
-    public var notes: [String]
-    public var checksNotRun: Int
+    package var notes: [String]
+    package var checksNotRun: Int
 
-    public func findings(_ status: FindingStatus) -> [ClassifiedFinding] { findings.filter { $0.status == status } }
+    package func findings(_ status: FindingStatus) -> [ClassifiedFinding] { findings.filter { $0.status == status } }
 
-    public func status(of id: String) -> FindingStatus? { findings.first { $0.finding.id == id }?.status }
+    package func status(of id: String) -> FindingStatus? { findings.first { $0.finding.id == id }?.status }
 
     /// What fails the gate: new or worse findings at or above `failOn`.
-    public var failing: [ClassifiedFinding] {
+    package var failing: [ClassifiedFinding] {
         findings.filter { ($0.status == .new || $0.status == .worse) && $0.finding.severity >= failOn }
     }
 
-    public var outcome: AuditOutcome { !failing.isEmpty ? .failed : checksNotRun > 0 ? .incomplete : .passed }
+    package var outcome: AuditOutcome { !failing.isEmpty ? .failed : checksNotRun > 0 ? .incomplete : .passed }
 
-    public func count(_ status: FindingStatus) -> Int { status == .fixed ? fixed.count : findings(status).count }
+    package func count(_ status: FindingStatus) -> Int { status == .fixed ? fixed.count : findings(status).count }
 
     /// How to drop the fixed entries from the file.
-    public var pruneHint: String? {
+    package var pruneHint: String? {
         fixed.isEmpty ? nil : "\(fixed.count) finding(s) of the baseline are fixed; remove them with: mongo-audit baseline --prune --output \(file) (same --spec and --database)"
     }
 
-    public var json: JSONValue {
+    package var json: JSONValue {
         .object([
             ("baseline", .string(file)), ("outcome", .string(outcome.rawValue)),
             ("counts", .object(FindingStatus.allCases.map { ($0.rawValue, .integer(Int64(count($0)))) })),
@@ -315,7 +315,7 @@ public struct GateResult: Sendable {
     }
 
     /// The gate's section of the text report.
-    public func text(colour: Bool = false) -> String {
+    package func text(colour: Bool = false) -> String {
         let style = TerminalStyle(enabled: colour)
         var lines = ["", style.bold("Baseline \(Escape.terminal(file)): \(count(.new)) new, \(count(.known)) known, \(count(.worse)) worse, \(count(.fixed)) fixed")]
         for note in notes { lines.append(style.yellow("  note: \(Escape.terminal(note))")) }

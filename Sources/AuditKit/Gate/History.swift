@@ -9,20 +9,20 @@ import MongoKit
 /// - a finding's figures: `findingId:metric` (`field_completeness/recordings/completeness:dtype`)
 ///
 /// A proportion gives two keys: its count under the metric's name and its share under `name.share`.
-public struct HistoryRecord: Sendable, Equatable {
-    public static let schemaName = "mongo-audit/history"
-    public static let schemaVersion = 1
+package struct HistoryRecord: Sendable, Equatable {
+    package static let schemaName = "mongo-audit/history"
+    package static let schemaVersion = 1
 
-    public var startedAt: Date
-    public var database: String
-    public var specFile: String
-    public var specSHA256: String
-    public var tool: String
-    public var serverVersion: String
-    public var durationSeconds: Double
-    public var exact: Bool
-    public var outcome: String
-    public var metrics: [(key: String, value: Double)] {
+    package var startedAt: Date
+    package var database: String
+    package var specFile: String
+    package var specSHA256: String
+    package var tool: String
+    package var serverVersion: String
+    package var durationSeconds: Double
+    package var exact: Bool
+    package var outcome: String
+    package var metrics: [(key: String, value: Double)] {
         didSet { index = Self.index(metrics) }
     }
     /// The metrics by key, for lookups (regressions and charts read many keys of many records).
@@ -32,7 +32,7 @@ public struct HistoryRecord: Sendable, Equatable {
         Dictionary(metrics.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
     }
 
-    public init(
+    package init(
         startedAt: Date, database: String, specFile: String, specSHA256: String, tool: String, serverVersion: String,
         durationSeconds: Double, exact: Bool, outcome: String, metrics: [(key: String, value: Double)]
     ) {
@@ -49,7 +49,7 @@ public struct HistoryRecord: Sendable, Equatable {
         index = Self.index(metrics)
     }
 
-    public init(report: AuditReport) {
+    package init(report: AuditReport) {
         var metrics: [(key: String, value: Double)] = [("audit:durationSeconds", report.durationSeconds)]
         var seen: Set<String> = ["audit:durationSeconds"]
         func add(_ prefix: String, _ entries: Metrics) {
@@ -70,11 +70,11 @@ public struct HistoryRecord: Sendable, Equatable {
             outcome: report.outcome.rawValue, metrics: metrics)
     }
 
-    public func value(_ key: String) -> Double? { index[key] }
+    package func value(_ key: String) -> Double? { index[key] }
 
-    public static func == (lhs: HistoryRecord, rhs: HistoryRecord) -> Bool { lhs.json == rhs.json }
+    package static func == (lhs: HistoryRecord, rhs: HistoryRecord) -> Bool { lhs.json == rhs.json }
 
-    public var json: JSONValue {
+    package var json: JSONValue {
         .object([
             ("schema", .string(Self.schemaName)), ("schemaVersion", .integer(Int64(Self.schemaVersion))),
             ("startedAt", .string(timestamp(startedAt))), ("database", .string(database)), ("specFile", .string(specFile)),
@@ -85,10 +85,10 @@ public struct HistoryRecord: Sendable, Equatable {
     }
 
     /// One line of JSON Lines, newline included.
-    public var line: String { json.text(pretty: false) + "\n" }
+    package var line: String { json.text(pretty: false) + "\n" }
 
     /// A record as a MongoDB document (metric keys hold dots and slashes, so metrics are a list of {k, v}).
-    public var document: Document {
+    package var document: Document {
         [
             "schema": .string(Self.schemaName), "schemaVersion": .int32(Int32(Self.schemaVersion)), "startedAt": .datetime(startedAt),
             "database": .string(database), "specFile": .string(specFile), "specSHA256": .string(specSHA256), "tool": .string(tool),
@@ -98,7 +98,7 @@ public struct HistoryRecord: Sendable, Equatable {
         ]
     }
 
-    public init(document: Document) throws {
+    package init(document: Document) throws {
         func text(_ key: String) throws -> String {
             guard let value = document[key]?.stringValue else { throw GateFileError(file: "history collection", "a record lacks \(key)") }
             return value
@@ -119,7 +119,7 @@ public struct HistoryRecord: Sendable, Equatable {
     }
 
     /// Reads one JSON line.
-    public static func decode(line: String, file: String) throws -> HistoryRecord {
+    package static func decode(line: String, file: String) throws -> HistoryRecord {
         try decode(line: line, file: file, dates: TimestampParser())
     }
 
@@ -144,13 +144,13 @@ public struct HistoryRecord: Sendable, Equatable {
     /// tool, a blank line) is skipped and counted, never fatal. With `database`, only its records; with
     /// `last`, only the newest that many, read from the end (lines of other databases are passed over
     /// without being parsed), so the cost of a long history stays that of its tail.
-    public static func decode(lines text: String, file: String, database: String? = nil, last: Int? = nil) -> (records: [HistoryRecord], skipped: Int) {
+    package static func decode(lines text: String, file: String, database: String? = nil, last: Int? = nil) -> (records: [HistoryRecord], skipped: Int) {
         decode(lines: Array(text.utf8), file: file, database: database, last: last)
     }
 
     /// The same over bytes: lines are found by their newline bytes (no character-by-character walk), and
     /// a line of another database is recognised from its first bytes, where this tool writes `database`.
-    public static func decode(lines bytes: [UInt8], file: String, database: String? = nil, last: Int? = nil) -> (records: [HistoryRecord], skipped: Int) {
+    package static func decode(lines bytes: [UInt8], file: String, database: String? = nil, last: Int? = nil) -> (records: [HistoryRecord], skipped: Int) {
         var records: [HistoryRecord] = []
         var skipped = 0
         let dates = TimestampParser()
@@ -195,15 +195,15 @@ public struct HistoryRecord: Sendable, Equatable {
 
 /// A MongoDB collection holding history records, one document per audit, in a database that is not the
 /// audited one. Each audit is one insert, so a run that fails records nothing and writers do not interfere.
-public struct MongoHistoryStore: Sendable {
-    public let collection: MongoCollection
+package struct MongoHistoryStore: Sendable {
+    package let collection: MongoCollection
 
-    public init(collection: MongoCollection) { self.collection = collection }
+    package init(collection: MongoCollection) { self.collection = collection }
 
-    public func append(_ record: HistoryRecord) throws { try collection.insertOne(record.document) }
+    package func append(_ record: HistoryRecord) throws { try collection.insertOne(record.document) }
 
     /// The records of `database` (all when nil), oldest first; the newest `last` of them when given.
-    public func records(database: String?, last: Int? = nil) throws -> [HistoryRecord] {
+    package func records(database: String?, last: Int? = nil) throws -> [HistoryRecord] {
         let filter: Document = database.map { ["database": .string($0)] } ?? Document()
         return try collection.find(filter, options: FindOptions(sort: ["startedAt": .int32(-1)], limit: last)) { cursor in
             var records: [HistoryRecord] = []
@@ -215,13 +215,13 @@ public struct MongoHistoryStore: Sendable {
 
 /// Where `--history` keeps records: a JSON Lines file, or a MongoDB collection named by a connection string
 /// (`mongodb://host/db.collection`; the collection defaults to `mongo_audit_history`).
-public enum HistoryTarget: Sendable, Equatable {
+package enum HistoryTarget: Sendable, Equatable {
     case file(String)
     case mongo(uri: String, database: String, collection: String)
 
-    public static let defaultCollection = "mongo_audit_history"
+    package static let defaultCollection = "mongo_audit_history"
 
-    public init(_ text: String) throws {
+    package init(_ text: String) throws {
         guard text.hasPrefix("mongodb://") || text.hasPrefix("mongodb+srv://") else {
             self = .file(text)
             return
@@ -247,11 +247,11 @@ public enum HistoryTarget: Sendable, Equatable {
 
 extension HistoryRecord {
     /// Keys matching a selector: `*` stands for any run of characters (slashes included), `?` for one.
-    public func keys(matching selector: String) -> [String] { metrics.map(\.key).filter { glob(selector, matches: $0) } }
+    package func keys(matching selector: String) -> [String] { metrics.map(\.key).filter { glob(selector, matches: $0) } }
 }
 
 /// Shell-style matching with `*` and `?` over the whole text.
-public func glob(_ pattern: String, matches text: String) -> Bool {
+package func glob(_ pattern: String, matches text: String) -> Bool {
     let p = Array(pattern.unicodeScalars), t = Array(text.unicodeScalars)
     var pi = 0, ti = 0, star = -1, mark = 0
     while ti < t.count {

@@ -13,19 +13,19 @@ import SpecSupport
 ///     window: 5            # the median of the last 5 runs (default)
 ///     severity: high       # default medium
 /// ```
-public struct RegressionRule: Sendable, Equatable {
-    public static let fields = ["metric", "worse", "threshold", "window", "severity"]
-    public static let checkIdentifier = "regressions"
+package struct RegressionRule: Sendable, Equatable {
+    package static let fields = ["metric", "worse", "threshold", "window", "severity"]
+    package static let checkIdentifier = "regressions"
 
-    public var metric: String
-    public var worse: MetricDirection
-    public var threshold: Double
-    public var window: Int
-    public var severity: Severity
+    package var metric: String
+    package var worse: MetricDirection
+    package var threshold: Double
+    package var window: Int
+    package var severity: Severity
     /// The line of the entry in the spec.
-    public var line: Int?
+    package var line: Int?
 
-    public init(metric: String, worse: MetricDirection = .up, threshold: Double = 0.2, window: Int = 5, severity: Severity = .medium, line: Int? = nil) {
+    package init(metric: String, worse: MetricDirection = .up, threshold: Double = 0.2, window: Int = 5, severity: Severity = .medium, line: Int? = nil) {
         self.metric = metric
         self.worse = worse
         self.threshold = threshold
@@ -35,7 +35,7 @@ public struct RegressionRule: Sendable, Equatable {
     }
 
     /// Reads the `regressions:` list; fails closed with file, line and field.
-    public static func parse(_ node: SpecNode) throws -> [RegressionRule] {
+    package static func parse(_ node: SpecNode) throws -> [RegressionRule] {
         let entries = try node.array()
         guard !entries.isEmpty else { throw node.error("the list must not be empty (leave regressions: out instead)") }
         return try entries.map { entry in
@@ -71,7 +71,7 @@ public struct RegressionRule: Sendable, Equatable {
     }
 
     /// Reads `tolerances:`: an absolute allowed growth of a baselined finding's figures, per check identifier.
-    public static func parseTolerances(_ node: SpecNode, registry: CheckRegistry) throws -> [String: Double] {
+    package static func parseTolerances(_ node: SpecNode, registry: CheckRegistry) throws -> [String: Double] {
         var tolerances: [String: Double] = [:]
         for (key, value) in try node.mapping() {
             guard registry.check(identifier: key) != nil || key == checkIdentifier else {
@@ -86,32 +86,32 @@ public struct RegressionRule: Sendable, Equatable {
 }
 
 /// One metric's movement against its window.
-public struct RegressionEvaluation: Sendable {
-    public var rule: RegressionRule
-    public var key: String
-    public var current: Double
+package struct RegressionEvaluation: Sendable {
+    package var rule: RegressionRule
+    package var key: String
+    package var current: Double
     /// The median of the window, nil when the history has no earlier value.
-    public var median: Double?
-    public var runs: Int
-    public var regressed: Bool
+    package var median: Double?
+    package var runs: Int
+    package var regressed: Bool
 
-    public var relativeChange: Double? {
+    package var relativeChange: Double? {
         guard let median, median != 0 else { return nil }
         return (current - median) / abs(median)
     }
 
     /// The value past which the metric regresses, given the median.
-    public var limit: Double? { median.map { rule.worse == .up ? $0 + abs($0) * rule.threshold : $0 - abs($0) * rule.threshold } }
+    package var limit: Double? { median.map { rule.worse == .up ? $0 + abs($0) * rule.threshold : $0 - abs($0) * rule.threshold } }
 }
 
 /// Evaluates a spec's regression rules on the current audit's record against earlier records.
-public struct RegressionEvaluator: Sendable {
-    public let rules: [RegressionRule]
+package struct RegressionEvaluator: Sendable {
+    package let rules: [RegressionRule]
 
-    public init(rules: [RegressionRule]) { self.rules = rules }
+    package init(rules: [RegressionRule]) { self.rules = rules }
 
     /// Whether `current` moved past `rule` compared with the median of `previous` (the window's values).
-    public static func regressed(_ rule: RegressionRule, current: Double, previous: [Double]) -> (Bool, Double?) {
+    package static func regressed(_ rule: RegressionRule, current: Double, previous: [Double]) -> (Bool, Double?) {
         guard !previous.isEmpty else { return (false, nil) }
         let median = Self.median(Array(previous.suffix(rule.window)))
         let growth = rule.worse == .up ? current - median : median - current
@@ -119,14 +119,14 @@ public struct RegressionEvaluator: Sendable {
         return (growth / abs(median) > rule.threshold, median)
     }
 
-    public static func median(_ values: [Double]) -> Double {
+    package static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()
         guard !sorted.isEmpty else { return 0 }
         return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 
     /// Every selected metric of `current`, compared with `history` (earlier runs of the same database, oldest first).
-    public func evaluate(current: HistoryRecord, history: [HistoryRecord]) -> [RegressionEvaluation] {
+    package func evaluate(current: HistoryRecord, history: [HistoryRecord]) -> [RegressionEvaluation] {
         var evaluations: [RegressionEvaluation] = []
         var seen = Set<String>()
         for rule in rules {
@@ -143,7 +143,7 @@ public struct RegressionEvaluator: Sendable {
 
     /// The check result the report shows for the rules: a finding per regressed metric, with both figures.
     /// Without a history the rules cannot be evaluated, and the result says so (not run).
-    public func result(current: HistoryRecord, history: [HistoryRecord]?) -> CheckResult {
+    package func result(current: HistoryRecord, history: [HistoryRecord]?) -> CheckResult {
         let severity = rules.map(\.severity).max() ?? .medium
         let specLine = rules.compactMap(\.line).min()
         guard let history else {
@@ -187,7 +187,7 @@ public struct RegressionEvaluator: Sendable {
 
 extension AuditReport {
     /// This report with one more check result (the regressions), its summary and outcome recomputed.
-    public func adding(_ result: CheckResult) -> AuditReport {
+    package func adding(_ result: CheckResult) -> AuditReport {
         AuditReport(
             tool: tool, database: database, target: target, serverVersion: serverVersion, specFile: specFile, specSHA256: specSHA256,
             startedAt: startedAt, durationSeconds: durationSeconds, sampleSize: sampleSize, failOn: failOn, checks: checks + [result])

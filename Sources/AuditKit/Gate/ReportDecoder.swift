@@ -2,23 +2,23 @@ import Foundation
 import MongoKit
 
 /// Why a file could not be read back as a report, baseline or history record.
-public struct GateFileError: Error, CustomStringConvertible, Equatable {
-    public let file: String
-    public let message: String
+package struct GateFileError: Error, CustomStringConvertible, Equatable {
+    package let file: String
+    package let message: String
 
-    public init(file: String, _ message: String) {
+    package init(file: String, _ message: String) {
         self.file = file
         self.message = message
     }
 
-    public var description: String { "\(file): \(message)" }
+    package var description: String { "\(file): \(message)" }
 }
 
 /// Reads a JSON report of schema version 2 (`docs/report-schema.json`) back into an `AuditReport`, for
 /// `mongo-audit diff`. Fails closed: another schema, another version or a missing field is an error naming
 /// the file and the field.
-public enum ReportDecoder {
-    public static func decode(_ data: Data, file: String) throws -> AuditReport {
+package enum ReportDecoder {
+    package static func decode(_ data: Data, file: String) throws -> AuditReport {
         let root: Any
         do {
             root = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
@@ -46,7 +46,7 @@ public enum ReportDecoder {
         return report
     }
 
-    public static func decode(path: String) throws -> AuditReport {
+    package static func decode(path: String) throws -> AuditReport {
         guard let data = FileManager.default.contents(atPath: path) else { throw GateFileError(file: path, "cannot read the file") }
         return try decode(data, file: path)
     }

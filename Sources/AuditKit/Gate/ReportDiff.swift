@@ -4,25 +4,25 @@ import TextEscaping
 
 /// What changed from one report to the next: findings new, fixed, worse or better (a compared figure moved
 /// beyond the tolerance, or the severity changed), and every figure that changed.
-public struct ReportDiff: Sendable {
-    public struct Change: Sendable {
-        public var key: String
-        public var old: Double?
-        public var new: Double?
+package struct ReportDiff: Sendable {
+    package struct Change: Sendable {
+        package var key: String
+        package var old: Double?
+        package var new: Double?
     }
 
-    public var old: AuditReport
-    public var new: AuditReport
-    public var tolerance: Double
-    public var failOn: Severity
-    public var newFindings: [Finding] = []
-    public var fixed: [Finding] = []
-    public var worse: [(finding: Finding, changes: [MetricChange])] = []
-    public var better: [(finding: Finding, changes: [MetricChange])] = []
-    public var metricChanges: [Change] = []
-    public var notes: [String] = []
+    package var old: AuditReport
+    package var new: AuditReport
+    package var tolerance: Double
+    package var failOn: Severity
+    package var newFindings: [Finding] = []
+    package var fixed: [Finding] = []
+    package var worse: [(finding: Finding, changes: [MetricChange])] = []
+    package var better: [(finding: Finding, changes: [MetricChange])] = []
+    package var metricChanges: [Change] = []
+    package var notes: [String] = []
 
-    public init(old: AuditReport, new: AuditReport, tolerance: Double = 0.2, failOn: Severity = .high, registry: CheckRegistry = .builtIn) {
+    package init(old: AuditReport, new: AuditReport, tolerance: Double = 0.2, failOn: Severity = .high, registry: CheckRegistry = .builtIn) {
         self.old = old
         self.new = new
         self.tolerance = tolerance
@@ -50,9 +50,9 @@ public struct ReportDiff: Sendable {
     }
 
     /// A new or worse finding at or above the gate.
-    public var failing: Bool { newFindings.contains { $0.severity >= failOn } || worse.contains { $0.finding.severity >= failOn } }
+    package var failing: Bool { newFindings.contains { $0.severity >= failOn } || worse.contains { $0.finding.severity >= failOn } }
 
-    public var text: String {
+    package var text: String {
         var lines = [
             "\(Escape.terminal(old.specFile)) on \"\(Escape.terminal(old.database))\" at \(timestamp(old.startedAt)) → \(Escape.terminal(new.specFile)) on \"\(Escape.terminal(new.database))\" at \(timestamp(new.startedAt))",
             "findings: \(newFindings.count) new, \(fixed.count) fixed, \(worse.count) worse, \(better.count) better; \(metricChanges.count) figure(s) changed",
@@ -72,7 +72,7 @@ public struct ReportDiff: Sendable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    public var json: JSONValue {
+    package var json: JSONValue {
         func findingList(_ items: [Finding]) -> JSONValue {
             .array(items.map { .object([("id", .string($0.id)), ("severity", .string($0.severity.rawValue)), ("title", .string($0.title))]) })
         }

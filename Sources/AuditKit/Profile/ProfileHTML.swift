@@ -10,7 +10,7 @@ extension ProfileReport {
     static let htmlValueLimit = 48
     static let htmlTopValues = 5
 
-    public var html: String {
+    package var html: String {
         var h = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>"
         h += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>"
         h += "<title>mongo-audit profile: \(Escape.html(database))</title>"

@@ -159,14 +159,14 @@ public struct ProfileReport: Sendable {
 }
 
 /// Profiles the collections of a database, one pass each.
-public struct DatabaseProfiler: Sendable {
-    public var collections: [String]?
-    public var sample: Int?
-    public var maxPaths: Int
+package struct DatabaseProfiler: Sendable {
+    package var collections: [String]?
+    package var sample: Int?
+    package var maxPaths: Int
     /// The time limit of each read; 0 leaves it to the client's default (`ClientOptions.defaultMaxTimeMS`).
-    public var maxTimeMS: Int
+    package var maxTimeMS: Int
 
-    public init(collections: [String]? = nil, sample: Int? = nil, maxPaths: Int = 2_000, maxTimeMS: Int = 0) {
+    package init(collections: [String]? = nil, sample: Int? = nil, maxPaths: Int = 2_000, maxTimeMS: Int = 0) {
         self.collections = collections
         self.sample = sample
         self.maxPaths = maxPaths
@@ -174,11 +174,11 @@ public struct DatabaseProfiler: Sendable {
     }
 
     /// The names of the database's collections (not views or system collections), sorted.
-    public static func collectionNames(in database: MongoDatabase) throws -> [String] {
+    package static func collectionNames(in database: MongoDatabase) throws -> [String] {
         try database.listCollections().filter { $0.kind == .collection && !$0.name.hasPrefix("system.") }.map(\.name).sorted()
     }
 
-    public func run(on database: MongoDatabase) throws -> ProfileReport {
+    package func run(on database: MongoDatabase) throws -> ProfileReport {
         let started = Date()
         let names = try collections ?? Self.collectionNames(in: database)
         let buildInfo = try database.client.database("admin").runCommand(["buildInfo": 1])
@@ -205,7 +205,7 @@ public struct DatabaseProfiler: Sendable {
         }
     }
 
-    public func profile(_ collection: MongoCollection) throws -> CollectionProfile {
+    package func profile(_ collection: MongoCollection) throws -> CollectionProfile {
         let started = Date()
         let profiler = CollectionProfiler(collection: collection.name, maxPaths: maxPaths)
         let visit: (MongoCursor) throws -> Void = { cursor in

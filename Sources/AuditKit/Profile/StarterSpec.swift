@@ -18,20 +18,20 @@ public struct StarterSpec: Sendable {
     /// The checks asked for entries, in this order.
     public var registry = CheckRegistry.builtIn
 
-    public init(sample: Int? = nil, maxTimeMS: Int = 0) {
+    package init(sample: Int? = nil, maxTimeMS: Int = 0) {
         self.sample = sample
         self.maxTimeMS = maxTimeMS
     }
 
-    public struct Result: Sendable {
-        public let text: String
-        public let profile: ProfileReport
+    package struct Result: Sendable {
+        package let text: String
+        package let profile: ProfileReport
     }
 
     /// The time limit of each server operation, nil when unlimited.
     var timeLimit: Int? { maxTimeMS > 0 ? maxTimeMS : nil }
 
-    public func generate(from database: MongoDatabase, now: Date = Date()) throws -> Result {
+    package func generate(from database: MongoDatabase, now: Date = Date()) throws -> Result {
         let profile = try DatabaseProfiler(sample: sample, maxTimeMS: maxTimeMS).run(on: database)
         var out = """
             # Starter spec written by `mongo-audit init` from database "\(Escape.yamlComment(database.name))" (MongoDB \(Escape.yamlComment(profile.serverVersion)))

@@ -4,16 +4,16 @@ import TextEscaping
 
 /// What a report can show beyond the audit itself: the baseline's verdict, the history (for charts) and the
 /// spec's regression rules, and the checks' descriptions (for SARIF rules).
-public struct ReportContext: Sendable {
-    public var gate: GateResult?
+package struct ReportContext: Sendable {
+    package var gate: GateResult?
     /// Earlier runs of the same database, oldest first, without the current one.
-    public var history: [HistoryRecord]
+    package var history: [HistoryRecord]
     /// The current run's record, when history is kept.
-    public var current: HistoryRecord?
-    public var rules: [RegressionRule]
-    public var registry: CheckRegistry
+    package var current: HistoryRecord?
+    package var rules: [RegressionRule]
+    package var registry: CheckRegistry
 
-    public init(
+    package init(
         gate: GateResult? = nil, history: [HistoryRecord] = [], current: HistoryRecord? = nil, rules: [RegressionRule] = [],
         registry: CheckRegistry = .builtIn
     ) {
@@ -28,7 +28,7 @@ public struct ReportContext: Sendable {
 extension ReportFormat {
     /// The reporter of this format, showing what `context` adds: the gate's section in text, Markdown and
     /// JSON (`gate`), statuses and charts in HTML, baseline states in SARIF.
-    public func reporter(colour: Bool = false, context: ReportContext) -> any Reporter {
+    package func reporter(colour: Bool = false, context: ReportContext) -> any Reporter {
         switch self {
         case .html: return HTMLReporter(context: context)
         case .sarif: return SARIFReporter(context: context)
@@ -92,9 +92,11 @@ extension GateResult {
 public struct SARIFReporter: Reporter {
     public static let identifier = "sarif"
     public static let schemaURI = "https://json.schemastore.org/sarif-2.1.0.json"
-    public let context: ReportContext
+    package let context: ReportContext
 
-    public init(context: ReportContext = ReportContext()) { self.context = context }
+    public init() { self.init(context: ReportContext()) }
+    /// With what a gated run adds: the baseline's verdict, the history, the spec's regression rules.
+    package init(context: ReportContext) { self.context = context }
 
     public func render(_ report: AuditReport) throws -> String { sarif(report).text() + "\n" }
 
@@ -236,9 +238,11 @@ func uniqued(_ items: [String]) -> [String] {
 /// (`::error file=…,line=…::`); gated findings (new or worse ones, with a baseline) are errors.
 public struct GitHubReporter: Reporter {
     public static let identifier = "github"
-    public let context: ReportContext
+    package let context: ReportContext
 
-    public init(context: ReportContext = ReportContext()) { self.context = context }
+    public init() { self.init(context: ReportContext()) }
+    /// With what a gated run adds: the baseline's verdict, the history, the spec's regression rules.
+    package init(context: ReportContext) { self.context = context }
 
     public func render(_ report: AuditReport) throws -> String {
         var lines: [String] = []

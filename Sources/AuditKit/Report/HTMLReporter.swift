@@ -8,11 +8,13 @@ import TextEscaping
 /// threshold drawn and regressions marked. Every text from the database or the spec is HTML-escaped.
 public struct HTMLReporter: Reporter {
     public static let identifier = "html"
-    public let context: ReportContext
+    package let context: ReportContext
     /// The most charts drawn; the rest are listed by name.
     public var maxCharts = 36
 
-    public init(context: ReportContext = ReportContext()) { self.context = context }
+    public init() { self.init(context: ReportContext()) }
+    /// With what a gated run adds: the baseline's verdict, the history, the spec's regression rules.
+    package init(context: ReportContext) { self.context = context }
 
     public func render(_ report: AuditReport) throws -> String {
         var h = ""
