@@ -5,25 +5,27 @@
 
 /// Walks the elements of a BSON document or array given as its bytes, bounds-checked; `next` returns nil
 /// at the end or at the first malformed element (then `isMalformed` is true and the walk is over).
-package struct BSONCursor {
-    package let bytes: UnsafeRawBufferPointer
+public struct BSONCursor {
+    public let bytes: UnsafeRawBufferPointer
     @usableFromInline var offset = 4
     @usableFromInline let last: Int
-    @usableFromInline package internal(set) var isMalformed: Bool
+    @usableFromInline var malformed: Bool
+    /// Whether the walk stopped at malformed bytes (or the document's own header was malformed).
+    @inlinable public var isMalformed: Bool { malformed }
 
-    @inlinable package init(_ bytes: UnsafeRawBufferPointer) {
+    @inlinable public init(_ bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
         if bytes.count >= 5, Int(Int32(littleEndian: bytes.loadUnaligned(as: Int32.self))) == bytes.count, bytes[bytes.count - 1] == 0 {
             last = bytes.count - 1
-            isMalformed = false
+            malformed = false
         } else {
             last = 0
-            isMalformed = true
+            malformed = true
         }
     }
 
     /// The next element's name (without its NUL) and value.
-    @inlinable package mutating func next() -> (name: UnsafeRawBufferPointer, value: RawBSONValue)? {
+    @inlinable public mutating func next() -> (name: UnsafeRawBufferPointer, value: RawBSONValue)? {
         guard offset < last else { return nil }
         var keyEnd = offset + 1
         while keyEnd < last, bytes[keyEnd] != 0 { keyEnd += 1 }
@@ -33,7 +35,7 @@ package struct BSONCursor {
     /// The next element, trying `expectedName` first: documents of a collection mostly repeat their keys,
     /// and the expected name and its NUL, compared a word at a time, find both the key's end and whether it
     /// is that name (`matched`) without a scan for the NUL. `expectedName` holds no NUL.
-    @inlinable package mutating func next(expecting expectedName: UnsafeRawBufferPointer)
+    @inlinable public mutating func next(expecting expectedName: UnsafeRawBufferPointer)
         -> (name: UnsafeRawBufferPointer, value: RawBSONValue, matched: Bool)?
     {
         guard offset < last else { return nil }
@@ -53,7 +55,7 @@ package struct BSONCursor {
         let type = bytes[offset]
         guard keyEnd < last, let size = BSONElements.valueSize(type, bytes, at: keyEnd + 1, limit: last), keyEnd + 1 + size <= last else {
             offset = last
-            isMalformed = true
+            malformed = true
             return nil
         }
         let name = UnsafeRawBufferPointer(rebasing: bytes[(offset + 1)..<keyEnd])
@@ -75,7 +77,7 @@ package struct BSONCursor {
 /// Whether `count` bytes at `a` and `b` are equal, a word at a time: keys are short, and a call to
 /// memcmp costs more than comparing them inline. The caller bounds both ranges.
 @inlinable @inline(__always)
-package func bytesEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Bool {
+public func bytesEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Bool {
     var index = 0
     while index + 8 <= count {
         if a.loadUnaligned(fromByteOffset: index, as: UInt64.self) != b.loadUnaligned(fromByteOffset: index, as: UInt64.self) { return false }
@@ -89,7 +91,7 @@ package func bytesEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int
 }
 
 /// Walks the elements of a BSON document or array given as its bytes, bounds-checked.
-package enum BSONElements {
+public enum BSONElements {
     /// Calls `body` with each element's name and value; `onError` when the bytes are malformed (the walk stops).
     package static func forEach(
         in bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer, RawBSONValue) -> Void, onError: () -> Void = {}
@@ -100,7 +102,7 @@ package enum BSONElements {
     }
 
     /// The size of a value of `type` at `offset`, or nil when malformed or past `limit`.
-    @inlinable package static func valueSize(_ type: UInt8, _ bytes: UnsafeRawBufferPointer, at offset: Int, limit: Int) -> Int? {
+    @inlinable public static func valueSize(_ type: UInt8, _ bytes: UnsafeRawBufferPointer, at offset: Int, limit: Int) -> Int? {
         func int32(_ at: Int) -> Int { Int(Int32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: Int32.self))) }
         func lengthPrefixed(extra: Int, minimum: Int) -> Int? {
             guard offset + 4 <= limit else { return nil }
