@@ -202,30 +202,13 @@ public final class FieldReader {
             let id = keyIDAtPosition[position]
             let name = keyNames[id]
             let keyEnd = keyStart + name.count
-            if id != otherKeyID, keyEnd < last, bytes[keyEnd] == 0, Self.equal(bytes + keyStart, name.baseAddress!, count: name.count) {
+            if id != otherKeyID, keyEnd < last, bytes[keyEnd] == 0, bytesEqual(bytes + keyStart, name.baseAddress!, count: name.count) {
                 guard let element = element(at: offset, keyEnd: keyEnd, last: last) else { return nil }
                 return (element, id, true)
             }
         }
         guard let element = element(at: offset, last: last) else { return nil }
         return (element, identifyKey(element.keyStart, element.keyEnd, position: position), false)
-    }
-
-    /// Whether `count` bytes at `a` and `b` are equal: short keys, compared inline rather than by a call.
-    @inline(__always)
-    private static func equal(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, count: Int) -> Bool {
-        var index = 0
-        while index + 8 <= count {
-            if UnsafeRawPointer(a + index).loadUnaligned(as: UInt64.self) != UnsafeRawPointer(b + index).loadUnaligned(as: UInt64.self) {
-                return false
-            }
-            index += 8
-        }
-        while index < count {
-            if a[index] != b[index] { return false }
-            index += 1
-        }
-        return true
     }
 
     /// The element at `offset`, or nil when it is malformed or runs past `last`.
@@ -321,7 +304,7 @@ public final class FieldReader {
         while offset < last {
             guard let child = self.element(at: offset, last: last) else { return nil }
             offset = child.valueEnd
-            if child.keyEnd - child.keyStart == name.count, Self.equal(bytes + child.keyStart, name.baseAddress!, count: name.count) {
+            if child.keyEnd - child.keyStart == name.count, bytesEqual(bytes + child.keyStart, name.baseAddress!, count: name.count) {
                 return (child, start, length)
             }
         }
@@ -429,7 +412,7 @@ public final class FieldReader {
     @inlinable public func valueCount(_ index: Int) -> Int { found[index].count }
 
     /// The `position`th value the path reaches: where it lies and its type. Valid until the next `load`.
-    @inlinable public func raw(_ index: Int, _ position: Int) -> RawBSONValue {
+    @inlinable @inline(__always) public func raw(_ index: Int, _ position: Int) -> RawBSONValue {
         let entry = found[index][position]
         return RawBSONValue(type: entry.type, bytes: UnsafeRawBufferPointer(start: bytes + entry.valueStart, count: entry.valueEnd - entry.valueStart))
     }

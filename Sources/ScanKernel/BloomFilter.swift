@@ -3,7 +3,7 @@
 /// A split-block Bloom filter over 64-bit hashes (the layout Parquet and Impala use): each value sets one
 /// bit in each of eight 32-bit words of one 32-byte block, so an insert touches one cache line. At 16 bits
 /// per item its false-positive rate is about 0.1% to 0.2%.
-package struct BloomFilter {
+public struct BloomFilter {
     @usableFromInline var blocks: [SIMD8<UInt32>]
     @usableFromInline static let salts = SIMD8<UInt32>(
         0x47b6_137b, 0x4497_4d91, 0x8824_ad5b, 0xa2b7_289d, 0x7054_95c7, 0x2df1_424b, 0x9efc_4947, 0x5c6b_fb31)
@@ -14,13 +14,13 @@ package struct BloomFilter {
     }
 
     /// Starts loading the block of the hash.
-    @inlinable package func prefetch(_ hash: UInt64) {
+    @inlinable public func prefetch(_ hash: UInt64) {
         let index = Int(truncatingIfNeeded: ((mix(hash) >> 32) &* UInt64(blocks.count)) >> 32)
         blocks.withUnsafeBufferPointer { prefetchForWriting($0.baseAddress! + index) }
     }
 
     /// Adds the hash; returns true when it was (probably) there already.
-    @inlinable package mutating func insert(_ hash: UInt64) -> Bool {
+    @inlinable public mutating func insert(_ hash: UInt64) -> Bool {
         let mixed = mix(hash)
         // The high half of (high 32 bits x block count) picks a block without a division.
         let index = Int(truncatingIfNeeded: ((mixed >> 32) &* UInt64(blocks.count)) >> 32)
@@ -35,7 +35,7 @@ package struct BloomFilter {
     }
 
     /// Whether the hash was (probably) added.
-    @inlinable package func contains(_ hash: UInt64) -> Bool {
+    @inlinable public func contains(_ hash: UInt64) -> Bool {
         let mixed = mix(hash)
         let index = Int(truncatingIfNeeded: ((mixed >> 32) &* UInt64(blocks.count)) >> 32)
         let key = SIMD8<UInt32>(repeating: UInt32(truncatingIfNeeded: mixed)) &* Self.salts

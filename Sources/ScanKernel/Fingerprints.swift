@@ -1,17 +1,19 @@
 // Sound because the binary search reads the buffer only below `count`: `low` and `high` stay in 0...count.
 /// The keyed hashes of a field's values that fall in one range of hash values, sorted and without repeats
 /// once finished. It keeps at most `capacity`; when full, the range shrinks to the lower half of what it holds.
-package struct Fingerprints: Sendable {
-    @usableFromInline package private(set) var hashes: [UInt64] = []
-    @usableFromInline package let lower: UInt64
+public struct Fingerprints: Sendable {
+    @usableFromInline var storedHashes: [UInt64] = []
+    /// The hashes, sorted, without repeats.
+    @inlinable public var hashes: [UInt64] { storedHashes }
+    public let lower: UInt64
     /// The end of the range (exclusive); nil through the largest hash.
-    @usableFromInline package private(set) var upper: UInt64?
-    @usableFromInline package let capacity: Int
+    public private(set) var upper: UInt64?
+    public let capacity: Int
 
     package init(from lower: UInt64 = 0, capacity: Int, expected: Int) {
         self.lower = lower
         self.capacity = capacity
-        hashes.reserveCapacity(min(capacity, max(1_024, expected)))
+        storedHashes.reserveCapacity(min(capacity, max(1_024, expected)))
     }
 
     private init(lower: UInt64, upper: UInt64?) {
@@ -25,56 +27,56 @@ package struct Fingerprints: Sendable {
     /// Covers every hash and holds none: an empty or missing target.
     package static let everything = Fingerprints(lower: 0, upper: nil)
 
-    package var count: Int { hashes.count }
+    package var count: Int { storedHashes.count }
     package var coversEverything: Bool { lower == 0 && upper == nil }
 
     @inline(__always)
-    @inlinable package func covers(_ hash: UInt64) -> Bool { hash >= lower && (upper.map { hash < $0 } ?? true) }
+    @inlinable public func covers(_ hash: UInt64) -> Bool { hash >= lower && (upper.map { hash < $0 } ?? true) }
 
     @inline(__always)
-    @inlinable package mutating func add(_ hash: UInt64) {
+    @inlinable public mutating func add(_ hash: UInt64) {
         guard covers(hash) else { return }
-        if hashes.count >= capacity {
+        if storedHashes.count >= capacity {
             shrink()
             guard covers(hash) else { return }
-        } else if hashes.count == hashes.capacity {
+        } else if storedHashes.count == storedHashes.capacity {
             // Grow by doubling up to the capacity, never past it.
-            hashes.reserveCapacity(min(capacity, hashes.count * 2))
+            storedHashes.reserveCapacity(min(capacity, storedHashes.count * 2))
         }
-        hashes.append(hash)
+        storedHashes.append(hash)
     }
 
     /// Sorted, without repeats; then, when still over three quarters full, the upper half of the range is let go.
     @usableFromInline mutating func shrink() {
         finish()
-        guard hashes.count > capacity * 3 / 4 else { return }
-        let middle = hashes.count / 2
-        upper = hashes[middle]
-        hashes.removeSubrange(middle...)
+        guard storedHashes.count > capacity * 3 / 4 else { return }
+        let middle = storedHashes.count / 2
+        upper = storedHashes[middle]
+        storedHashes.removeSubrange(middle...)
     }
 
     package mutating func finish() {
         // In place: the standard sort's merge buffer would take half as much memory again.
-        hashes.withUnsafeMutableBufferPointer { sortInPlace($0) }
+        storedHashes.withUnsafeMutableBufferPointer { sortInPlace($0) }
         var kept = 0
-        for index in hashes.indices where kept == 0 || hashes[index] != hashes[kept - 1] {
-            hashes[kept] = hashes[index]
+        for index in storedHashes.indices where kept == 0 || storedHashes[index] != storedHashes[kept - 1] {
+            storedHashes[kept] = storedHashes[index]
             kept += 1
         }
-        hashes.removeSubrange(kept...)
+        storedHashes.removeSubrange(kept...)
     }
 
     /// Where `hash` is among the finished hashes.
     @inline(__always)
-    @inlinable package func index(of hash: UInt64) -> Int? {
-        hashes.withUnsafeBufferPointer { hashes in
+    @inlinable public func index(of hash: UInt64) -> Int? {
+        storedHashes.withUnsafeBufferPointer { storedHashes in
             var low = 0
-            var high = hashes.count
+            var high = storedHashes.count
             while low < high {
                 let middle = (low + high) >> 1
-                if hashes[middle] < hash { low = middle + 1 } else { high = middle }
+                if storedHashes[middle] < hash { low = middle + 1 } else { high = middle }
             }
-            return low < hashes.count && hashes[low] == hash ? low : nil
+            return low < storedHashes.count && storedHashes[low] == hash ? low : nil
         }
     }
 
@@ -82,8 +84,8 @@ package struct Fingerprints: Sendable {
     package mutating func merge(_ other: Fingerprints) {
         if let end = other.upper, upper.map({ end < $0 }) ?? true {
             upper = end
-            hashes.removeAll { $0 >= end }
+            storedHashes.removeAll { $0 >= end }
         }
-        for hash in other.hashes { add(hash) }
+        for hash in other.storedHashes { add(hash) }
     }
 }

@@ -7,22 +7,22 @@
 /// Elements are plain values (offsets, ids, buffers owned elsewhere), so `removeAll` and `free` need not
 /// deinitialize them. Every member is inlinable: a generic called across modules unspecialised would
 /// cost more than the retains it saves.
-@usableFromInline package struct GrowableTable<Element> {
-    @usableFromInline package var storage = UnsafeMutablePointer<Element>.allocate(capacity: 16)
+public struct GrowableTable<Element> {
+    public var storage = UnsafeMutablePointer<Element>.allocate(capacity: 16)
     @usableFromInline var capacity = 16
-    @usableFromInline package var count = 0
+    public var count = 0
 
-    @inlinable package init() {}
+    @inlinable public init() {}
 
-    @inlinable package subscript(index: Int) -> Element {
+    @inlinable public subscript(index: Int) -> Element {
         get { storage[index] }
         set { storage[index] = newValue }
     }
 
     /// A view of the elements, valid until the next `append` or `free`.
-    @inlinable package var elements: UnsafeBufferPointer<Element> { UnsafeBufferPointer(start: storage, count: count) }
+    @inlinable public var elements: UnsafeBufferPointer<Element> { UnsafeBufferPointer(start: storage, count: count) }
 
-    @inlinable package mutating func append(_ element: Element) {
+    @inlinable public mutating func append(_ element: Element) {
         if count == capacity {
             let bigger = UnsafeMutablePointer<Element>.allocate(capacity: capacity * 2)
             bigger.moveInitialize(from: storage, count: count)
@@ -35,7 +35,7 @@
     }
 
     /// Forgets the elements (they are plain values or owned elsewhere) and keeps the memory.
-    @inlinable package mutating func removeAll() { count = 0 }
+    @inlinable public mutating func removeAll() { count = 0 }
 
-    @inlinable package func free() { storage.deallocate() }
+    @inlinable public func free() { storage.deallocate() }
 }

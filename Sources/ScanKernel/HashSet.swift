@@ -4,12 +4,13 @@
 /// An open-addressing set of 64-bit hashes (linear probing, at most 70% full; 0 marks an empty slot). With
 /// payloads, the low `payloadBits` of each slot hold a payload instead of hash bits (the hashes put in must
 /// have those bits clear): no array beside the table.
-package struct HashSet {
+public struct HashSet {
     @usableFromInline var slots: [UInt64]
     /// The low bits of a slot that hold its payload (0: no payloads). All ones marks a payload not yet set.
-    @usableFromInline package let payloadMask: UInt64
-    @usableFromInline package internal(set) var count = 0
-    @usableFromInline package static let maxLoad = 0.7
+    public let payloadMask: UInt64
+    @usableFromInline var storedCount = 0
+    @inlinable public var count: Int { storedCount }
+    public static let maxLoad = 0.7
 
     package init(expectedItems: Int, payloadBits: Int = 0) {
         let capacity = Self.capacity(forItems: expectedItems)
@@ -21,17 +22,17 @@ package struct HashSet {
         payloadMask = payloadBits == 0 ? 0 : (1 << UInt64(payloadBits)) - 1
     }
 
-    @inlinable package var capacity: Int { slots.count }
+    @inlinable public var capacity: Int { slots.count }
 
     /// What a hash is stored as: itself (0 as 1, since 0 marks an empty slot) or, with payloads, itself
     /// beside a payload that is never 0.
     @inlinable @inline(__always) func key(_ hash: UInt64) -> UInt64 { payloadMask == 0 && hash == 0 ? 1 : hash & ~payloadMask }
 
-    @inlinable package func payload(_ slot: Int) -> UInt32 { UInt32(truncatingIfNeeded: slots[slot] & payloadMask) }
-    @inlinable package mutating func setPayload(_ slot: Int, _ value: UInt32) { slots[slot] = (slots[slot] & ~payloadMask) | (UInt64(value) & payloadMask) }
+    @inlinable public func payload(_ slot: Int) -> UInt32 { UInt32(truncatingIfNeeded: slots[slot] & payloadMask) }
+    @inlinable public mutating func setPayload(_ slot: Int, _ value: UInt32) { slots[slot] = (slots[slot] & ~payloadMask) | (UInt64(value) & payloadMask) }
 
     /// The slot holding a hash, if any.
-    @inlinable package func slot(of hash: UInt64) -> Int? {
+    @inlinable public func slot(of hash: UInt64) -> Int? {
         let key = key(hash)
         let capacity = slots.count
         var index = home(key)
@@ -47,7 +48,7 @@ package struct HashSet {
     package static func capacity(forItems items: Int) -> Int { max(1024, Int(Double(items) / maxLoad) + 1) }
     package static func bytes(forItems items: Int) -> Int { capacity(forItems: items) * MemoryLayout<UInt64>.size }
 
-    @inlinable package var isFull: Bool { Double(count) >= Double(slots.count) * Self.maxLoad }
+    @inlinable public var isFull: Bool { Double(count) >= Double(slots.count) * Self.maxLoad }
 
     /// The slot where the search for a hash starts.
     @inlinable @inline(__always) func home(_ key: UInt64) -> Int {
@@ -56,16 +57,16 @@ package struct HashSet {
     }
 
     /// Starts loading the slot where the search for the hash starts.
-    @inlinable package func prefetch(_ hash: UInt64) {
+    @inlinable public func prefetch(_ hash: UInt64) {
         let index = home(key(hash))
         slots.withUnsafeBufferPointer { prefetchForWriting($0.baseAddress! + index) }
     }
 
     /// Adds the hash; returns true when it was there already.
-    @inlinable package mutating func insert(_ hash: UInt64) -> Bool { insertReturningSlot(hash).present }
+    @inlinable public mutating func insert(_ hash: UInt64) -> Bool { insertReturningSlot(hash).present }
 
     /// Adds the hash; returns whether it was there already and its slot.
-    @inlinable package mutating func insertReturningSlot(_ hash: UInt64) -> (present: Bool, slot: Int) { insertStored(key(hash) | payloadMask) }
+    @inlinable public mutating func insertReturningSlot(_ hash: UInt64) -> (present: Bool, slot: Int) { insertStored(key(hash) | payloadMask) }
 
     /// Adds a slot's stored form (key and payload) unless its key is there.
     @inline(__always)
@@ -79,7 +80,7 @@ package struct HashSet {
                 let slot = slots[index]
                 if slot == 0 {
                     slots[index] = stored
-                    count += 1
+                    storedCount += 1
                     return (false, index)
                 }
                 if slot & ~mask == key { return (true, index) }

@@ -4,7 +4,7 @@
 /// Sorts in place (the standard sort's merge buffer would take half as much memory again): quicksort
 /// (middle pivot; keyed hashes are random, so no input is adversarial), insertion sort for short runs,
 /// recursing into the shorter side only.
-@inlinable package func sortInPlace<Element: Comparable>(_ buffer: UnsafeMutableBufferPointer<Element>) {
+@inlinable public func sortInPlace<Element: Comparable>(_ buffer: UnsafeMutableBufferPointer<Element>) {
     var low = 0
     var high = buffer.count - 1
     while high - low > 16 {

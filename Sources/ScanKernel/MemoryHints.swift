@@ -7,7 +7,7 @@ import Foundation
 /// whose address is unmapped instead of faulting (`__builtin_prefetch`, which has no Swift spelling: the
 /// one reason this module imports CMongoc, whose shim defines it).
 @inlinable @inline(__always)
-package func prefetchForWriting(_ address: UnsafeRawPointer) {
+public func prefetchForWriting(_ address: UnsafeRawPointer) {
     ma_prefetch_for_write(address)
 }
 
@@ -16,7 +16,7 @@ package func prefetchForWriting(_ address: UnsafeRawPointer) {
 /// well as the caches. Only a hint: it changes no result, and does nothing elsewhere or when refused.
 /// Sound because it advises only whole pages inside `buffer`, which the caller owns, and advice never
 /// changes the contents of memory.
-package func adviseHugePages(_ buffer: UnsafeMutableRawBufferPointer) {
+public func adviseHugePages(_ buffer: UnsafeMutableRawBufferPointer) {
     #if os(Linux)
         let hugePage = 2 << 20
         guard let base = buffer.baseAddress, buffer.count >= 2 * hugePage else { return }

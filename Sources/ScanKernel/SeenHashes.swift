@@ -1,6 +1,6 @@
 /// The hashes a pass has seen: exactly while a table of them fits in its memory budget, then as a Bloom
 /// filter (whose "seen" may be a false positive, so its repeats need verifying).
-package struct SeenHashes {
+public struct SeenHashes {
     @usableFromInline var table: HashSet?
     @usableFromInline var filter: BloomFilter?
     private let exactBytes: Int
@@ -15,7 +15,7 @@ package struct SeenHashes {
         }
     }
 
-    @inlinable package var isExact: Bool { filter == nil }
+    @inlinable public var isExact: Bool { filter == nil }
 
     /// Frees a Bloom filter once nothing will ask it again (it then says it has seen nothing).
     package mutating func release() {
@@ -23,10 +23,10 @@ package struct SeenHashes {
     }
 
     /// The hashes in the exact table (0 for a filter, which does not count them).
-    @inlinable package var count: Int { table?.count ?? 0 }
+    @inlinable public var count: Int { table?.count ?? 0 }
 
     /// Whether the hash was (exactly, or with the filter probably) seen.
-    @inlinable package func contains(_ hash: UInt64) -> Bool { table.map { $0.slot(of: hash) != nil } ?? filter!.contains(hash) }
+    @inlinable public func contains(_ hash: UInt64) -> Bool { table.map { $0.slot(of: hash) != nil } ?? filter!.contains(hash) }
 
     /// For merging: makes room in the exact table for `items` more hashes, within the budget; false (and no
     /// change) when the table is a filter or would outgrow the budget.
@@ -49,16 +49,16 @@ package struct SeenHashes {
     package func forEachPayload(_ body: (UInt64, UInt32) -> Void) { table?.forEachPayload(body) }
 
     /// Starts loading the memory that inserting the hash will touch.
-    @inlinable package func prefetch(_ hash: UInt64) {
+    @inlinable public func prefetch(_ hash: UInt64) {
         if let table { table.prefetch(hash) } else { filter?.prefetch(hash) }
     }
 
     /// Adds the hash; returns true when it was (exactly, or with the filter probably) seen before.
-    @inlinable package mutating func insert(_ hash: UInt64) -> Bool { insert(hash, recording: false).present }
+    @inlinable public mutating func insert(_ hash: UInt64) -> Bool { insert(hash, recording: false).present }
 
     /// Adds the hash; returns whether it was seen before and, for a new hash in the exact table when
     /// `recording`, the slot whose payload to set (valid until the next insert).
-    @inlinable package mutating func insert(_ hash: UInt64, recording: Bool) -> (present: Bool, slot: Int?) {
+    @inlinable public mutating func insert(_ hash: UInt64, recording: Bool) -> (present: Bool, slot: Int?) {
         if filter != nil { return (filter!.insert(hash), nil) }
         let (present, slot) = table!.insertReturningSlot(hash)
         if !present && recording {
@@ -70,9 +70,9 @@ package struct SeenHashes {
     }
 
     /// The payload stored with a hash of the exact table.
-    @inlinable package func payload(of hash: UInt64) -> UInt32? { table?.slot(of: hash).map { table!.payload($0) } }
+    @inlinable public func payload(of hash: UInt64) -> UInt32? { table?.slot(of: hash).map { table!.payload($0) } }
 
-    @inlinable package mutating func setPayload(_ slot: Int, _ value: UInt32) { table?.setPayload(slot, value) }
+    @inlinable public mutating func setPayload(_ slot: Int, _ value: UInt32) { table?.setPayload(slot, value) }
 
     /// Grows the table (or hands over to a Bloom filter) when it is full; true when the slots moved.
     @usableFromInline mutating func growIfFull() -> Bool {

@@ -7,20 +7,20 @@
 /// pass's array of accumulators, with `withExtendedLifetime` at the end of the pass; the profiler that
 /// runs its own walker; a check's array of matchers). `with(as:)` downcasts without a check: sound
 /// because the caller passes the object's own dynamic type, recorded from it when the reference was made.
-package struct Unretained<Object: AnyObject> {
+public struct Unretained<Object: AnyObject> {
     @usableFromInline let reference: Unmanaged<Object>
 
-    @inlinable package init(_ object: Object) { reference = .passUnretained(object) }
+    @inlinable public init(_ object: Object) { reference = .passUnretained(object) }
 
     /// Calls `body` with the object, which the caller's owner keeps alive.
     @inlinable @inline(__always)
-    package func with<Result>(_ body: (Object) -> Result) -> Result {
+    public func with<Result>(_ body: (Object) -> Result) -> Result {
         reference._withUnsafeGuaranteedRef(body)
     }
 
     /// Calls `body` with the object as `type`, which must be its dynamic type (or a superclass of it).
     @inlinable @inline(__always)
-    package func with<Exact: AnyObject, Result>(as type: Exact.Type, _ body: (Exact) -> Result) -> Result {
+    public func with<Exact: AnyObject, Result>(as type: Exact.Type, _ body: (Exact) -> Result) -> Result {
         reference._withUnsafeGuaranteedRef { body(unsafeDowncast($0, to: Exact.self)) }
     }
 }

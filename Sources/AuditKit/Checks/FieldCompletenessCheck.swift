@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import ScanKernel
 import SpecSupport
 
 /// How complete each declared field is: present, null, and of the expected BSON types, against a
@@ -111,17 +112,9 @@ public struct FieldCompletenessCheck: DocumentCheck {
         private let allowed: UnsafeMutablePointer<Bool>
         /// Per rule.
         let counts: UnsafeMutablePointer<Counts>
-        @exclusivity(unchecked) var examples: [Examples]
+        let examples: AccumulatorState<[Examples]>
         private let countsKeys: Bool
-        /// Documents holding each top-level field, by the reader's key id (`keyTotalsCapacity` entries).
-        @exclusivity(unchecked) private var keyTotals: UnsafeMutablePointer<Int>
-        @exclusivity(unchecked) private var keyTotalsCapacity = 64
-        /// The key ids (each counted once) of the last documents visited, which all had the same fields;
-        /// how many they were; and the reader's load number of the last one. Added to `keyTotals` when a
-        /// document with other fields comes, or the totals are read.
-        @exclusivity(unchecked) private var runKeys: [Int] = []
-        @exclusivity(unchecked) private var runLength = 0
-        @exclusivity(unchecked) private var runLoad = -2
+        private let keys = AccumulatorState(KeyTotals())
         /// Documents holding each top-level field in merged parts, by name (nil: names beyond a reader's limit).
         var mergedKeyTotals: [String?: Int] = [:]
         let reader: FieldReader
@@ -141,17 +134,14 @@ public struct FieldCompletenessCheck: DocumentCheck {
             }
             counts = .allocate(capacity: max(ruleCount, 1))
             counts.initialize(repeating: Counts(), count: ruleCount)
-            examples = Array(repeating: Examples(), count: ruleCount)
+            examples = AccumulatorState(Array(repeating: Examples(), count: ruleCount))
             countsKeys = check.undeclaredTop > 0
-            keyTotals = .allocate(capacity: keyTotalsCapacity)
-            keyTotals.initialize(repeating: 0, count: keyTotalsCapacity)
         }
 
         deinit {
             slots.deallocate()
             allowed.deallocate()
             counts.deallocate()
-            keyTotals.deallocate()
         }
 
         /// As the server's `$exists` and `$type` see a path: it is present when it reaches any value (an
@@ -164,7 +154,7 @@ public struct FieldCompletenessCheck: DocumentCheck {
                 let slot = slots[index]
                 let count = fields.valueCount(slot)
                 guard count > 0 else {
-                    examples[index].add(fields)
+                    examples.update { $0[index].add(fields) }
                     continue
                 }
                 counts[index].present += 1
@@ -183,13 +173,26 @@ public struct FieldCompletenessCheck: DocumentCheck {
                 }
                 if onlyNull {
                     counts[index].null += 1
-                    examples[index].add(fields)
+                    examples.update { $0[index].add(fields) }
                 } else if !complete {
                     counts[index].wrongType += 1
-                    examples[index].add(fields)
+                    examples.update { $0[index].add(fields) }
                 }
             }
-            if countsKeys {
+            if countsKeys { keys.update { $0.count(fields) } }
+        }
+
+        /// Documents holding each top-level field, by the reader's key id, counted by runs: the key ids
+        /// (each counted once) of the last documents visited, which all had the same fields; how many they
+        /// were; and the reader's load number of the last one. A run is added to `totals` when a document
+        /// with other fields comes, or the totals are read.
+        struct KeyTotals {
+            private(set) var totals = [Int](repeating: 0, count: 64)
+            private var runKeys: [Int] = []
+            private var runLength = 0
+            private var runLoad = -2
+
+            mutating func count(_ fields: FieldReader) {
                 if fields.keyIDsRepeat && fields.loadNumber == runLoad + 1 {
                     // The same fields as the document before: counted once the run ends.
                     runLength += 1
@@ -205,31 +208,20 @@ public struct FieldCompletenessCheck: DocumentCheck {
                         if otherCounted { continue }
                         otherCounted = true
                     }
-                    if id >= keyTotalsCapacity { growKeyTotals(toHold: id) }
+                    if id >= totals.count { totals += repeatElement(0, count: max(totals.count, id + 1 - totals.count)) }
                     runKeys.append(id)
                 }
                 runLength = 1
                 runLoad = fields.loadNumber
             }
-        }
 
-        /// Adds the run of documents with the same fields to the key totals.
-        private func endRun() {
-            for id in runKeys { keyTotals[id] += runLength }
-            runKeys.removeAll(keepingCapacity: true)
-            runLength = 0
-            runLoad = -2
-        }
-
-        private func growKeyTotals(toHold id: Int) {
-            var capacity = keyTotalsCapacity
-            while id >= capacity { capacity *= 2 }
-            let bigger = UnsafeMutablePointer<Int>.allocate(capacity: capacity)
-            bigger.moveInitialize(from: keyTotals, count: keyTotalsCapacity)
-            (bigger + keyTotalsCapacity).initialize(repeating: 0, count: capacity - keyTotalsCapacity)
-            keyTotals.deallocate()
-            keyTotals = bigger
-            keyTotalsCapacity = capacity
+            /// Adds the run of documents with the same fields to the totals.
+            mutating func endRun() {
+                for id in runKeys { totals[id] += runLength }
+                runKeys.removeAll(keepingCapacity: true)
+                runLength = 0
+                runLoad = -2
+            }
         }
 
         func merge(_ other: any DocumentAccumulator) {
@@ -239,7 +231,7 @@ public struct FieldCompletenessCheck: DocumentCheck {
                 counts[index].present += other.counts[index].present
                 counts[index].null += other.counts[index].null
                 counts[index].wrongType += other.counts[index].wrongType
-                examples[index].merge(other.examples[index])
+                examples.update { $0[index].merge(other.examples.value[index]) }
             }
             // Key ids are the other reader's own: carry the counts over by name.
             for (name, total) in other.namedKeyTotals() { mergedKeyTotals[name, default: 0] += total }
@@ -248,9 +240,12 @@ public struct FieldCompletenessCheck: DocumentCheck {
         /// Documents holding each top-level field, by name (nil: the shared bucket beyond the reader's name
         /// limit), this pass's and the merged parts'.
         func namedKeyTotals() -> [String?: Int] {
-            endRun()
+            let keyTotals = keys.update { keys in
+                keys.endRun()
+                return keys.totals
+            }
             var totals = mergedKeyTotals
-            for id in 0..<keyTotalsCapacity where keyTotals[id] > 0 { totals[reader.keyName(id), default: 0] += keyTotals[id] }
+            for (id, total) in keyTotals.enumerated() where total > 0 { totals[reader.keyName(id), default: 0] += total }
             return totals
         }
 
@@ -278,7 +273,7 @@ public struct FieldCompletenessCheck: DocumentCheck {
                         "incomplete_field", subject: rule.path, severity: severity,
                         title: "field '\(rule.path)' is complete in \(percent(share)) of documents (required \(percent(rule.minComplete)))",
                         impact: "Code and reports that rely on '\(rule.path)' skip or mishandle the incomplete documents.",
-                        metrics: metrics, examples: examples[index].ids, facts: facts))
+                        metrics: metrics, examples: examples.value[index].ids, facts: facts))
             }
             findings.append(
                 check.finding(

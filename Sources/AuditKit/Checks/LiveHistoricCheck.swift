@@ -1,5 +1,6 @@
 import Foundation
 import MongoKit
+import ScanKernel
 import SpecSupport
 import TextEscaping
 
@@ -112,16 +113,34 @@ public struct LiveHistoricCheck: DocumentCheck {
         let deletedSlot: Int?
         let nowMilliseconds: Int64
         let oldestLiveStartMilliseconds: Int64
-        @exclusivity(unchecked) var live = 0
-        @exclusivity(unchecked) var historic = 0
-        @exclusivity(unchecked) var endBeforeStart = Examples()
-        @exclusivity(unchecked) var endBeforeStartCount = 0
-        @exclusivity(unchecked) var startInFuture = Examples()
-        @exclusivity(unchecked) var startInFutureCount = 0
-        @exclusivity(unchecked) var liveTooLong = Examples()
-        @exclusivity(unchecked) var liveTooLongCount = 0
-        @exclusivity(unchecked) var deletedLive = Examples()
-        @exclusivity(unchecked) var deletedLiveCount = 0
+        let tally = AccumulatorState(Tally())
+
+        /// What the pass counts; two tallies of disjoint parts add up to the tally of both.
+        struct Tally {
+            var live = 0
+            var historic = 0
+            var endBeforeStart = Examples()
+            var endBeforeStartCount = 0
+            var startInFuture = Examples()
+            var startInFutureCount = 0
+            var liveTooLong = Examples()
+            var liveTooLongCount = 0
+            var deletedLive = Examples()
+            var deletedLiveCount = 0
+
+            mutating func merge(_ other: Tally) {
+                live += other.live
+                historic += other.historic
+                endBeforeStartCount += other.endBeforeStartCount
+                endBeforeStart.merge(other.endBeforeStart)
+                startInFutureCount += other.startInFutureCount
+                startInFuture.merge(other.startInFuture)
+                liveTooLongCount += other.liveTooLongCount
+                liveTooLong.merge(other.liveTooLong)
+                deletedLiveCount += other.deletedLiveCount
+                deletedLive.merge(other.deletedLive)
+            }
+        }
 
         let liveWhenMissing: Bool
         let liveWhenNull: Bool
@@ -150,49 +169,44 @@ public struct LiveHistoricCheck: DocumentCheck {
             case .null?, .undefined?: isLive = liveWhenNull
             default: isLive = end.map { $0 > nowMilliseconds && liveWhenFuture } ?? false
             }
-            if isLive { live += 1 } else { historic += 1 }
-            if let start, let end, end < start {
-                endBeforeStartCount += 1
-                endBeforeStart.add(fields)
-            }
-            if let start, start > nowMilliseconds {
-                startInFutureCount += 1
-                startInFuture.add(fields)
-            }
-            if isLive, let start, start < oldestLiveStartMilliseconds {
-                liveTooLongCount += 1
-                liveTooLong.add(fields)
-            }
-            if isLive, let deletedSlot, fields.bool(deletedSlot) == true {
-                deletedLiveCount += 1
-                deletedLive.add(fields)
+            let deleted = isLive && deletedSlot.map { fields.bool($0) == true } ?? false
+            tally.update { tally in
+                if isLive { tally.live += 1 } else { tally.historic += 1 }
+                if let start, let end, end < start {
+                    tally.endBeforeStartCount += 1
+                    tally.endBeforeStart.add(fields)
+                }
+                if let start, start > nowMilliseconds {
+                    tally.startInFutureCount += 1
+                    tally.startInFuture.add(fields)
+                }
+                if isLive, let start, start < oldestLiveStartMilliseconds {
+                    tally.liveTooLongCount += 1
+                    tally.liveTooLong.add(fields)
+                }
+                if deleted {
+                    tally.deletedLiveCount += 1
+                    tally.deletedLive.add(fields)
+                }
             }
         }
 
         func merge(_ other: any DocumentAccumulator) {
-            let other = mergeable(other)
-            live += other.live
-            historic += other.historic
-            endBeforeStartCount += other.endBeforeStartCount
-            endBeforeStart.merge(other.endBeforeStart)
-            startInFutureCount += other.startInFutureCount
-            startInFuture.merge(other.startInFuture)
-            liveTooLongCount += other.liveTooLongCount
-            liveTooLong.merge(other.liveTooLong)
-            deletedLiveCount += other.deletedLiveCount
-            deletedLive.merge(other.deletedLive)
+            let other = mergeable(other).tally.value
+            tally.update { $0.merge(other) }
         }
 
         func output(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> CheckOutput {
+            let tally = tally.value
             let collection = check.collectionName
             let start = check.startField
             let end = check.endField
-            let counts: Metrics = ["live": scan.proportion(live), "historic": scan.proportion(historic)]
+            let counts: Metrics = ["live": scan.proportion(tally.live), "historic": scan.proportion(tally.historic)]
             var findings = try check.collectionFindings(check.collectionName, documents: scan.scanned, severity: severity, context: context)
             findings += [
                 check.finding(
                     "live_historic", severity: .info,
-                    title: "\(live) live and \(historic) historic \(check.noun)s\(scan.sampled ? " in the sample" : "")",
+                    title: "\(tally.live) live and \(tally.historic) historic \(check.noun)s\(scan.sampled ? " in the sample" : "")",
                     impact: "Live: \(check.liveWhen.map(\.rawValue).sorted().joined(separator: ", ")) (\(end) against now).",
                     metrics: counts)
             ]
@@ -205,21 +219,21 @@ public struct LiveHistoricCheck: DocumentCheck {
                         metrics: ["count": scan.proportion(count)], examples: examples.ids))
             }
             flag(
-                "end_before_start", endBeforeStartCount, endBeforeStart, "\(endBeforeStartCount) \(check.noun)(s) end before they start",
+                "end_before_start", tally.endBeforeStartCount, tally.endBeforeStart, "\(tally.endBeforeStartCount) \(check.noun)(s) end before they start",
                 "Durations come out negative and time-range queries miss or double-count these \(check.noun)s.",
                 "{$expr: {$lt: [\(Escape.mongoshString("$" + end)), \(Escape.mongoshString("$" + start))]}, \(Escape.mongoshKey(end)): {$type: \"date\"}}")
             flag(
-                "start_in_future", startInFutureCount, startInFuture, "\(startInFutureCount) \(check.noun)(s) start in the future",
+                "start_in_future", tally.startInFutureCount, tally.startInFuture, "\(tally.startInFutureCount) \(check.noun)(s) start in the future",
                 "A start time later than now means a clock or timezone error upstream; such \(check.noun)s count as live.",
                 "{\(Escape.mongoshKey(start)): {$gt: new Date()}}")
             flag(
-                "live_too_long", liveTooLongCount, liveTooLong,
-                "\(liveTooLongCount) live \(check.noun)(s) started more than \(Int(check.maxLiveDays)) days ago",
+                "live_too_long", tally.liveTooLongCount, tally.liveTooLong,
+                "\(tally.liveTooLongCount) live \(check.noun)(s) started more than \(Int(check.maxLiveDays)) days ago",
                 "A \(check.noun) that old is unlikely to still run: its end time was probably never written.",
                 "{\(Escape.mongoshKey(end)): null, \(Escape.mongoshKey(start)): {$lt: new Date(Date.now() - \(Int(check.maxLiveDays)) * 86400000)}}")
             if let deleted = check.deletedField {
                 flag(
-                    "deleted_live", deletedLiveCount, deletedLive, "\(deletedLiveCount) deleted \(check.noun)(s) are still live",
+                    "deleted_live", tally.deletedLiveCount, tally.deletedLive, "\(tally.deletedLiveCount) deleted \(check.noun)(s) are still live",
                     "A deleted \(check.noun) should have ended; consumers that list live \(check.noun)s show deleted ones.",
                     "{\(Escape.mongoshKey(deleted)): true, \(Escape.mongoshKey(end)): null}")
             }

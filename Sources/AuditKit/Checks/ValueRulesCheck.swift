@@ -291,7 +291,7 @@ public struct ValueRulesCheck: DocumentCheck {
         /// Per rule; manually allocated (freed in deinit), so that counting checks no array's uniqueness.
         private let checked: UnsafeMutablePointer<Int>
         private let violations: UnsafeMutablePointer<Int>
-        @exclusivity(unchecked) var examples: [Examples]
+        let examples: AccumulatorState<[Examples]>
 
         init(check: ValueRulesCheck, context: AuditContext, slots: [Int]) {
             self.check = check
@@ -306,7 +306,7 @@ public struct ValueRulesCheck: DocumentCheck {
             checked.initialize(repeating: 0, count: check.rules.count)
             violations = .allocate(capacity: max(check.rules.count, 1))
             violations.initialize(repeating: 0, count: check.rules.count)
-            examples = Array(repeating: Examples(), count: check.rules.count)
+            examples = AccumulatorState(Array(repeating: Examples(), count: check.rules.count))
         }
 
         deinit {
@@ -327,9 +327,9 @@ public struct ValueRulesCheck: DocumentCheck {
                     checked[index] += 1
                     if !matcher.with({ $0.accepts(value) }) {
                         violations[index] += 1
-                        examples[index].add(fields)
+                        examples.update { $0[index].add(fields) }
                     } else if matcher.with({ $0.hasPattern }), let text = value.text, let verdicts = patterns[index] {
-                        verdicts.judge([Array(text)], id: examples[index].ids.count < examples[index].limit ? fields.value(0) : nil)
+                        verdicts.judge([Array(text)], id: wantsExample(index) ? fields.value(0) : nil)
                     }
                     continue
                 }
@@ -351,11 +351,16 @@ public struct ValueRulesCheck: DocumentCheck {
                 checked[index] += values
                 if broken {
                     violations[index] += 1
-                    examples[index].add(fields)
+                    examples.update { $0[index].add(fields) }
                 } else if let texts, let verdicts = patterns[index] {
-                    verdicts.judge(texts, id: examples[index].ids.count < examples[index].limit ? fields.value(0) : nil)
+                    verdicts.judge(texts, id: wantsExample(index) ? fields.value(0) : nil)
                 }
             }
+        }
+
+        /// Whether the rule keeps the next offending document's `_id` (its examples are not full).
+        private func wantsExample(_ index: Int) -> Bool {
+            examples.update { $0[index].ids.count < $0[index].limit }
         }
 
         func merge(_ other: any DocumentAccumulator) {
@@ -364,12 +369,13 @@ public struct ValueRulesCheck: DocumentCheck {
             for index in check.rules.indices {
                 checked[index] += other.checked[index]
                 violations[index] += other.violations[index]
-                examples[index].merge(other.examples[index])
+                examples.update { $0[index].merge(other.examples.value[index]) }
                 if let verdicts = patterns[index], let others = other.patterns[index] { verdicts.merge(others) }
             }
         }
 
         func output(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> CheckOutput {
+            let examples = examples.value
             var exampleIDs = examples.map(\.ids)
             for index in check.rules.indices {
                 guard let verdicts = patterns[index] else { continue }

@@ -72,8 +72,8 @@ public final class CollectionProfiler {
             malformed += 1
             return
         }
-        let walker = Walker(bytes: bytes, hot: hot, profiler: Unretained(self), document: index)
-        if !walker.walkDocument(at: 0, parent: -1, depth: 0, underArray: false) { malformed += 1 }
+        let walker = Walker(hot: hot, profiler: Unretained(self), document: index)
+        if !walker.walkDocument(bytes, parent: -1, depth: 0, underArray: false) { malformed += 1 }
     }
 
     public func add(_ document: Document) {
@@ -201,10 +201,10 @@ struct HotState {
     var keyArena: UnsafeMutableRawPointer
 }
 
-/// One walk over one document's bytes. It reaches the profiler (a class) only on the rare paths (a new path
-/// or a new top value), through an unretained reference the profiler's `add` keeps alive.
+/// One walk over one document's bytes, through the kernel's bounds-checked `BSONCursor`: every value it
+/// reads lies inside the bytes the cursor hands out. It reaches the profiler (a class) only on the rare
+/// paths (a new path or a new top value), through an unretained reference the profiler's `add` keeps alive.
 private struct Walker {
-    let bytes: UnsafeRawBufferPointer
     let hot: UnsafeMutablePointer<HotState>
     let profiler: Unretained<CollectionProfiler>
     let document: Int
@@ -242,120 +242,68 @@ private struct Walker {
         return found
     }
 
-    @inline(__always) func int32(_ at: Int) -> Int? {
-        guard at >= 0, at + 4 <= bytes.count else { return nil }
-        return Int(Int32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: Int32.self)))
+    /// The key last seen at a guessed path (it holds no NUL).
+    @inline(__always) func key(of path: UnsafeMutablePointer<PathCounters>) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: hot.pointee.keyArena + path.pointee.keyOffset, count: path.pointee.keyLength)
     }
 
-    @inline(__always) func int64(_ at: Int) -> Int64? {
-        guard at >= 0, at + 8 <= bytes.count else { return nil }
-        return Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: Int64.self))
-    }
-
-    /// The end (one past the NUL) of a C string starting at `at`: a byte loop for the usual short key, then memchr.
-    @inline(__always) func cStringEnd(_ at: Int, limit: Int) -> Int? {
-        var i = at
-        let short = min(limit, at + 16)
-        while i < short {
-            if bytes[i] == 0 { return i + 1 }
-            i += 1
-        }
-        guard i < limit, let nul = memchr(bytes.baseAddress! + i, 0, limit - i) else { return nil }
-        return bytes.baseAddress!.distance(to: UnsafeRawPointer(nul)) + 1
-    }
-
-    /// Byte equality, a word at a time (keys are short: a call to memcmp costs more than the comparison).
-    @inline(__always) static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Bool {
-        var i = 0
-        while i + 8 <= count {
-            if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
-            i += 8
-        }
-        while i < count {
-            if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
-            i += 1
-        }
-        return true
-    }
-
-    @inline(__always) func slice(_ start: Int, _ end: Int) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: bytes.baseAddress! + start, count: end - start)
-    }
-
-    /// Walks the embedded document at `start`; false when the bytes are malformed.
-    func walkDocument(at start: Int, parent: Int, depth: Int, underArray: Bool) -> Bool {
-        guard depth < 200, let length = int32(start), length >= 5, start + length <= bytes.count,
-            bytes[start + length - 1] == 0
-        else { return false }
-        let end = start + length - 1
-        var at = start + 4
+    /// Walks the document `bytes`; false when they are malformed.
+    func walkDocument(_ bytes: UnsafeRawBufferPointer, parent: Int, depth: Int, underArray: Bool) -> Bool {
+        guard depth < 200 else { return false }
+        var cursor = BSONCursor(bytes)
         var position = 0
-        while at < end {
-            let type = bytes[at]
-            let keyStart = at + 1
+        while true {
             let path: UnsafeMutablePointer<PathCounters>?
-            let keyEnd: Int
-            // The guessed key's bytes and its NUL terminator, compared a word at a time, find both the key's end
-            // and its path (a cached key holds no NUL, so a match is the whole key).
-            if let guess = guessedChild(of: parent, position: position), keyStart + guess.pointee.keyLength < end,
-                bytes[keyStart + guess.pointee.keyLength] == 0,
-                Self.equal(UnsafeRawPointer(hot.pointee.keyArena + guess.pointee.keyOffset), bytes.baseAddress! + keyStart, count: guess.pointee.keyLength)
-            {
-                path = guess
-                keyEnd = keyStart + guess.pointee.keyLength + 1
+            let value: RawBSONValue
+            if let guess = guessedChild(of: parent, position: position) {
+                guard let element = cursor.next(expecting: key(of: guess)) else { break }
+                value = element.value
+                path = element.matched
+                    ? guess : lookUpChild(of: parent, position: position, key: element.name, depth: depth, underArray: underArray)
             } else {
-                guard let found = cStringEnd(keyStart, limit: end) else { return false }
-                keyEnd = found
-                path = lookUpChild(of: parent, position: position, key: slice(keyStart, keyEnd - 1), depth: depth, underArray: underArray)
+                guard let element = cursor.next() else { break }
+                value = element.value
+                path = lookUpChild(of: parent, position: position, key: element.name, depth: depth, underArray: underArray)
             }
             position += 1
-            guard let next = value(type: type, at: keyEnd, end: end, path: path, depth: depth, underArray: underArray)
-            else { return false }
-            at = next
+            guard record(value, path: path, depth: depth, underArray: underArray) else { return false }
         }
-        return at == end
+        return !cursor.isMalformed
     }
 
-    /// Walks the array at `start`, its elements all at one path; the element count, or nil when malformed.
-    func walkArray(at start: Int, parent: UnsafeMutablePointer<PathCounters>, depth: Int) -> Int? {
-        guard let length = int32(start), length >= 5, start + length <= bytes.count, bytes[start + length - 1] == 0 else { return nil }
-        let end = start + length - 1
-        var at = start + 4
+    /// Walks the array `bytes`, its elements all at one path; the element count, or nil when malformed.
+    func walkArray(_ bytes: UnsafeRawBufferPointer, parent: UnsafeMutablePointer<PathCounters>, depth: Int) -> Int? {
+        var cursor = BSONCursor(bytes)
         var elementPath: UnsafeMutablePointer<PathCounters>?
         var count = 0
-        while at < end {
-            let type = bytes[at]
-            guard let keyEnd = cStringEnd(at + 1, limit: end) else { return nil }
+        while let (_, value) = cursor.next() {
             if count == 0 { elementPath = self.elementPath(of: parent, depth: depth) }
             count += 1
-            guard let next = value(type: type, at: keyEnd, end: end, path: elementPath, depth: depth, underArray: true) else { return nil }
-            at = next
+            guard record(value, path: elementPath, depth: depth, underArray: true) else { return nil }
         }
-        return at == end ? count : nil
+        return cursor.isMalformed ? nil : count
     }
 
-    /// Records the value and returns where the next element starts.
-    func value(type: UInt8, at start: Int, end: Int, path: UnsafeMutablePointer<PathCounters>?, depth: Int, underArray: Bool) -> Int? {
-        guard let slot = PathCounters.slot(of: type) else { return nil }
+    /// Records a value (its size already checked by the cursor); false when its contents are malformed.
+    func record(_ value: RawBSONValue, path: UnsafeMutablePointer<PathCounters>?, depth: Int, underArray: Bool) -> Bool {
+        let type = value.type
+        let bytes = value.bytes
+        guard let slot = PathCounters.slot(of: type) else { return false }
         path?.pointee.seen(in: document, slot: slot)
         switch type {
         case 0x01:  // double
-            guard let bits = int64(start) else { return nil }
-            let v = Double(bitPattern: UInt64(bitPattern: bits))
+            let v = Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self)))
             if let path { number(v, hash: ValueHash.hashNumber(v), path) { .number(v) } }
-            return start + 8
         case 0x10:  // int32
-            guard let raw = int32(start) else { return nil }
+            let raw = Int32(littleEndian: bytes.loadUnaligned(as: Int32.self))
             if let path { number(Double(raw), hash: ValueHash.hashNumber(Double(raw)), path) { .integer(Int64(raw)) } }
-            return start + 4
         case 0x12:  // int64
-            guard let v = int64(start) else { return nil }
+            let v = Int64(littleEndian: bytes.loadUnaligned(as: Int64.self))
             if let path { number(Double(v), hash: ValueHash.hashInt64(v), path) { .integer(v) } }
-            return start + 8
-        case 0x02, 0x0D, 0x0E:  // string, code, symbol
-            guard let length = int32(start), length >= 1, start + 4 + length <= end, bytes[start + 4 + length - 1] == 0 else { return nil }
+        case 0x02, 0x0D, 0x0E:  // string, code, symbol: the text ends in a NUL
+            guard bytes[bytes.count - 1] == 0 else { return false }
             if let path {
-                let text = slice(start + 4, start + 4 + length - 1)
+                let text = UnsafeRawBufferPointer(rebasing: bytes[4..<(bytes.count - 1)])
                 if type == 0x02 {
                     let codePoints = Self.codePoints(text)
                     if codePoints < path.pointee.stringLengthMin { path.pointee.stringLengthMin = codePoints }
@@ -365,70 +313,41 @@ private struct Walker {
                     other(ValueHash.hash(tag: type, text), path)
                 }
             }
-            return start + 4 + length
         case 0x03, 0x04:  // document, array
-            guard let length = int32(start), length >= 5, start + length <= end else { return nil }
             if let path {
-                other(ValueHash.hash(tag: type, slice(start, start + length)), path)
+                other(ValueHash.hash(tag: type, bytes), path)
                 if type == 0x04 {
-                    guard let count = walkArray(at: start, parent: path, depth: depth + 1) else { return nil }
+                    guard let count = walkArray(bytes, parent: path, depth: depth + 1) else { return false }
                     if count < path.pointee.arrayLengthMin { path.pointee.arrayLengthMin = count }
                     if count > path.pointee.arrayLengthMax { path.pointee.arrayLengthMax = count }
                 } else {
                     let parent = hot.pointee.counters.distance(to: path)
-                    guard walkDocument(at: start, parent: parent, depth: depth + 1, underArray: underArray) else { return nil }
+                    guard walkDocument(bytes, parent: parent, depth: depth + 1, underArray: underArray) else { return false }
                 }
             }
-            return start + length
-        case 0x05:  // binary
-            guard let length = int32(start), length >= 0, start + 5 + length <= end else { return nil }
-            if let path { other(ValueHash.hash(tag: type, slice(start, start + 5 + length)), path) }
-            return start + 5 + length
         case 0x06, 0x0A, 0x7F, 0xFF:  // undefined, null, maxKey, minKey
             if let path, type != 0x0A { other(ValueHash.hash(tag: type, bits: 0), path) }
-            return start
-        case 0x07:  // objectId
-            guard start + 12 <= end else { return nil }
-            if let path { other(ValueHash.hash(tag: type, slice(start, start + 12)), path) }
-            return start + 12
         case 0x08:  // bool
-            guard start + 1 <= end else { return nil }
             if let path {
-                let truth = bytes[start] != 0
-                track(ValueHash.hash(tag: type, bits: UInt64(bytes[start])), path, bytes: 1) { .bool(truth) }
+                let truth = bytes[0] != 0
+                track(ValueHash.hash(tag: type, bits: UInt64(bytes[0])), path, bytes: 1) { .bool(truth) }
             }
-            return start + 1
         case 0x09:  // date
-            guard let ms = int64(start) else { return nil }
+            let ms = Int64(littleEndian: bytes.loadUnaligned(as: Int64.self))
             if let path {
                 if ms < path.pointee.dateMin { path.pointee.dateMin = ms }
                 if ms > path.pointee.dateMax { path.pointee.dateMax = ms }
                 other(ValueHash.hash(tag: type, bits: UInt64(bitPattern: ms)), path)
             }
-            return start + 8
         case 0x11:  // timestamp
-            guard start + 8 <= end, let bits = int64(start) else { return nil }
-            if let path { other(ValueHash.hash(tag: type, bits: UInt64(bitPattern: bits)), path) }
-            return start + 8
-        case 0x13:  // decimal128
-            guard start + 16 <= end else { return nil }
-            if let path { other(ValueHash.hash(tag: type, slice(start, start + 16)), path) }
-            return start + 16
-        case 0x0B:  // regex
-            guard let patternEnd = cStringEnd(start, limit: end), let optionsEnd = cStringEnd(patternEnd, limit: end) else { return nil }
-            if let path { other(ValueHash.hash(tag: type, slice(start, optionsEnd)), path) }
-            return optionsEnd
-        case 0x0C:  // dbPointer
-            guard let length = int32(start), length >= 1, start + 4 + length + 12 <= end else { return nil }
-            if let path { other(ValueHash.hash(tag: type, slice(start, start + 16 + length)), path) }
-            return start + 4 + length + 12
-        case 0x0F:  // code with scope
-            guard let length = int32(start), length >= 14, start + length <= end else { return nil }
-            if let path { other(ValueHash.hash(tag: type, slice(start, start + length)), path) }
-            return start + length
-        default:
-            return nil
+            if let path { other(ValueHash.hash(tag: type, bits: UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self))), path) }
+        case 0x0F:  // code with scope: at least its lengths, an empty code string and an empty scope
+            guard bytes.count >= 14 else { return false }
+            if let path { other(ValueHash.hash(tag: type, bytes), path) }
+        default:  // binary, objectId, regex, dbPointer, decimal128: hashed as their bytes
+            if let path { other(ValueHash.hash(tag: type, bytes), path) }
         }
+        return true
     }
 
     /// Unicode code points of UTF-8 text: the bytes that do not continue a sequence, eight at a time.
