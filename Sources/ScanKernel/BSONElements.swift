@@ -13,7 +13,7 @@ public struct BSONCursor {
     /// Whether the walk stopped at malformed bytes (or the document's own header was malformed).
     @inlinable public var isMalformed: Bool { malformed }
 
-    @inlinable public init(_ bytes: UnsafeRawBufferPointer) {
+    @inlinable @inline(__always) public init(_ bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
         if bytes.count >= 5, Int(Int32(littleEndian: bytes.loadUnaligned(as: Int32.self))) == bytes.count, bytes[bytes.count - 1] == 0 {
             last = bytes.count - 1
@@ -25,7 +25,7 @@ public struct BSONCursor {
     }
 
     /// The next element's name (without its NUL) and value.
-    @inlinable public mutating func next() -> (name: UnsafeRawBufferPointer, value: RawBSONValue)? {
+    @inlinable @inline(__always) public mutating func next() -> (name: UnsafeRawBufferPointer, value: RawBSONValue)? {
         guard offset < last else { return nil }
         var keyEnd = offset + 1
         while keyEnd < last, bytes[keyEnd] != 0 { keyEnd += 1 }
@@ -35,7 +35,7 @@ public struct BSONCursor {
     /// The next element, trying `expectedName` first: documents of a collection mostly repeat their keys,
     /// and the expected name and its NUL, compared a word at a time, find both the key's end and whether it
     /// is that name (`matched`) without a scan for the NUL. `expectedName` holds no NUL.
-    @inlinable public mutating func next(expecting expectedName: UnsafeRawBufferPointer)
+    @inlinable @inline(__always) public mutating func next(expecting expectedName: UnsafeRawBufferPointer)
         -> (name: UnsafeRawBufferPointer, value: RawBSONValue, matched: Bool)?
     {
         guard offset < last else { return nil }
@@ -51,7 +51,7 @@ public struct BSONCursor {
     }
 
     /// The element at `offset` whose key ends (at its NUL) at `keyEnd`, checked; moves past it.
-    @inlinable mutating func element(keyEnd: Int) -> (name: UnsafeRawBufferPointer, value: RawBSONValue)? {
+    @inlinable @inline(__always) mutating func element(keyEnd: Int) -> (name: UnsafeRawBufferPointer, value: RawBSONValue)? {
         let type = bytes[offset]
         guard keyEnd < last, let size = BSONElements.valueSize(type, bytes, at: keyEnd + 1, limit: last), keyEnd + 1 + size <= last else {
             offset = last
