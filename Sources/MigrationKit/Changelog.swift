@@ -26,14 +26,17 @@ package struct Changelog {
 
     /// Marks a migration as started (the dirty marker), keeping what an interrupted earlier attempt learnt.
     func markStarted(_ migration: Migration, state: ChangelogRecord.State) throws {
-        try update(migration.version, upsert: true, [
-            "$set": [
-                "version": .int64(Int64(migration.version)), "title": .string(migration.title), "file": .string(migration.file), "checksum": .string(migration.checksum),
-                "state": .string(state.rawValue), "dirty": true, "startedAt": .datetime(Date()), "host": .string(deployment.host),
-                "pid": .int64(Int64(deployment.pid)), "tool": .string(tool),
-            ],
-            "$unset": ["error": "", "finishedAt": "", "durationSeconds": ""],
-        ])
+        try update(
+            migration.version, upsert: true,
+            [
+                "$set": [
+                    "version": .int64(Int64(migration.version)), "title": .string(migration.title), "file": .string(migration.file),
+                    "checksum": .string(migration.checksum),
+                    "state": .string(state.rawValue), "dirty": true, "startedAt": .datetime(Date()), "host": .string(deployment.host),
+                    "pid": .int64(Int64(deployment.pid)), "tool": .string(tool),
+                ],
+                "$unset": ["error": "", "finishedAt": "", "durationSeconds": ""],
+            ])
     }
 
     /// Remembers the indexes a `create_indexes` step found in place, before it sends its command.
@@ -42,28 +45,34 @@ package struct Changelog {
     }
 
     func markApplied(_ migration: Migration, startedAt: Date, outcome: [String]) throws {
-        try update(migration.version, [
-            "$set": [
-                "state": "applied", "dirty": false, "finishedAt": .datetime(Date()),
-                "durationSeconds": .double(Date().timeIntervalSince(startedAt)), "outcome": .array(outcome.map(BSONValue.string)),
-            ],
-        ])
+        try update(
+            migration.version,
+            [
+                "$set": [
+                    "state": "applied", "dirty": false, "finishedAt": .datetime(Date()),
+                    "durationSeconds": .double(Date().timeIntervalSince(startedAt)), "outcome": .array(outcome.map(BSONValue.string)),
+                ]
+            ])
     }
 
     func markFailed(_ version: Int, startedAt: Date, error: String, outcome: [String]) throws {
-        try update(version, [
-            "$set": [
-                "state": "failed", "dirty": true, "finishedAt": .datetime(Date()), "error": .string(error),
-                "durationSeconds": .double(Date().timeIntervalSince(startedAt)), "outcome": .array(outcome.map(BSONValue.string)),
-            ],
-        ])
+        try update(
+            version,
+            [
+                "$set": [
+                    "state": "failed", "dirty": true, "finishedAt": .datetime(Date()), "error": .string(error),
+                    "durationSeconds": .double(Date().timeIntervalSince(startedAt)), "outcome": .array(outcome.map(BSONValue.string)),
+                ]
+            ])
     }
 
     /// The dirty marker of a `down`: the record stays until the reverse is done.
     func markReverting(_ version: Int) throws {
-        try update(version, [
-            "$set": ["state": "reverting", "dirty": true, "host": .string(deployment.host), "pid": .int64(Int64(deployment.pid))],
-        ])
+        try update(
+            version,
+            [
+                "$set": ["state": "reverting", "dirty": true, "host": .string(deployment.host), "pid": .int64(Int64(deployment.pid))]
+            ])
     }
 
     /// Accepts the file as it is now for an applied migration whose file changed.
@@ -73,15 +82,17 @@ package struct Changelog {
 
     /// Forgets a migration: after `down`, or when the user decides to retry a failed one.
     func remove(_ version: Int) throws {
-        try database.runWriteCommand(deployment.withWriteConcern([
-            "delete": .string(Self.collectionName), "deletes": [["q": ["_id": .int64(Int64(version))], "limit": 1]],
-        ]))
+        try database.runWriteCommand(
+            deployment.withWriteConcern([
+                "delete": .string(Self.collectionName), "deletes": [["q": ["_id": .int64(Int64(version))], "limit": 1]],
+            ]))
     }
 
     private func update(_ version: Int, upsert: Bool = false, _ change: Document) throws {
-        try database.runWriteCommand(deployment.withWriteConcern([
-            "update": .string(Self.collectionName),
-            "updates": [["q": ["_id": .int64(Int64(version))], "u": .document(change), "upsert": .bool(upsert)]],
-        ]))
+        try database.runWriteCommand(
+            deployment.withWriteConcern([
+                "update": .string(Self.collectionName),
+                "updates": [["q": ["_id": .int64(Int64(version))], "u": .document(change), "upsert": .bool(upsert)]],
+            ]))
     }
 }

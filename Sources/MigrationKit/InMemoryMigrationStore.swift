@@ -29,9 +29,11 @@ package final class InMemoryMigrationStore: MigrationStore, @unchecked Sendable 
 
     package func markStarted(_ migration: Migration, state: ChangelogRecord.State) throws {
         withState {
-            var record = recordsByVersion[migration.version] ?? ChangelogRecord(
-                version: migration.version, title: migration.title, file: migration.file, checksum: migration.checksum,
-                state: state, dirty: true, startedAt: Date(), host: host, pid: pid, tool: "")
+            var record =
+                recordsByVersion[migration.version]
+                ?? ChangelogRecord(
+                    version: migration.version, title: migration.title, file: migration.file, checksum: migration.checksum,
+                    state: state, dirty: true, startedAt: Date(), host: host, pid: pid, tool: "")
             record.title = migration.title
             record.file = migration.file
             record.checksum = migration.checksum
@@ -113,8 +115,11 @@ package final class InMemoryMigrationStore: MigrationStore, @unchecked Sendable 
             let token = UUID()
             let busy: LockHolder? = withState {
                 if let current = lockHolder, (current.holder.expiresAt ?? .distantFuture) > Date() { return current.holder }
-                lockHolder = (token, LockHolder(
-                    host: host, pid: pid, tool: tool, purpose: purpose, acquiredAt: Date(), expiresAt: Date().addingTimeInterval(timeToLive)))
+                lockHolder = (
+                    token,
+                    LockHolder(
+                        host: host, pid: pid, tool: tool, purpose: purpose, acquiredAt: Date(), expiresAt: Date().addingTimeInterval(timeToLive))
+                )
                 return nil
             }
             guard let busy else { return Lease(store: self, token: token, timeToLive: timeToLive) }
@@ -150,9 +155,12 @@ package final class InMemoryMigrationStore: MigrationStore, @unchecked Sendable 
                     return
                 }
                 let holder = current.holder
-                store.lockHolder = (token, LockHolder(
-                    host: holder.host, pid: holder.pid, tool: holder.tool, purpose: holder.purpose, acquiredAt: holder.acquiredAt,
-                    expiresAt: Date().addingTimeInterval(timeToLive)))
+                store.lockHolder = (
+                    token,
+                    LockHolder(
+                        host: holder.host, pid: holder.pid, tool: holder.tool, purpose: holder.purpose, acquiredAt: holder.acquiredAt,
+                        expiresAt: Date().addingTimeInterval(timeToLive))
+                )
             }
         }
 

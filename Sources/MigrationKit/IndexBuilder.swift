@@ -39,7 +39,8 @@ struct IndexBuilder {
                 }
             } else if let twin = ready.first(where: { $0.name != index.name && $0.differences(from: index).isEmpty }) {
                 result.conflicts.append(
-                    "\(collection.name) has this index already under the name '\(twin.name)'; name it '\(twin.name)' in the migration or drop '\(twin.name)' first")
+                    "\(collection.name) has this index already under the name '\(twin.name)'; name it '\(twin.name)' in the migration or drop '\(twin.name)' first"
+                )
             } else {
                 result.missing.append(index)
             }

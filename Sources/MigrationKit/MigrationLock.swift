@@ -85,13 +85,15 @@ package final class MigrationLock: @unchecked Sendable {
         }
         let pipeline: [BSONValue] = [
             ["$set": ["_free": ["$or": [["$eq": [["$type": "$expiresAt"], "missing"]], ["$lt": ["$expiresAt", "$$NOW"]]]]]],
-            ["$set": [
-                "token": mine(.string(token), otherwise: "token"), "host": mine(.string(deployment.host), otherwise: "host"),
-                "pid": mine(.int64(Int64(deployment.pid)), otherwise: "pid"), "tool": mine(.string(tool), otherwise: "tool"),
-                "purpose": mine(.string(purpose), otherwise: "purpose"),
-                "acquiredAt": ["$cond": ["$_free", "$$NOW", "$acquiredAt"]],
-                "expiresAt": ["$cond": ["$_free", ["$add": ["$$NOW", ttlMilliseconds]], "$expiresAt"]],
-            ]],
+            [
+                "$set": [
+                    "token": mine(.string(token), otherwise: "token"), "host": mine(.string(deployment.host), otherwise: "host"),
+                    "pid": mine(.int64(Int64(deployment.pid)), otherwise: "pid"), "tool": mine(.string(tool), otherwise: "tool"),
+                    "purpose": mine(.string(purpose), otherwise: "purpose"),
+                    "acquiredAt": ["$cond": ["$_free", "$$NOW", "$acquiredAt"]],
+                    "expiresAt": ["$cond": ["$_free", ["$add": ["$$NOW", ttlMilliseconds]], "$expiresAt"]],
+                ]
+            ],
             ["$unset": "_free"],
         ]
         let command = deployment.withWriteConcern([
@@ -113,13 +115,16 @@ package final class MigrationLock: @unchecked Sendable {
     /// Pushes the expiry forward; records the loss when another runner took the lock after it expired.
     package func renew() {
         do {
-            let reply = try database.runWriteCommand(deployment.withWriteConcern([
-                "update": .string(Self.collectionName),
-                "updates": [[
-                    "q": ["_id": Self.id, "token": .string(token)],
-                    "u": [["$set": ["expiresAt": ["$add": ["$$NOW", ttlMilliseconds]]]]],
-                ]],
-            ]))
+            let reply = try database.runWriteCommand(
+                deployment.withWriteConcern([
+                    "update": .string(Self.collectionName),
+                    "updates": [
+                        [
+                            "q": ["_id": Self.id, "token": .string(token)],
+                            "u": [["$set": ["expiresAt": ["$add": ["$$NOW", ttlMilliseconds]]]]],
+                        ]
+                    ],
+                ]))
             if reply["n"]?.intValue == 0 { markLost("the lock expired and was taken by another runner") }
         } catch {
             // A failed renewal (server restarting, failover) is retried at the next beat; the lock only
@@ -142,9 +147,10 @@ package final class MigrationLock: @unchecked Sendable {
 
     /// Releases the lock if this runner still holds it.
     package func release() {
-        _ = try? database.runWriteCommand(deployment.withWriteConcern([
-            "delete": .string(Self.collectionName), "deletes": [["q": ["_id": Self.id, "token": .string(token)], "limit": 1]],
-        ]))
+        _ = try? database.runWriteCommand(
+            deployment.withWriteConcern([
+                "delete": .string(Self.collectionName), "deletes": [["q": ["_id": Self.id, "token": .string(token)], "limit": 1]],
+            ]))
     }
 
     /// A TTL index removes locks long expired (housekeeping only: expiry itself is checked on every acquire).

@@ -102,10 +102,8 @@ extension MigrationOperation {
             guard !entries.isEmpty else { throw indexesNode.error("the list must not be empty") }
             let indexes = try entries.map { try $0.indexSpec() }
             var seen: [String: SpecNode] = [:]
-            for (entry, index) in zip(entries, indexes) {
-                if seen.updateValue(entry, forKey: index.name) != nil {
-                    throw entry.error("a second index named '\(index.name)'; give each index its own name")
-                }
+            for (entry, index) in zip(entries, indexes) where seen.updateValue(entry, forKey: index.name) != nil {
+                throw entry.error("a second index named '\(index.name)'; give each index its own name")
             }
             return .createIndexes(collection: try collectionName(fields), indexes: indexes)
         case "drop_index", "hide_index", "unhide_index":

@@ -39,8 +39,9 @@ public struct MigrationPlanner {
                 lines += try describe(step.operation, number: index + 1)
             }
             lines.append("  then records it in \(database.name).\(Changelog.collectionName) (checksum \(migration.checksum.prefix(12)))")
-            lines.append("  down: " + (migration.downIsDerived ? "derived, " : "written, ")
-                + migration.down.map(\.operation.summary).joined(separator: "; "))
+            lines.append(
+                "  down: " + (migration.downIsDerived ? "derived, " : "written, ")
+                    + migration.down.map(\.operation.summary).joined(separator: "; "))
         }
         lines.append("(the commands are checked against the server as it is now; earlier migrations of this plan may change it)")
         // Titles, file names and collection and index names are untrusted: each line is escaped as a whole.

@@ -53,7 +53,8 @@ public final class MigrationRunner {
     private func applyOne(_ migration: Migration, previous: ChangelogRecord?) throws {
         let label = "\(migration.version) \(migration.title)"
         if let previous {
-            options.log("resuming migration \(label), interrupted after it started \(ISO8601DateFormatter().string(from: previous.startedAt)) on \(previous.host)")
+            options.log(
+                "resuming migration \(label), interrupted after it started \(ISO8601DateFormatter().string(from: previous.startedAt)) on \(previous.host)")
         } else {
             options.log("applying migration \(label)")
         }
@@ -120,9 +121,10 @@ public final class MigrationRunner {
             throw MigrationError.blocked(.fileMissing(version: record.version, file: record.file))
         }
         guard migration.checksum == record.checksum else {
-            throw MigrationError.blocked(.fileChanged(
-                version: record.version, file: migration.file, recordedChecksum: record.checksum, currentChecksum: migration.checksum,
-                wasApplied: record.state != .applying))
+            throw MigrationError.blocked(
+                .fileChanged(
+                    version: record.version, file: migration.file, recordedChecksum: record.checksum, currentChecksum: migration.checksum,
+                    wasApplied: record.state != .applying))
         }
         let label = "\(migration.version) \(migration.title)"
         options.log(record.state == .applied ? "reverting migration \(label)" : "reverting migration \(label) (recorded as \(record.state.rawValue))")
@@ -225,9 +227,10 @@ public final class MigrationRunner {
                 throw MigrationError.blocked(.halfReverted(version: record.version, title: record.title))
             case .applied, .applying:
                 if let file, file.checksum != record.checksum {
-                    throw MigrationError.blocked(.fileChanged(
-                        version: record.version, file: file.file, recordedChecksum: record.checksum, currentChecksum: file.checksum,
-                        wasApplied: record.state == .applied))
+                    throw MigrationError.blocked(
+                        .fileChanged(
+                            version: record.version, file: file.file, recordedChecksum: record.checksum, currentChecksum: file.checksum,
+                            wasApplied: record.state == .applied))
                 }
             }
         }

@@ -91,7 +91,6 @@ public final class FieldReader {
         }
         pathsStart[tops.count] = position
         wantedKeys = tops.count
-
     }
 
     deinit {

@@ -123,13 +123,15 @@ public enum MongoError: Error, Equatable, CustomStringConvertible {
         case (server, _):
             // libmongoc reports a bulk write's first write error here too; its reply says which it was.
             let kind: ServerError.Kind = reply?["writeErrors"]?.arrayValue?.isEmpty == false ? .writeError : .command
-            return .command(ServerError(
-                kind: kind, code: Int(code), codeName: codeName(in: reply, kind: kind), message: message,
-                labels: ServerError.labels(in: reply)))
+            return .command(
+                ServerError(
+                    kind: kind, code: Int(code), codeName: codeName(in: reply, kind: kind), message: message,
+                    labels: ServerError.labels(in: reply)))
         case (UInt32(MONGOC_ERROR_WRITE_CONCERN.rawValue), _):
-            return .command(ServerError(
-                kind: .writeConcernError, code: Int(code), codeName: codeName(in: reply, kind: .writeConcernError),
-                message: message, labels: ServerError.labels(in: reply)))
+            return .command(
+                ServerError(
+                    kind: .writeConcernError, code: Int(code), codeName: codeName(in: reply, kind: .writeConcernError),
+                    message: message, labels: ServerError.labels(in: reply)))
         case (UInt32(MONGOC_ERROR_CLIENT.rawValue), UInt32(MONGOC_ERROR_CLIENT_AUTHENTICATE.rawValue)),
             (UInt32(MONGOC_ERROR_SASL.rawValue), _), (UInt32(MONGOC_ERROR_SCRAM.rawValue), _):
             return .authentication(message)

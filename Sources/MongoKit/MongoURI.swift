@@ -123,7 +123,8 @@ struct URIText {
     init(_ text: String, splitAsLibmongoc: Bool) {
         self.text = text
         // After `scheme://`; a mistyped `scheme:/` or `scheme:` is read the same, since it may hold a password too.
-        let restStart = text.range(of: "://")?.upperBound
+        let restStart =
+            text.range(of: "://")?.upperBound
             ?? text.firstIndex(of: ":").map { colon in text[text.index(after: colon)...].firstIndex { $0 != "/" } ?? text.endIndex }
         guard let restStart else {
             userInfo = nil

@@ -28,8 +28,10 @@ struct BigUInt {
     var words: [UInt32]
 
     init(_ value: U128) {
-        words = [UInt32(truncatingIfNeeded: value.low), UInt32(truncatingIfNeeded: value.low >> 32),
-                 UInt32(truncatingIfNeeded: value.high), UInt32(truncatingIfNeeded: value.high >> 32)]
+        words = [
+            UInt32(truncatingIfNeeded: value.low), UInt32(truncatingIfNeeded: value.low >> 32),
+            UInt32(truncatingIfNeeded: value.high), UInt32(truncatingIfNeeded: value.high >> 32),
+        ]
         trim()
     }
 
@@ -122,7 +124,9 @@ struct BigRational {
     private func compareMagnitudes(_ other: BigRational) -> Int {
         // Sizes first: log10 of each side, decided when they are clearly apart.
         let left = log10(max(Double(magnitude.high) * 1.8446744073709552e19 + Double(magnitude.low), 1)) + Double(tens) + Double(twos) * log10(2.0)
-        let right = log10(max(Double(other.magnitude.high) * 1.8446744073709552e19 + Double(other.magnitude.low), 1)) + Double(other.tens) + Double(other.twos) * log10(2.0)
+        let right =
+            log10(max(Double(other.magnitude.high) * 1.8446744073709552e19 + Double(other.magnitude.low), 1)) + Double(other.tens) + Double(other.twos)
+            * log10(2.0)
         if left < right - 2 { return -1 }
         if left > right + 2 { return 1 }
         // Exactly: bring both to integers by multiplying each by what the other's negative exponents need.

@@ -28,8 +28,9 @@ public struct RawBSONValue {
         case 0x12: return bytes.count == 8 ? NumberKey(int: Int64(littleEndian: bytes.loadUnaligned(as: Int64.self))) : nil
         case 0x13:
             guard bytes.count == 16 else { return nil }
-            return NumberKey(decimalLow: UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self)),
-                             high: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+            return NumberKey(
+                decimalLow: UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self)),
+                high: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
         default: return nil
         }
     }

@@ -30,7 +30,9 @@ struct HistoryFile {
         defer { close(descriptor) }
         while flock(descriptor, LOCK_SH) != 0 && errno == EINTR {}
         var info = stat()
-        guard fstat(descriptor, &info) == 0 else { throw ReportFile.Refusal(description: "cannot read the history \(path): \(String(cString: strerror(errno)))") }
+        guard fstat(descriptor, &info) == 0 else {
+            throw ReportFile.Refusal(description: "cannot read the history \(path): \(String(cString: strerror(errno)))")
+        }
         let size = Int(info.st_size)
         var piece = last == nil ? size : min(size, 256 << 10)
         while true {
@@ -40,7 +42,10 @@ struct HistoryFile {
             while done < piece {
                 let count = bytes[done...].withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, off_t(offset + done)) }
                 if count < 0 && errno == EINTR { continue }
-                guard count > 0 else { throw ReportFile.Refusal(description: "cannot read the history \(path): \(count < 0 ? String(cString: strerror(errno)) : "it shrank while read")") }
+                guard count > 0 else {
+                    throw ReportFile.Refusal(
+                        description: "cannot read the history \(path): \(count < 0 ? String(cString: strerror(errno)) : "it shrank while read")")
+                }
                 done += count
             }
             // A piece that starts inside a line drops that partial line.

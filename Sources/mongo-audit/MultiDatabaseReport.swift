@@ -49,7 +49,8 @@ struct MultiDatabaseReport {
             let escape = format == .markdown ? Escape.markdownText : Escape.terminal
             let failed = reports.filter { $0.outcome != .passed }.map { escape($0.database) }
             sections.append(
-                "Databases: \(reports.count) audited, \(failed.isEmpty ? "all passed" : "not passed: " + failed.joined(separator: ", ")) (exit \(worst.rawValue))\n")
+                "Databases: \(reports.count) audited, \(failed.isEmpty ? "all passed" : "not passed: " + failed.joined(separator: ", ")) (exit \(worst.rawValue))\n"
+            )
             return sections.joined(separator: format == .markdown ? "\n---\n\n" : "\n")
         }
     }

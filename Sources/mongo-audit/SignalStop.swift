@@ -50,7 +50,8 @@ final class SignalStop: @unchecked Sendable {
             fflush(nil)
             _exit(Self.exitCode(number))
         }
-        FileHandle.standardError.write(Data("\nmongo-audit: stopping (\(number == SIGINT ? "interrupted" : "terminated")); a second signal exits at once\n".utf8))
+        FileHandle.standardError.write(
+            Data("\nmongo-audit: stopping (\(number == SIGINT ? "interrupted" : "terminated")); a second signal exits at once\n".utf8))
         work?(number)
     }
 }

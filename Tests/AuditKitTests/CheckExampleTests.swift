@@ -57,7 +57,8 @@ final class CheckExampleTests: XCTestCase {
             "createIndexes": "recordings", "indexes": [["key": ["start_time": 1, "site": 1], "name": "start_site"]],
         ])
         let spec = try AuditSpec(
-            text: Self.spec("critical_indexes", "collection: recordings\nindexes: [{keys: {start_time: 1}}, {keys: {uuid: 1}, unique: true}, {keys: {end_time: -1}}]"),
+            text: Self.spec(
+                "critical_indexes", "collection: recordings\nindexes: [{keys: {start_time: 1}}, {keys: {uuid: 1}, unique: true}, {keys: {end_time: -1}}]"),
             file: "x.yml")
         let report = try Auditor(spec: spec).run(on: client, database: database.name, failOn: .high)
         let findings = report.allFindings
@@ -73,7 +74,8 @@ final class CheckExampleTests: XCTestCase {
         XCTAssertEqual(missing.indexToCreate, ["key": ["end_time": -1], "name": "end_time_-1"])
         XCTAssertEqual(
             missing.fix,
-            "db.getSiblingDB(\"\(database.name)\").runCommand({ \"createIndexes\" : \"recordings\", \"indexes\" : [ { \"key\" : { \"end_time\" : -1 }, \"name\" : \"end_time_-1\" } ] })")
+            "db.getSiblingDB(\"\(database.name)\").runCommand({ \"createIndexes\" : \"recordings\", \"indexes\" : [ { \"key\" : { \"end_time\" : -1 }, \"name\" : \"end_time_-1\" } ] })"
+        )
         // The printed fix is the command that really fixes it.
         let fixCommand = try Document(json: #"{"createIndexes": "recordings", "indexes": [{"key": {"end_time": -1}, "name": "end_time_-1"}]}"#)
         try database.runCommand(fixCommand)

@@ -41,7 +41,8 @@ final class CheckMetricsTests: XCTestCase {
     /// does not know (a plug-in absent now) has no compared figure.
     func testDirectionsComeFromTheFindingsCheck() {
         func violations(_ check: String, _ count: Int) -> AuditReport {
-            Self.report(check: check, kind: "rule_violated", metrics: ["violations": .proportion(Proportion(count: count, of: 1000)), "documents": .count(count)])
+            Self.report(
+                check: check, kind: "rule_violated", metrics: ["violations": .proportion(Proportion(count: count, of: 1000)), "documents": .count(count)])
         }
         let grew = Gate(baseline: Baseline(report: violations("value_rules", 100))).evaluate(violations("value_rules", 200))
         XCTAssertEqual(grew.findings.first?.status, .worse)

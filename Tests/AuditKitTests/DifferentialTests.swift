@@ -33,24 +33,41 @@ final class DifferentialTests: XCTestCase {
     static let limit = Date(timeIntervalSince1970: 1_650_000_000)
     /// Each rule: its spec text and the filter matching the documents that break it.
     static let rules: [(name: String, yaml: String, violation: @Sendable (String) -> Document)] = [
-        ("min", "min: 1", { p in
-            ["$or": [[p: ["$lt": 1]], [p: .double(.nan)], [p: ["$type": types(except: numberTypes + noValue)]]]]
-        }),
-        ("max", "max: 5", { p in
-            ["$or": [[p: ["$gt": 5]], [p: .double(.nan)], [p: ["$type": types(except: numberTypes + noValue)]]]]
-        }),
-        ("in", "in: [5, x]", { p in
-            ["$or": [
-                [p: ["$lt": 5]], [p: ["$gt": 5]], [p: .double(.nan)], [p: ["$lt": "x"]], [p: ["$gt": "x"]],
-                [p: ["$type": types(except: numberTypes + ["string", "symbol"] + noValue)]],
-            ]]
-        }),
-        ("pattern", "pattern: '^a'", { p in
-            ["$or": [[p: ["$regex": "^(?!a)"]], [p: ["$type": types(except: ["string", "symbol"] + noValue)]]]]
-        }),
-        ("date", "max: 2022-04-15T05:20:00Z", { p in
-            ["$or": [[p: ["$gt": .datetime(limit)]], [p: ["$type": types(except: ["date"] + noValue)]]]]
-        }),
+        (
+            "min", "min: 1",
+            { p in
+                ["$or": [[p: ["$lt": 1]], [p: .double(.nan)], [p: ["$type": types(except: numberTypes + noValue)]]]]
+            }
+        ),
+        (
+            "max", "max: 5",
+            { p in
+                ["$or": [[p: ["$gt": 5]], [p: .double(.nan)], [p: ["$type": types(except: numberTypes + noValue)]]]]
+            }
+        ),
+        (
+            "in", "in: [5, x]",
+            { p in
+                [
+                    "$or": [
+                        [p: ["$lt": 5]], [p: ["$gt": 5]], [p: .double(.nan)], [p: ["$lt": "x"]], [p: ["$gt": "x"]],
+                        [p: ["$type": types(except: numberTypes + ["string", "symbol"] + noValue)]],
+                    ]
+                ]
+            }
+        ),
+        (
+            "pattern", "pattern: '^a'",
+            { p in
+                ["$or": [[p: ["$regex": "^(?!a)"]], [p: ["$type": types(except: ["string", "symbol"] + noValue)]]]]
+            }
+        ),
+        (
+            "date", "max: 2022-04-15T05:20:00Z",
+            { p in
+                ["$or": [[p: ["$gt": .datetime(limit)]], [p: ["$type": types(except: ["date"] + noValue)]]]]
+            }
+        ),
     ]
 
     /// Every document check over the random documents of `docs`: field_completeness per type set, each
@@ -113,7 +130,9 @@ final class DifferentialTests: XCTestCase {
             for path in Self.paths {
                 let finding = result.findings.first { $0.kind == "incomplete_field" && $0.subject == path }
                 let missing = try docs.countDocuments([path: ["$exists": false]])
-                let complete = try docs.countDocuments([path: ["$type": set.aliases.map { .array($0.map(BSONValue.string)) } ?? Self.types(except: ["null", "undefined"])]])
+                let complete = try docs.countDocuments([
+                    path: ["$type": set.aliases.map { .array($0.map(BSONValue.string)) } ?? Self.types(except: ["null", "undefined"])]
+                ])
                 let null = try docs.countDocuments([path: ["$exists": true], "$nor": [[path: ["$type": Self.types(except: ["null", "undefined"])]]]])
                 let name = "field_completeness \(path) types \(set.name)"
                 expect("\(name) complete", audit: finding.map { count($0.metrics["complete"]) } ?? total, server: complete)
@@ -170,14 +189,17 @@ final class DifferentialTests: XCTestCase {
         // references the other way, from the 2,000 targets to the 10,000 docs: the referencing side is the
         // smaller, so its pass holds the references and the docs' pass looks its values up in them.
         let heldPaths = Self.paths.filter { !$0.split(separator: ".").contains(where: { $0.allSatisfy(\.isNumber) }) }
-        let heldSpec = "version: 1\nchecks:\n" + heldPaths.map {
-            "  - {check: references, collection: targets, field: \($0), to_collection: docs, to_field: \($0)}\n"
-        }.joined()
+        let heldSpec =
+            "version: 1\nchecks:\n"
+            + heldPaths.map {
+                "  - {check: references, collection: targets, field: \($0), to_collection: docs, to_field: \($0)}\n"
+            }.joined()
         let held = try Auditor(spec: try AuditSpec(text: heldSpec, file: "held.yml")).run(on: client, database: database.name, failOn: .high)
         for (index, path) in heldPaths.enumerated() {
             var orphans: [BSONValue] = []
             for value in try distinct("targets", path) where try docs.countDocuments(holding(path, value)) == 0 { orphans.append(value) }
-            let orphanDocuments = orphans.isEmpty
+            let orphanDocuments =
+                orphans.isEmpty
                 ? 0 : try database.collection("targets").countDocuments(["$or": .array(orphans.map { .document(holding(path, $0)) })])
             let result = held.checks[index]
             expect("references held \(path) orphanValues", audit: count(result.metrics["orphanValues"]), server: orphans.count)
@@ -188,9 +210,11 @@ final class DifferentialTests: XCTestCase {
         }
         // references from a sample as large as the collection: its values compared with one read of the
         // targets, then looked up with $in queries on an index of each target path.
-        let referencesSpec = "version: 1\nchecks:\n" + referencePaths.map {
-            "  - {check: references, collection: docs, field: \($0.path), to_collection: targets, to_field: \($0.path)}\n"
-        }.joined()
+        let referencesSpec =
+            "version: 1\nchecks:\n"
+            + referencePaths.map {
+                "  - {check: references, collection: docs, field: \($0.path), to_collection: targets, to_field: \($0.path)}\n"
+            }.joined()
         for indexed in [false, true] {
             if indexed {
                 try database.runCommand([
@@ -219,7 +243,10 @@ final class DifferentialTests: XCTestCase {
 /// cases the issue named: each collection holds values the tool used to get wrong.
 final class UniqueIndexOracleTests: XCTestCase {
     static let cases: [(name: String, values: [BSONValue])] = [
-        ("int64 ids near 1.5e18", [.int64(1_500_000_000_000_000_001), .int64(1_500_000_000_000_000_002), .int64(1_500_000_000_000_000_003), .int64(1_500_000_000_000_000_004)]),
+        (
+            "int64 ids near 1.5e18",
+            [.int64(1_500_000_000_000_000_001), .int64(1_500_000_000_000_000_002), .int64(1_500_000_000_000_000_003), .int64(1_500_000_000_000_000_004)]
+        ),
         ("1, 1.0 and Decimal128 1.0", [.int32(1), .double(1), .decimal128("1.0")]),
         ("-0 and 0", [.double(-0.0), .int32(0)]),
         ("NaN twice", [.double(.nan), .decimal128("NaN")]),
@@ -251,7 +278,9 @@ final class UniqueIndexOracleTests: XCTestCase {
             } catch {
                 built = false
             }
-            XCTAssertEqual(reported, !built, "\(testCase.name): the audit \(reported ? "reports" : "does not report") duplicates, the unique index \(built ? "builds" : "fails")")
+            XCTAssertEqual(
+                reported, !built,
+                "\(testCase.name): the audit \(reported ? "reports" : "does not report") duplicates, the unique index \(built ? "builds" : "fails")")
         }
     }
 

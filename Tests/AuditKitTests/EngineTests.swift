@@ -197,11 +197,14 @@ final class EngineTests: XCTestCase {
                   - {check: unique_values, collection: nowhere, field: uuid}
                   - {check: critical_indexes, collection: big, indexes: [{keys: {uuid: 1}}]}
                 """, file: "t.yml")
-        let returned = { () throws -> Int in try client.database("admin").runCommand(["serverStatus": 1]).value(at: "metrics.document.returned")?.intValue ?? -1 }
+        let returned = { () throws -> Int in try client.database("admin").runCommand(["serverStatus": 1]).value(at: "metrics.document.returned")?.intValue ?? -1
+        }
         let before = try returned()
         let plan = try Auditor(spec: spec).plan(on: client, database: database.name)
         let after = try returned()
-        XCTAssertLessThanOrEqual(after - before, AuditPlan.calibrationDocuments + plan.passes.count, "only the calibration read (and one $collStats reply per collection) returns documents")
+        XCTAssertLessThanOrEqual(
+            after - before, AuditPlan.calibrationDocuments + plan.passes.count,
+            "only the calibration read (and one $collStats reply per collection) returns documents")
         let big = try XCTUnwrap(plan.passes.first { $0.collection == "big" })
         XCTAssertEqual(big.documents, 5_000)
         XCTAssertEqual(big.documentsToRead, 1_000)
@@ -219,9 +222,10 @@ final class EngineTests: XCTestCase {
         let client = try TestServer.client()
         let database = client.database(TestServer.uniqueDatabaseName("names"))
         defer { try? database.drop() }
-        try database.collection("r").insertMany((0..<5).map { part in
-            Document((part * 3_000..<(part + 1) * 3_000).map { ("f\($0)", BSONValue.int32(1)) } + [("uuid", .string("u\(part)"))])
-        })
+        try database.collection("r").insertMany(
+            (0..<5).map { part in
+                Document((part * 3_000..<(part + 1) * 3_000).map { ("f\($0)", BSONValue.int32(1)) } + [("uuid", .string("u\(part)"))])
+            })
         let spec = try AuditSpec(
             text: "version: 1\nchecks:\n  - {check: field_completeness, collection: r, fields: {uuid: {types: [string]}}}\n", file: "t.yml")
         let report = try Auditor(spec: spec).run(on: client, database: database.name, failOn: .high)

@@ -133,7 +133,8 @@ final class FixCommandLiteralTests: XCTestCase {
             try database.runCommand(command)
         }
         let fixed = try Auditor(spec: spec).run(on: client, database: database.name, failOn: .high)
-        XCTAssertEqual(fixed.allFindings.filter { $0.check == "critical_indexes" && $0.severity > .info }, [], "the printed commands fixed the named collections")
+        XCTAssertEqual(
+            fixed.allFindings.filter { $0.check == "critical_indexes" && $0.severity > .info }, [], "the printed commands fixed the named collections")
     }
 
     /// Field names are object keys of the printed filters: bare when plain, string literals otherwise.

@@ -112,10 +112,12 @@ final class QueryPlansCostTests: XCTestCase {
         let client = try TestServer.client()
         let database = client.database(TestServer.uniqueDatabaseName("plans"))
         defer { try? database.drop() }
-        try database.collection("recordings").insertMany((0...QueryPlansCheck.smallCollection).map { ["uuid": .string("u\($0)"), "site": .int32(Int32($0 % 7))] })
+        try database.collection("recordings").insertMany(
+            (0...QueryPlansCheck.smallCollection).map { ["uuid": .string("u\($0)"), "site": .int32(Int32($0 % 7))] })
         try database.runCommand(["createIndexes": "recordings", "indexes": [["key": ["uuid": 1], "name": "uuid_1"]]])
         let spec = try AuditSpec(
-            text: "version: 1\nchecks:\n  - check: query_plans\n    collection: recordings\n    queries: [{name: by site, filter: {site: 3}}, {name: by uuid, filter: {uuid: u5}}]\n",
+            text:
+                "version: 1\nchecks:\n  - check: query_plans\n    collection: recordings\n    queries: [{name: by site, filter: {site: 3}}, {name: by uuid, filter: {uuid: u5}}]\n",
             file: "t.yml")
         let scanned = { () throws -> Int in
             try client.database("admin").runCommand(["serverStatus": 1]).value(at: "metrics.queryExecutor.scannedObjects")?.intValue ?? -1

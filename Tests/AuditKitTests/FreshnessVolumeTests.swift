@@ -118,7 +118,8 @@ final class FreshnessVolumeTests: XCTestCase {
         assertSpecError(
             head + "  - check: freshness\n    collection: e\n    field: at\n    max_age: 1d\n    max_future: 99999999999999999999w\n", line: 7,
             field: "checks[0].max_future", contains: "at most 100 years")
-        assertSpecError(head + "  - check: freshness\n    collection: e\n    max_age: 1d\n", line: 3, field: "checks[0]", contains: "missing required field 'field'")
+        assertSpecError(
+            head + "  - check: freshness\n    collection: e\n    max_age: 1d\n", line: 3, field: "checks[0]", contains: "missing required field 'field'")
         assertSpecError(
             head + "  - check: volume\n    collection: e\n    min: 10\n    max: 5\n", line: 6, field: "checks[0].max", contains: "below min")
         assertSpecError(head + "  - check: volume\n    collection: e\n", line: 3, field: "checks[0]", contains: "give min, max or both")

@@ -14,11 +14,17 @@ final class GateTests: XCTestCase {
                 examples: [.string("<b>x</b>"), .int64(7)]),
             Finding(
                 check: "field_completeness", collection: "recordings", kind: "incomplete_field", subject: "dtype", severity: .medium,
-                title: "incomplete", impact: "skipped", metrics: ["complete": .proportion(Proportion(count: total - missing, of: total)), "missing": .proportion(Proportion(count: missing, of: total)), "minComplete": .value(0.999)]),
+                title: "incomplete", impact: "skipped",
+                metrics: [
+                    "complete": .proportion(Proportion(count: total - missing, of: total)), "missing": .proportion(Proportion(count: missing, of: total)),
+                    "minComplete": .value(0.999),
+                ]),
         ]
         if indexMissing {
             findings.append(
-                Finding(check: "critical_indexes", collection: "recordings", kind: "missing_index", subject: "{uuid: 1}", severity: .high, title: "missing", impact: "slow", fix: "db.x.createIndex({uuid: 1})"))
+                Finding(
+                    check: "critical_indexes", collection: "recordings", kind: "missing_index", subject: "{uuid: 1}", severity: .high, title: "missing",
+                    impact: "slow", fix: "db.x.createIndex({uuid: 1})"))
         }
         return AuditReport(
             tool: "mongo-audit test", database: "sample", target: "mongodb://h", serverVersion: "6.0.5", specFile: "Checks/x.yml",
@@ -33,10 +39,12 @@ final class GateTests: XCTestCase {
 
     func testBaselineClassifiesAndRoundTrips() throws {
         let baseline = Baseline(report: Self.report(missing: 10, violations: 100))
-        XCTAssertEqual(baseline.entries.map(\.id), [
-            "critical_indexes/recordings/missing_index/{uuid: 1}", "field_completeness/recordings/incomplete_field/dtype",
-            "value_rules/recordings/rule_violated/channels.min >= 1",
-        ])
+        XCTAssertEqual(
+            baseline.entries.map(\.id),
+            [
+                "critical_indexes/recordings/missing_index/{uuid: 1}", "field_completeness/recordings/incomplete_field/dtype",
+                "value_rules/recordings/rule_violated/channels.min >= 1",
+            ])
         XCTAssertEqual(try Baseline.decode(Data(baseline.text.utf8), file: "b.json"), baseline)
 
         // Within 20%: known; beyond it: worse; a figure from zero: worse; the index created: fixed.
@@ -52,7 +60,9 @@ final class GateTests: XCTestCase {
         // An absolute tolerance per check replaces the relative one.
         let absolute = Gate(baseline: baseline, absoluteTolerances: ["value_rules": 25]).evaluate(Self.report(missing: 10, violations: 125))
         XCTAssertEqual(absolute.status(of: "value_rules/recordings/rule_violated/channels.min >= 1"), .known)
-        XCTAssertEqual(baseline.pruned(by: Self.report(missing: 10, violations: 100, indexMissing: false)).removed, ["critical_indexes/recordings/missing_index/{uuid: 1}"])
+        XCTAssertEqual(
+            baseline.pruned(by: Self.report(missing: 10, violations: 100, indexMissing: false)).removed, ["critical_indexes/recordings/missing_index/{uuid: 1}"]
+        )
     }
 
     func testRegressionsInTheSpecFailClosed() throws {
@@ -72,10 +82,12 @@ final class GateTests: XCTestCase {
               value_rules: 5
             """
         let spec = try AuditSpec(text: text, file: "s.yml")
-        XCTAssertEqual(spec.regressions, [
-            RegressionRule(metric: "field_completeness/recordings/completeness:*.share", worse: .down, line: 6),
-            RegressionRule(metric: "value_rules/*:violations", threshold: 0.5, window: 3, severity: .high, line: 8),
-        ])
+        XCTAssertEqual(
+            spec.regressions,
+            [
+                RegressionRule(metric: "field_completeness/recordings/completeness:*.share", worse: .down, line: 6),
+                RegressionRule(metric: "value_rules/*:violations", threshold: 0.5, window: 3, severity: .high, line: 8),
+            ])
         XCTAssertEqual(spec.tolerances, ["value_rules": 5])
         for (bad, message) in [
             ("    worse: sideways", "s.yml:7:12: regressions[0].worse: expected up or down"),
@@ -118,7 +130,9 @@ final class GateTests: XCTestCase {
         XCTAssertEqual(decoded.records.count, 2)
         XCTAssertEqual(decoded.skipped, 1)
         XCTAssertEqual(decoded.records[0].value("audit:durationSeconds"), 0.5)
-        XCTAssertEqual(try HistoryTarget("mongodb://u:p@h1,h2/hist.runs?replicaSet=rs"), .mongo(uri: "mongodb://u:p@h1,h2/hist?replicaSet=rs", database: "hist", collection: "runs"))
+        XCTAssertEqual(
+            try HistoryTarget("mongodb://u:p@h1,h2/hist.runs?replicaSet=rs"),
+            .mongo(uri: "mongodb://u:p@h1,h2/hist?replicaSet=rs", database: "hist", collection: "runs"))
         XCTAssertEqual(try HistoryTarget("mongodb://h/hist"), .mongo(uri: "mongodb://h/hist", database: "hist", collection: "mongo_audit_history"))
         XCTAssertEqual(try HistoryTarget("history.jsonl"), .file("history.jsonl"))
         XCTAssertThrowsError(try HistoryTarget("mongodb://h/"))

@@ -21,9 +21,11 @@ final class IndexOptionTests: XCTestCase {
     }
 
     func audit(_ checks: [(check: String, entry: String)]) throws -> [Finding] {
-        let text = "version: 1\nchecks:\n" + checks.map { check in
-            "  - check: \(check.check)\n" + check.entry.split(separator: "\n").map { "    \($0)\n" }.joined()
-        }.joined()
+        let text =
+            "version: 1\nchecks:\n"
+            + checks.map { check in
+                "  - check: \(check.check)\n" + check.entry.split(separator: "\n").map { "    \($0)\n" }.joined()
+            }.joined()
         let spec = try AuditSpec(text: text, file: "indexes.yml")
         return try Auditor(spec: spec).run(on: client, database: database.name, failOn: .low).allFindings
     }

@@ -38,8 +38,12 @@ final class ProfileTests: XCTestCase {
             case 1: d.append("meta", "not a document")
             case 2: d.append("meta", ["source": "import", "score": .null])
             default:
-                d.append("meta", ["source": .string(i % 2 == 0 ? "api" : "web"), "score": .double(Double(i) / 3),
-                                  "deep": ["x": .int32(Int32(i % 4)), "y": i % 3 == 0 ? .null : .bool(i % 2 == 0)]])
+                d.append(
+                    "meta",
+                    [
+                        "source": .string(i % 2 == 0 ? "api" : "web"), "score": .double(Double(i) / 3),
+                        "deep": ["x": .int32(Int32(i % 4)), "y": i % 3 == 0 ? .null : .bool(i % 2 == 0)],
+                    ])
             }
             switch i % 4 {
             case 0: d.append("tags", .array([.string("a"), .string("b\(i % 3)")]))
@@ -97,7 +101,8 @@ final class ProfileTests: XCTestCase {
             }
             for type in BSONType.allCases {
                 // On a path holding arrays, {$type} also matches elements: compare the value's own type instead.
-                let filter: Document = holdsArrays
+                let filter: Document =
+                    holdsArrays
                     ? ["$expr": ["$eq": [["$type": .string("$" + path.path)], .string(type.alias)]]]
                     : [path.path: ["$type": .string(type.alias)]]
                 let server = try collection.countDocuments(filter)

@@ -136,9 +136,10 @@ final class QueryMatcherTests: XCTestCase {
         let node = try SpecNode.parse(spec, file: "spec.yml")
         let check = try DocumentRulesCheck(options: try node.fields(allowed: DocumentRulesCheck.description.allowedFields))
         let output = try check.run(in: AuditContext(database: database, maxTimeMS: 60_000), severity: .high)
-        let violations = Dictionary(uniqueKeysWithValues: output.findings.compactMap { finding in
-            finding.subject.map { ($0, Int(finding.metrics["violations"]?.number ?? -1)) }
-        })
+        let violations = Dictionary(
+            uniqueKeysWithValues: output.findings.compactMap { finding in
+                finding.subject.map { ($0, Int(finding.metrics["violations"]?.number ?? -1)) }
+            })
         for rule in kept {
             let matching = try database.collection("docs").countDocuments(rule.filter)
             let expected = rule.mustMatch ? 1_000 - matching : matching

@@ -1,10 +1,10 @@
 import Foundation
 import MongoKit
+import ScanKernel
 import TestSupport
 import XCTest
 
 @testable import AuditKit
-import ScanKernel
 
 /// How `references` reads: each collection once (the smaller side held in memory: the references, which
 /// the target's shared pass then looks up, or the target's values, collected in its pass first), a sample
@@ -22,9 +22,10 @@ final class ReferencesReadingTests: XCTestCase {
         client = try TestServer.client()
         database = client.database(TestServer.uniqueDatabaseName("refsreading"))
         try database.collection("recordings").insertMany((0..<Self.recordings).map { ["uuid": .string("u\($0)"), "n": .int32(Int32($0))] })
-        try database.collection("metadata").insertMany((0..<Self.metadata).map { index in
-            ["recording_uuid": .string(index < Self.firstOrphan ? "u\(index)" : "x\(index)")]
-        })
+        try database.collection("metadata").insertMany(
+            (0..<Self.metadata).map { index in
+                ["recording_uuid": .string(index < Self.firstOrphan ? "u\(index)" : "x\(index)")]
+            })
     }
 
     override func tearDownWithError() throws { try database?.drop() }
@@ -102,10 +103,11 @@ final class ReferencesReadingTests: XCTestCase {
     /// it: the check reads both collections on its own, with the same figures.
     func testHeldReferencesBeyondTheBudgetGiveTheSameFigures() throws {
         try database.collection("metadata").drop()
-        try database.collection("metadata").insertMany((0..<Self.metadata).map { index in
-            let own: BSONValue = .string(index < Self.firstOrphan ? "u\(index)" : "x\(index)")
-            return ["recording_uuid": [own, own, "u0", "u1", "u2", "u3"]]
-        })
+        try database.collection("metadata").insertMany(
+            (0..<Self.metadata).map { index in
+                let own: BSONValue = .string(index < Self.firstOrphan ? "u\(index)" : "x\(index)")
+                return ["recording_uuid": [own, own, "u0", "u1", "u2", "u3"]]
+            })
         var check = ReferencesCheck(collection: "metadata", field: "recording_uuid", toCollection: "recordings", toField: "uuid")
         check.fingerprintBudgetBytes = 18 * 2_100
         let report = try Auditor(spec: AuditSpec(checks: [ConfiguredCheck(check: check)])).run(on: client, database: database.name, failOn: .high)
@@ -163,7 +165,8 @@ final class ReferencesReadingTests: XCTestCase {
             .plan(on: client, database: database.name)
         let metadataReads = try XCTUnwrap(plan.passes.first { $0.collection == "metadata" }).alsoReads
         XCTAssertEqual(metadataReads.count, 1)
-        XCTAssertTrue(metadataReads[0].hasPrefix("references: one more read of recordings.uuid and of metadata.recording_uuid after this pass"), metadataReads[0])
+        XCTAssertTrue(
+            metadataReads[0].hasPrefix("references: one more read of recordings.uuid and of metadata.recording_uuid after this pass"), metadataReads[0])
         let recordingsReads = try XCTUnwrap(plan.passes.first { $0.collection == "recordings" }).alsoReads
         XCTAssertEqual(recordingsReads.count, 1)
         XCTAssertTrue(recordingsReads[0].hasPrefix("unique_values: one query over uuid for the Bloom filter's candidates"), recordingsReads[0])
@@ -172,9 +175,10 @@ final class ReferencesReadingTests: XCTestCase {
     /// Values in arrays can outgrow the budget though the documents do not: the shared pass holds the
     /// target's hashes in part, and the references beyond them are resolved by one more read of each.
     func testATargetPassHoldingTheHashesInPartGivesTheSameFigures() throws {
-        try database.collection("groups").insertMany((0..<300).map { group in
-            ["uuids": .array((0..<10).map { .string("u\(group * 10 + $0)") })]
-        })
+        try database.collection("groups").insertMany(
+            (0..<300).map { group in
+                ["uuids": .array((0..<10).map { .string("u\(group * 10 + $0)") })]
+            })
         var check = ReferencesCheck(collection: "metadata", field: "recording_uuid", toCollection: "groups", toField: "uuids")
         check.fingerprintBudgetBytes = 8 * 1_000
         let report = try Auditor(spec: AuditSpec(checks: [ConfiguredCheck(check: check)])).run(on: client, database: database.name, failOn: .high)

@@ -54,7 +54,8 @@ final class SampleAuditTests: XCTestCase {
         let powers = "num_samples_per_trace in {128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536}"
         XCTAssertEqual(figure("value_rules/recordings/rule_violated/\(powers)", "violations"), Double(m.numSamplesNotPowerOfTwo))
         XCTAssertEqual(figure("value_rules/recordings/rule_violated/start time not in the future", "violations"), Double(m.startInFuture))
-        XCTAssertFalse(findings("value_rules").contains { $0.subject?.hasPrefix("dtype") == true }, "null dtypes are completeness findings, not rule violations")
+        XCTAssertFalse(
+            findings("value_rules").contains { $0.subject?.hasPrefix("dtype") == true }, "null dtypes are completeness findings, not rule violations")
         XCTAssertEqual(figure("unique_values/recordings/duplicate_values/uuid", "duplicatedValues"), Double(m.duplicatedUUIDs))
         XCTAssertEqual(figure("unique_values/recordings/duplicate_values/uuid", "extraDocuments"), Double(m.duplicateRecordings))
         XCTAssertEqual(

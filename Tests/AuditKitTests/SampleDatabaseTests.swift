@@ -23,7 +23,8 @@ final class SampleDatabaseTests: XCTestCase {
         XCTAssertEqual(try recordings.countDocuments(["end_time": ["$exists": false]]), manifest.endTimeMissing)
         XCTAssertEqual(try recordings.countDocuments(["end_time": ["$type": "null"]]), manifest.endTimeNull)
         XCTAssertEqual(try recordings.countDocuments(["start_time": ["$gt": nowValue]]), manifest.startInFuture)
-        XCTAssertEqual(try recordings.countDocuments(["$expr": ["$lt": ["$end_time", "$start_time"]], "end_time": ["$type": "date"]]), manifest.endBeforeStart)
+        XCTAssertEqual(
+            try recordings.countDocuments(["$expr": ["$lt": ["$end_time", "$start_time"]], "end_time": ["$type": "date"]]), manifest.endBeforeStart)
         XCTAssertEqual(try recordings.countDocuments(["channels.min": 0]), manifest.channelMinZero)
         XCTAssertEqual(try recordings.countDocuments(["num_samples_per_trace": ["$exists": false]]), manifest.numSamplesMissing)
         XCTAssertEqual(try recordings.countDocuments(["sample_rate": ["$exists": false]]), manifest.sampleRateMissing)

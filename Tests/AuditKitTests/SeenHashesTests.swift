@@ -1,8 +1,8 @@
-import XCTest
+import ScanKernel
 import TestSupport
+import XCTest
 
 @testable import AuditKit
-import ScanKernel
 
 /// The memory-bounded structures behind unique_values: pure logic, no server needed.
 final class SeenHashesTests: XCTestCase {

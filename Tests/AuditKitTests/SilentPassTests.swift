@@ -67,7 +67,8 @@ final class PatternOnServerTests: XCTestCase {
         XCTAssertEqual(word.metrics["violations"]?.number, 3)
         // `(?w)` is ICU syntax the spec parser accepts, but not PCRE: the server rejects it, the check says so.
         XCTAssertEqual(report.checks[1].status, .notRun, "a pattern the server rejects fails the check")
-        XCTAssertTrue((report.checks[1].reason ?? "").lowercased().contains("regex") || (report.checks[1].reason ?? "").contains("("), report.checks[1].reason ?? "")
+        XCTAssertTrue(
+            (report.checks[1].reason ?? "").lowercased().contains("regex") || (report.checks[1].reason ?? "").contains("("), report.checks[1].reason ?? "")
         // The catastrophic pattern runs on the server under the check's 2 s limit (or its own backtracking
         // limit): it ends, reported as not run or with its figures, and the audit goes on.
         XCTAssertEqual(report.checks.count, 3)

@@ -142,7 +142,8 @@ final class CheckOptionTests: XCTestCase {
         assertRejected(
             "check: critical_indexes\ncollection: r\nindexes: [{keys: {a: 1}, partial_filter: {$where: 'true'}}]", line: 5,
             field: "checks[0].indexes[0].partial_filter", contains: "$where runs JavaScript")
-        let allowed = "version: 1\nallow_javascript: true\nchecks:\n  - check: query_plans\n    collection: r\n"
+        let allowed =
+            "version: 1\nallow_javascript: true\nchecks:\n  - check: query_plans\n    collection: r\n"
             + "    queries: [{name: q, filter: {$where: 'true'}}]\n"
         XCTAssertNoThrow(try AuditSpec(text: allowed, file: "Checks/test.yml"))
     }

@@ -37,7 +37,8 @@ final class StarterSpecRoundTripTests: XCTestCase {
         ])
 
         let text = try StarterSpec().generate(from: database).text
-        XCTAssertFalse(text.unicodeScalars.contains { $0.value == 0x85 || $0.value == 0xFEFF || (0x80...0x9F).contains($0.value) || $0 == "\u{1B}" },
+        XCTAssertFalse(
+            text.unicodeScalars.contains { $0.value == 0x85 || $0.value == 0xFEFF || (0x80...0x9F).contains($0.value) || $0 == "\u{1B}" },
             "no raw control characters in the file:\n\(text)")
         let spec = try AuditSpec(text: text, file: "starter.yml")
 

@@ -21,9 +21,10 @@ final class UnusualDocumentTests: XCTestCase {
         ]
         // Every type in every audited field, one document each.
         let recordings = database.collection("recordings")
-        try recordings.insertMany(oddValues.map { value in
-            ["uuid": value, "start_time": value, "end_time": value, "deleted": value, "channels": ["min": value]]
-        })
+        try recordings.insertMany(
+            oddValues.map { value in
+                ["uuid": value, "start_time": value, "end_time": value, "deleted": value, "channels": ["min": value]]
+            })
         var deep: Document = ["leaf": 1]
         for _ in 0..<80 { deep = ["n": .document(deep)] }
         try recordings.insertOne(["uuid": "deep", "start_time": .datetime(Date()), "channels": .document(deep)])

@@ -17,17 +17,17 @@ final class AuditCommandTests: XCTestCase {
         databaseName = TestServer.uniqueDatabaseName("cli")
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("indexes-\(UUID()).yml")
         try """
-            version: 1
-            checks:
-              - check: required_collections
-                collections: [recordings, metadata]
-              - check: critical_indexes
-                collection: recordings
-                indexes: [{keys: {start_time: 1}}, {keys: {end_time: 1}}, {keys: {uuid: 1}}, {keys: {deleted: 1}}]
-              - check: critical_indexes
-                collection: metadata
-                indexes: [{keys: {recording_uuid: 1}}]
-            """.write(to: url, atomically: true, encoding: .utf8)
+        version: 1
+        checks:
+          - check: required_collections
+            collections: [recordings, metadata]
+          - check: critical_indexes
+            collection: recordings
+            indexes: [{keys: {start_time: 1}}, {keys: {end_time: 1}}, {keys: {uuid: 1}}, {keys: {deleted: 1}}]
+          - check: critical_indexes
+            collection: metadata
+            indexes: [{keys: {recording_uuid: 1}}]
+        """.write(to: url, atomically: true, encoding: .utf8)
         spec = url.path
         addTeardownBlock { try? FileManager.default.removeItem(at: url) }
     }
@@ -97,7 +97,8 @@ final class AuditCommandTests: XCTestCase {
         try SampleDatabase(recordingCount: 500).create(in: client.database(databaseName))
         for (arguments, expected) in [([], 1), (["--sample", "100"], 2), (["--sample", "100", "--parallel", "1"], 1), (["--parallel", "3"], 3)] {
             let result = try runProcess(
-                try mongoAuditBinary(), ["audit", "--uri", try TestServer.uri(), "--spec", fullSpec, "--database", databaseName, "--plan", "--format", "json"] + arguments)
+                try mongoAuditBinary(),
+                ["audit", "--uri", try TestServer.uri(), "--spec", fullSpec, "--database", databaseName, "--plan", "--format", "json"] + arguments)
             XCTAssertEqual(result.status, 0, result.stderr)
             let plan = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
             XCTAssertEqual(plan["scansAtOnce"] as? Int, expected, "\(arguments)")

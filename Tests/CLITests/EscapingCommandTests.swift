@@ -60,7 +60,9 @@ final class EscapingCommandTests: XCTestCase {
         let prefix = TestServer.uniqueDatabaseName("term")
         let names = [prefix + "_a", prefix + "_b\u{1B}[31m"]
         for name in names {
-            try database(name).runCommand(["insert": .string(Self.hostileCollection), "documents": [.document(Document([(Self.hostileField, .int32(1))])), ["g": 1]]])
+            try database(name).runCommand([
+                "insert": .string(Self.hostileCollection), "documents": [.document(Document([(Self.hostileField, .int32(1))])), ["g": 1]],
+            ])
         }
         let spec = try temporaryFile(Self.spec, name: "hostile.yml")
         let binary = try mongoAuditBinary()
@@ -92,7 +94,8 @@ final class EscapingCommandTests: XCTestCase {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("migrations-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let migration = "description: \"line one\\nline two \\e[31m\\x9b2J\"\nup:\n  - create_indexes:\n      collection: \"c\\e]0;x\\a\"\n      indexes: [{keys: {a: 1}}]\n"
+        let migration =
+            "description: \"line one\\nline two \\e[31m\\x9b2J\"\nup:\n  - create_indexes:\n      collection: \"c\\e]0;x\\a\"\n      indexes: [{keys: {a: 1}}]\n"
         try migration.write(to: directory.appendingPathComponent("0001_t\u{1B}[31m\u{9B}x.yml"), atomically: true, encoding: .utf8)
         let binary = try mongoAuditBinary()
         for command in ["plan", "status", "apply", "status"] {

@@ -19,31 +19,31 @@ final class GateCommandTests: XCTestCase {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         spec = path("spec.yml")
         try """
-            version: 1
-            checks:
-              - check: critical_indexes
-                collection: recordings
-                indexes:
-                  - keys: {start_time: 1}
-                  - keys: {uuid: 1}
-              - check: field_completeness
-                collection: recordings
-                fields:
-                  uuid: {types: [string]}
-                  sample_rate: {types: [number], min_complete: 0.995}
-              - check: value_rules
-                collection: recordings
-                rules:
-                  - field: channels.min
-                    min: 1
-            regressions:
-              - metric: "field_completeness/recordings/completeness:*.share"
-                worse: down
-                threshold: 0.05
-                severity: high
-            tolerances:
-              value_rules: 2
-            """.write(toFile: spec, atomically: true, encoding: .utf8)
+        version: 1
+        checks:
+          - check: critical_indexes
+            collection: recordings
+            indexes:
+              - keys: {start_time: 1}
+              - keys: {uuid: 1}
+          - check: field_completeness
+            collection: recordings
+            fields:
+              uuid: {types: [string]}
+              sample_rate: {types: [number], min_complete: 0.995}
+          - check: value_rules
+            collection: recordings
+            rules:
+              - field: channels.min
+                min: 1
+        regressions:
+          - metric: "field_completeness/recordings/completeness:*.share"
+            worse: down
+            threshold: 0.05
+            severity: high
+        tolerances:
+          value_rules: 2
+        """.write(toFile: spec, atomically: true, encoding: .utf8)
         try SampleDatabase(recordingCount: 2_000).create(in: client.database(databaseName))
     }
 
@@ -165,7 +165,9 @@ final class GateCommandTests: XCTestCase {
         XCTAssertTrue(diff.stdout.contains("[medium] field_completeness/recordings/incomplete_field/sample_rate: missing 20 → 320"), diff.stdout)
         XCTAssertTrue(diff.stdout.contains("field_completeness/recordings:documentsScanned: 2000 → 2300"), diff.stdout)
         let reverse = try json(try run(["diff", after, before, "--format", "json"]).stdout)
-        XCTAssertEqual((reverse["better"] as? [[String: Any]])?.compactMap { $0["id"] as? String }.contains("field_completeness/recordings/incomplete_field/sample_rate"), true)
+        XCTAssertEqual(
+            (reverse["better"] as? [[String: Any]])?.compactMap { $0["id"] as? String }.contains("field_completeness/recordings/incomplete_field/sample_rate"),
+            true)
         let notAReport = try run(["diff", spec, after])
         XCTAssertEqual(notAReport.status, 2)
     }
@@ -175,7 +177,8 @@ final class GateCommandTests: XCTestCase {
         let uri = try TestServer.uri(), binary = try mongoAuditBinary(), database = databaseName, spec = spec
         let results = ResultBox()
         DispatchQueue.concurrentPerform(iterations: 4) { _ in
-            let result = try? runProcess(binary, ["audit", "--uri", uri, "--database", database, "--spec", spec, "--history", history, "--fail-on", "critical"])
+            let result = try? runProcess(
+                binary, ["audit", "--uri", uri, "--database", database, "--spec", spec, "--history", history, "--fail-on", "critical"])
             results.add(result?.status ?? -1)
         }
         XCTAssertEqual(results.statuses.sorted(), [0, 0, 0, 0])
@@ -212,7 +215,8 @@ final class GateCommandTests: XCTestCase {
             if run == 150 { text += "{\"schema\":\"mongo-audit/history\",\"torn\n" }
         }
         try text.write(toFile: history, atomically: true, encoding: .utf8)
-        let last = try json(try run(["trend", "--history", history, "--database", databaseName, "--last", "40", "--format", "json", "--metric", "audit:*"]).stdout)
+        let last = try json(
+            try run(["trend", "--history", history, "--database", databaseName, "--last", "40", "--format", "json", "--metric", "audit:*"]).stdout)
         let runs = try XCTUnwrap(last["runs"] as? [[String: Any]])
         XCTAssertEqual(runs.count, 40)
         XCTAssertEqual(runs.last?["startedAt"] as? String, "2025-01-01T00:04:59Z")
@@ -293,9 +297,17 @@ final class GateCommandTests: XCTestCase {
         XCTAssertEqual(sarif["version"] as? String, "2.1.0")
         let run = try XCTUnwrap((sarif["runs"] as? [[String: Any]])?.first)
         let rules = (((run["tool"] as? [String: Any])?["driver"] as? [String: Any])?["rules"] as? [[String: Any]]) ?? []
-        XCTAssertTrue(rules.contains { $0["id"] as? String == "critical_indexes" && (($0["fullDescription"] as? [String: Any])?["text"] as? String)?.contains("Each required index exists") == true })
+        XCTAssertTrue(
+            rules.contains {
+                $0["id"] as? String == "critical_indexes"
+                    && (($0["fullDescription"] as? [String: Any])?["text"] as? String)?.contains("Each required index exists") == true
+            })
         let results = run["results"] as? [[String: Any]] ?? []
-        let missing = try XCTUnwrap(results.first { ($0["partialFingerprints"] as? [String: Any])?["mongoAuditFindingId/v1"] as? String == "critical_indexes/recordings/missing_index/{start_time: 1}" })
+        let missing = try XCTUnwrap(
+            results.first {
+                ($0["partialFingerprints"] as? [String: Any])?["mongoAuditFindingId/v1"] as? String
+                    == "critical_indexes/recordings/missing_index/{start_time: 1}"
+            })
         XCTAssertEqual(missing["level"] as? String, "error")
         XCTAssertEqual(missing["baselineState"] as? String, "new")
         let location = ((missing["locations"] as? [[String: Any]])?.first?["physicalLocation"] as? [String: Any])
@@ -308,7 +320,9 @@ final class GateCommandTests: XCTestCase {
         environment["GITHUB_STEP_SUMMARY"] = summary
         let github = try audit(["--baseline", baseline, "--format", "github"], environment: environment)
         XCTAssertEqual(github.status, 1)
-        XCTAssertTrue(github.stdout.contains("::error file=\(spec),line=3,title=[high] critical_indexes (new)::recordings: required index {start_time: 1} is missing%0A"), github.stdout)
+        XCTAssertTrue(
+            github.stdout.contains("::error file=\(spec),line=3,title=[high] critical_indexes (new)::recordings: required index {start_time: 1} is missing%0A"),
+            github.stdout)
         XCTAssertTrue(github.stdout.contains("::warning file=\(spec),line=8,title=[medium] field_completeness (worse)::"), github.stdout)
         let markdown = try String(contentsOfFile: summary, encoding: .utf8)
         XCTAssertTrue(markdown.contains("### Baseline"), markdown)

@@ -28,7 +28,8 @@ final class HostileInputTests: XCTestCase {
         let binary = try mongoAuditBinary()
         var outputs: [String] = []
         for format in ["text", "json", "markdown", "junit"] {
-            let result = try runProcess(binary, ["audit", "--verbose", "--uri", uri, "--database", databaseName, "--spec", spec, "--format", format, "--output", output.path])
+            let result = try runProcess(
+                binary, ["audit", "--verbose", "--uri", uri, "--database", databaseName, "--spec", spec, "--format", format, "--output", output.path])
             XCTAssertEqual(result.status, 1, result.stderr)
             outputs += [result.stdout, result.stderr, try String(contentsOf: output, encoding: .utf8)]
         }
@@ -62,7 +63,9 @@ final class HostileInputTests: XCTestCase {
             XCTAssertFalse(result.stdout.contains("\n  ✓ recordings: all good"), "no forged line (\(format)):\n\(result.stdout)")
             XCTAssertTrue(result.stdout.contains("all good"), "the value is shown, escaped")
             if format == "markdown" {
-                XCTAssertEqual(result.stdout.components(separatedBy: "<img").count, result.stdout.components(separatedBy: "\\<img").count, "HTML is escaped: \(result.stdout)")
+                XCTAssertEqual(
+                    result.stdout.components(separatedBy: "<img").count, result.stdout.components(separatedBy: "\\<img").count,
+                    "HTML is escaped: \(result.stdout)")
             }
         }
     }

@@ -43,14 +43,18 @@ final class InitCommandTests: XCTestCase {
         try database.collection("recordings").insertMany(recordings)
         let metadata = (0..<200).map { i -> Document in
             // offset_ns: int64 beyond 2^53, where a double cannot hold every value (odd ones round).
-            ["recording_uuid": .string(Self.uuid(i)), "code": .int32(Int32(i)), "kind": .string(i % 2 == 0 ? "raw" : "derived"),
-             "offset_ns": .int64(9_007_199_254_740_993 + Int64(i) * 4)]
+            [
+                "recording_uuid": .string(Self.uuid(i)), "code": .int32(Int32(i)), "kind": .string(i % 2 == 0 ? "raw" : "derived"),
+                "offset_ns": .int64(9_007_199_254_740_993 + Int64(i) * 4),
+            ]
         }
         try database.collection("metadata").insertMany(metadata)
         try database.runCommand([
             "createIndexes": "recordings",
-            "indexes": [["key": ["start_time": 1], "name": "start_time_1"], ["key": ["uuid": 1], "name": "uuid_1"],
-                        ["key": ["deleted": 1, "start_time": -1], "name": "deleted_1_start_time_-1"]],
+            "indexes": [
+                ["key": ["start_time": 1], "name": "start_time_1"], ["key": ["uuid": 1], "name": "uuid_1"],
+                ["key": ["deleted": 1, "start_time": -1], "name": "deleted_1_start_time_-1"],
+            ],
         ])
         try database.runCommand([
             "createIndexes": "metadata",
@@ -98,8 +102,10 @@ final class InitCommandTests: XCTestCase {
         try client.database(databaseName).collection("recordings").dropIndex(named: "start_time_1")
         try client.database(databaseName).collection("recordings").insertMany(
             (300..<340).map { i in
-                ["uuid": .string(Self.uuid(i)), "start_time": .datetime(Date(timeIntervalSince1970: 1_750_000_100)),
-                 "sample_rate": 1000.0, "channels": ["min": 1, "max": 64], "tags": [], "deleted": false, "note": "n"]
+                [
+                    "uuid": .string(Self.uuid(i)), "start_time": .datetime(Date(timeIntervalSince1970: 1_750_000_100)),
+                    "sample_rate": 1000.0, "channels": ["min": 1, "max": 64], "tags": [], "deleted": false, "note": "n",
+                ]
             })
         let drifted = try audit(spec)
         XCTAssertEqual(drifted.status, 1, drifted.stdout)

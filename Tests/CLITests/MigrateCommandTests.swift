@@ -59,8 +59,10 @@ final class MigrateCommandTests: XCTestCase {
 
         let plan = try migrate("plan")
         XCTAssertEqual(plan.status, 0, plan.stderr)
-        XCTAssertTrue(plan.stdout.contains(
-            "db.getSiblingDB(\"\(databaseName)\").runCommand({ \"createIndexes\" : \"recordings\", \"indexes\" : [ { \"key\" : { \"end_time\" : 1 }, \"name\" : \"end_time_1\" }, { \"key\" : { \"uuid\" : 1 }, \"name\" : \"uuid_1\" }, { \"key\" : { \"deleted\" : 1 }, \"name\" : \"deleted_1\" } ] })"),
+        XCTAssertTrue(
+            plan.stdout.contains(
+                "db.getSiblingDB(\"\(databaseName)\").runCommand({ \"createIndexes\" : \"recordings\", \"indexes\" : [ { \"key\" : { \"end_time\" : 1 }, \"name\" : \"end_time_1\" }, { \"key\" : { \"uuid\" : 1 }, \"name\" : \"uuid_1\" }, { \"key\" : { \"deleted\" : 1 }, \"name\" : \"deleted_1\" } ] })"
+            ),
             plan.stdout)
         XCTAssertTrue(plan.stdout.contains("recordings: create indexes end_time_1 {end_time: 1}; uuid_1 {uuid: 1}; deleted_1 {deleted: 1}"), plan.stdout)
         XCTAssertEqual(try indexNames(), before, "plan changes nothing")
@@ -95,7 +97,8 @@ final class MigrateCommandTests: XCTestCase {
             let waits = round % 3 != 0  // every third round the loser stops at once instead of waiting
             let results = OutputBox()
             let binary = try mongoAuditBinary()
-            let arguments = ["migrate", "apply"] + (waits ? ["--wait", "60"] : [])
+            let arguments =
+                ["migrate", "apply"] + (waits ? ["--wait", "60"] : [])
                 + ["--uri", try TestServer.uri(), "--database", database, "--dir", directory.path]
             DispatchQueue.concurrentPerform(iterations: 2) { _ in
                 results.append(Result { try runProcess(binary, arguments) })
@@ -128,9 +131,15 @@ final class MigrateCommandTests: XCTestCase {
         let cases: [(String, String, String)] = [
             ("0002_syntax.yml", "up:\n  - create_indexes: {collection: recordings\n", "0002_syntax.yml:3:1: invalid YAML"),
             ("0002_unknown.yml", "up:\n  - create_index: {collection: recordings}\n", "0002_unknown.yml:2:5: up[0].create_index: unknown field"),
-            ("0002_noreverse.yml", "up:\n  - drop_index: {collection: recordings, name: start_time_1}\n", "0002_noreverse.yml:2: up: drop_index cannot be reversed by itself"),
+            (
+                "0002_noreverse.yml", "up:\n  - drop_index: {collection: recordings, name: start_time_1}\n",
+                "0002_noreverse.yml:2: up: drop_index cannot be reversed by itself"
+            ),
             ("2_duplicate.yml", "up:\n  - hide_index: {collection: recordings, name: start_time_1}\n", "version 2 is also the version of"),
-            ("two_nonnumeric.yml", "up:\n  - hide_index: {collection: recordings, name: start_time_1}\n", "two_nonnumeric.yml: the file name must be a version number"),
+            (
+                "two_nonnumeric.yml", "up:\n  - hide_index: {collection: recordings, name: start_time_1}\n",
+                "two_nonnumeric.yml: the file name must be a version number"
+            ),
         ]
         try write("0002_ok.yml", "up:\n  - hide_index: {collection: recordings, name: start_time_1}\n")
         for (name, text, message) in cases {

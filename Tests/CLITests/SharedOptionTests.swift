@@ -28,12 +28,16 @@ final class SharedOptionTests: XCTestCase {
     /// audit, and the message shows the connection string redacted: password as written or percent-encoded,
     /// and secrets held in query options.
     func testHistoryConnectionStringsAreRedactedInMessages() throws {
-        let spec = try temporaryFile("version: 1\nchecks:\n  - check: field_completeness\n    collection: c\n    fields:\n      a: {types: [string]}\n", name: "spec.yml")
+        let spec = try temporaryFile(
+            "version: 1\nchecks:\n  - check: field_completeness\n    collection: c\n    fields:\n      a: {types: [string]}\n", name: "spec.yml")
         let cases: [(history: String, secrets: [String], message: String)] = [
             ("mongodb://ops:Hx7q@S3cr3tq@127.0.0.1:9/\(databaseName)", ["Hx7q", "S3cr3tq"], "percent-encode"),
             ("mongodb://ops:Hx7q%40S3cr3tq@127.0.0.1:9/\(databaseName)", ["Hx7q", "S3cr3tq"], "the audited database"),
             ("mongodb://ops:Hx7q?S3cr3tq@127.0.0.1:9/\(databaseName).runs", ["Hx7q", "S3cr3tq"], "the audited database"),
-            ("mongodb://127.0.0.1:9/\(databaseName)?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:T0kXyzq", ["T0kXyzq"], "the audited database"),
+            (
+                "mongodb://127.0.0.1:9/\(databaseName)?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:T0kXyzq", ["T0kXyzq"],
+                "the audited database"
+            ),
             ("mongodb://127.0.0.1:9/\(databaseName)?tls=true&tlsCertificateKeyFilePassword=Pw0rdXyzq", ["Pw0rdXyzq"], "the audited database"),
         ]
         for (history, secrets, message) in cases {
@@ -75,7 +79,8 @@ final class SharedOptionTests: XCTestCase {
         for command in ["profile", "init", "audit"] {
             var arguments = [command, "--uri", server.uri, "--database", databaseName]
             if command == "audit" {
-                let spec = try temporaryFile("version: 1\nchecks:\n  - check: field_completeness\n    collection: c\n    fields:\n      a: {types: [string]}\n", name: "spec.yml")
+                let spec = try temporaryFile(
+                    "version: 1\nchecks:\n  - check: field_completeness\n    collection: c\n    fields:\n      a: {types: [string]}\n", name: "spec.yml")
                 arguments += ["--spec", spec.path]
             }
             let result = try run(arguments)

@@ -39,7 +39,8 @@ final class MigrationFileTests: XCTestCase {
     }
 
     func testEveryOperationAndIndexOption() throws {
-        let migration = try parse("""
+        let migration = try parse(
+            """
             up:
               - create_indexes:
                   collection: sessions
@@ -82,14 +83,18 @@ final class MigrationFileTests: XCTestCase {
         assertSpecError(
             "up:\n  - hide_index: {collection: r, name: a_1}\n  - set_validator: {collection: r, json_schema: {required: [a]}}\n",
             line: 3, contains: "set_validator cannot be reversed")
-        assertSpecError("up:\n  - create_indexes:\n      collection: r\n      indexes:\n        - {keys: {a: 1}, uniqe: true}\n", line: 5, contains: "up[0].create_indexes.indexes[0].uniqe: unknown field")
+        assertSpecError(
+            "up:\n  - create_indexes:\n      collection: r\n      indexes:\n        - {keys: {a: 1}, uniqe: true}\n", line: 5,
+            contains: "up[0].create_indexes.indexes[0].uniqe: unknown field")
         assertSpecError("up: []\n", line: 1, contains: "list at least one operation")
         assertSpecError(
             "up:\n  - create_indexes: {collection: r, indexes: [{keys: {a: 1}}]}\n  - create_indexes: {collection: r, indexes: [{keys: {b: 1}}]}\n",
             line: 3, contains: "a second create_indexes for 'r' (the first is on line 2)")
         assertSpecError("up:\n  - set_validator: {collection: r, json_schema: {}, level: hard}\n", line: 2, contains: "expected one of: off, strict, moderate")
-        assertSpecError("up:\n  - create_indexes: {collection: r, indexes: [{keys: {a: 1}}]}\n", file: "first_test.yml", line: nil, contains: "must be a version number")
-        assertSpecError("up:\n  - create_indexes: {collection: r, indexes: [{keys: {a: 1}}]}\n", file: "0001.yml", line: nil, contains: "must be a version number")
+        assertSpecError(
+            "up:\n  - create_indexes: {collection: r, indexes: [{keys: {a: 1}}]}\n", file: "first_test.yml", line: nil, contains: "must be a version number")
+        assertSpecError(
+            "up:\n  - create_indexes: {collection: r, indexes: [{keys: {a: 1}}]}\n", file: "0001.yml", line: nil, contains: "must be a version number")
     }
 
     func testDuplicateVersionsInADirectoryNameBothFiles() throws {

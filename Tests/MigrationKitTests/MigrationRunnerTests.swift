@@ -47,9 +47,11 @@ final class MigrationRunnerTests: MigrationTestCase {
         try database.collection("recordings").createIndexes([IndexSpec(keys: [IndexKey(field: "uuid", direction: 1)])])
         let first = try migration(1, Self.criticalIndexes)
         try runner([first]).apply()
-        XCTAssertEqual(try records().first?.outcome, [
-            "recordings: uuid_1 existed with the same spec (no-op)", "recordings: created end_time_1, deleted_1",
-        ])
+        XCTAssertEqual(
+            try records().first?.outcome,
+            [
+                "recordings: uuid_1 existed with the same spec (no-op)", "recordings: created end_time_1, deleted_1",
+            ])
         XCTAssertEqual(sentCommands.first?["indexes"]?.arrayValue?.count, 2)
         try runner([first]).down()
         XCTAssertEqual(try indexNames(), Self.sampleIndexes.union(["uuid_1"]), "down keeps the index that existed before")
@@ -109,7 +111,9 @@ final class MigrationRunnerTests: MigrationTestCase {
 
     func testValidatorAndHiddenIndexesWithWrittenDown() throws {
         try SampleDatabase(recordingCount: 200).create(in: database)
-        let validator = try migration(1, """
+        let validator = try migration(
+            1,
+            """
             up:
               - set_validator:
                   collection: recordings

@@ -103,7 +103,8 @@ final class DocumentTests: XCTestCase {
     /// Every option libmongoc treats as secret, and any whose name says password, secret, token or key, is
     /// hidden; the redaction is of URI fragments, so a one-letter password leaves ordinary words alone.
     func testRedactorHidesSecretOptionsStructurally() {
-        let uri = "mongodb://u:x@h/?tls=true&tlsCertificateKeyFilePassword=S3cr3t&authMechanism=MONGODB-AWS"
+        let uri =
+            "mongodb://u:x@h/?tls=true&tlsCertificateKeyFilePassword=S3cr3t&authMechanism=MONGODB-AWS"
             + "&authMechanismProperties=AWS_SESSION_TOKEN:T0k3n&appName=app&myApiKey=K3y"
         let redacted = Redactor.redactedURI(uri)
         for secret in ["S3cr3t", "T0k3n", "K3y", ":x@"] { XCTAssertFalse(redacted.contains(secret), "\(secret) in \(redacted)") }

@@ -110,10 +110,12 @@ final class ServerErrorIntegrationTests: XCTestCase {
             XCTAssertTrue(server.message.contains("duplicate key"), server.message)  // write errors come without a code name
         }
         // Not a shutdown code: libmongoc would mark the shared server unknown for the tests that follow.
-        try failNext("insert", [
-            "writeConcernError": ["code": 64, "codeName": "WriteConcernFailed", "errmsg": "waiting for replication timed out"],
-            "errorLabels": ["RetryableWriteError"],
-        ])
+        try failNext(
+            "insert",
+            [
+                "writeConcernError": ["code": 64, "codeName": "WriteConcernFailed", "errmsg": "waiting for replication timed out"],
+                "errorLabels": ["RetryableWriteError"],
+            ])
         XCTAssertThrowsError(try database.runWriteCommand(["insert": "things", "documents": [["_id": 2]]])) { error in
             guard case MongoError.command(let server) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(server.kind, .writeConcernError)

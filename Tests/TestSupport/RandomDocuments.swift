@@ -45,13 +45,17 @@ public struct RandomDocuments {
         case 12: return .bool(chance(50))
         case 13:
             // Dates at the ends of the int64 range too (they come back clamped to it, never trapping).
-            return .datetime(pick([
-                Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: 1_600_000_000), Date(timeIntervalSince1970: 1_700_000_000),
-                Date(timeIntervalSince1970: Double(Int64.max) / 1000), Date(timeIntervalSince1970: Double(Int64.min) / 1000),
-            ]))
+            return .datetime(
+                pick([
+                    Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: 1_600_000_000), Date(timeIntervalSince1970: 1_700_000_000),
+                    Date(timeIntervalSince1970: Double(Int64.max) / 1000), Date(timeIntervalSince1970: Double(Int64.min) / 1000),
+                ]))
         case 14: return .objectId(pick(Self.oids))
         case 15: return pick([.binary(subtype: 0, data: Data([1, 2])), .binary(subtype: 4, data: Data([1, 2])), .binary(subtype: 0, data: Data())])
-        case 16: return pick([.regex(pattern: "a", options: ""), .regex(pattern: "a", options: "i"), .javascript("a"), .javascriptWithScope(code: "a", scope: ["x": 1])])
+        case 16:
+            return pick([
+                .regex(pattern: "a", options: ""), .regex(pattern: "a", options: "i"), .javascript("a"), .javascriptWithScope(code: "a", scope: ["x": 1]),
+            ])
         case 17: return pick([.timestamp(seconds: 1, increment: 1), .timestamp(seconds: 0, increment: 0), .minKey, .maxKey])
         case 18: return .dbPointer(collection: "db.c", id: pick(Self.oids))
         default: return pick(Self.numbers)

@@ -111,10 +111,13 @@ public struct RandomFilters {
         case 10: return ("$size", .int32(Int32(values.random.next() % 4)))
         case 11:
             if values.chance(30) && depth > 1 {
-                return ("$all", .array((0..<(1 + Int(values.random.next() % 2))).map { _ in ["$elemMatch": .document(filter(depth: depth - 1, elements: true))] }))
+                return (
+                    "$all", .array((0..<(1 + Int(values.random.next() % 2))).map { _ in ["$elemMatch": .document(filter(depth: depth - 1, elements: true))] })
+                )
             }
             return ("$all", .array((0..<Int(values.random.next() % 3)).map { _ in values.chance(20) ? regex() : constant() }))
-        case 12, 13 where depth > 1:
+        case 12,
+            13 where depth > 1:
             if values.chance(50) { return ("$elemMatch", .document(filter(depth: depth - 1, elements: true))) }
             return ("$elemMatch", .document(operators(depth: depth - 1, count: 1 + Int(values.random.next() % 2))))
         case 14 where depth > 1:

@@ -148,9 +148,10 @@ public final class LaunchedReplicaSet {
         members = started
         let config: Document = [
             "_id": .string(name),
-            "members": .array(started.enumerated().map { index, member in
-                ["_id": .int32(Int32(index)), "host": .string("127.0.0.1:\(member.port)")]
-            }),
+            "members": .array(
+                started.enumerated().map { index, member in
+                    ["_id": .int32(Int32(index)), "host": .string("127.0.0.1:\(member.port)")]
+                }),
         ]
         let first = try started[0].client()
         try first.database("admin").runCommand(["replSetInitiate": .document(config)])

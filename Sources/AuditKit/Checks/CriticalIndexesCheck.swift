@@ -62,10 +62,12 @@ public struct CriticalIndexesCheck: Check {
             entry: "collection: recordings\nindexes: [{keys: {uuid: 1}}]", expect: [ExpectedFinding("recordings/hidden_index/{uuid: 1}")]),
         CheckExample(
             "TTL and partial filter match",
-            setup: [[
-                "createIndexes": "sessions",
-                "indexes": [["key": ["expires_at": 1], "name": "ttl", "expireAfterSeconds": 3600, "partialFilterExpression": ["deleted": false]]],
-            ]],
+            setup: [
+                [
+                    "createIndexes": "sessions",
+                    "indexes": [["key": ["expires_at": 1], "name": "ttl", "expireAfterSeconds": 3600, "partialFilterExpression": ["deleted": false]]],
+                ]
+            ],
             entry: "collection: sessions\nindexes: [{keys: {expires_at: 1}, expire_after_seconds: 3600, partial_filter: {deleted: false}}]"),
     ]
 
@@ -118,7 +120,8 @@ public struct CriticalIndexesCheck: Check {
                 impact: "Queries on these keys use '\(prefix.name)'; dropping that index would leave them unindexed.",
                 facts: [("servedBy", prefix.name)])
         }
-        let impact = "Queries that filter or sort on \(wanted.keys.map(\.field).joined(separator: ", ")) scan the whole "
+        let impact =
+            "Queries that filter or sort on \(wanted.keys.map(\.field).joined(separator: ", ")) scan the whole "
             + "collection; on millions of documents that takes seconds and loads the server."
         var facts: [(name: String, text: String)] = wanted.unique ? [("unique", "required")] : []
         if let sameKeys = existing.first(where: { $0.hasSameKeys(as: wanted) }) {
@@ -136,7 +139,10 @@ public struct CriticalIndexesCheck: Check {
             let taken = Set(existing.map(\.name))
             toCreate.name = (2...).lazy.map { "\(wanted.name)_\($0)" }.first { !taken.contains($0) }!
             facts.append(
-                ("nameConflict", "an index named '\(wanted.name)' already exists on other keys (\(sameName.document.relaxedJSON)); the fix creates '\(toCreate.name)'"))
+                (
+                    "nameConflict",
+                    "an index named '\(wanted.name)' already exists on other keys (\(sameName.document.relaxedJSON)); the fix creates '\(toCreate.name)'"
+                ))
         }
         return finding(
             "missing_index", subject: subject, severity: severity, title: "required index {\(keyText)} is missing", impact: impact,
@@ -198,7 +204,9 @@ extension CriticalIndexesCheck {
     public static func starterEntries(_ input: StarterInput) throws -> [StarterEntry] {
         guard let collection = input.collection, !input.indexes.isEmpty else { return [] }
         let indexes = input.indexes.map { index -> StarterValue in
-            var fields: [(String, StarterValue)] = [("keys", .data(index.keys.map { ($0.field, Int($0.kind) != nil ? .plain($0.kind) : .text($0.kind)) }, flow: true))]
+            var fields: [(String, StarterValue)] = [
+                ("keys", .data(index.keys.map { ($0.field, Int($0.kind) != nil ? .plain($0.kind) : .text($0.kind)) }, flow: true))
+            ]
             if index.unique { fields.append(("unique", .plain("true"))) }
             if index.sparse { fields.append(("sparse", .plain("true"))) }
             if let seconds = index.expireAfterSeconds { fields.append(("expire_after_seconds", .plain(String(seconds)))) }

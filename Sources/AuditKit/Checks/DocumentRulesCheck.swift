@@ -44,9 +44,14 @@ public struct DocumentRulesCheck: DocumentCheck {
             expect: [ExpectedFinding("recordings/rule_violated/end after start", .medium, ["violations": 2])]),
         CheckExample(
             "a channel 0 in an array of documents, and a name pattern",
-            setup: [["insert": "recordings", "documents": [
-                ["channels": [["min": 1], ["min": 0]], "name": "rec-1"], ["channels": [["min": 2]], "name": "Rec-2"],
-            ]]],
+            setup: [
+                [
+                    "insert": "recordings",
+                    "documents": [
+                        ["channels": [["min": 1], ["min": 0]], "name": "rec-1"], ["channels": [["min": 2]], "name": "Rec-2"],
+                    ],
+                ]
+            ],
             entry: "collection: recordings\nrules:\n  - name: channel 0\n    must_not_match: {channels.min: 0}\n"
                 + "  - name: lower-case name\n    must_match: {name: {$regex: '^rec-[0-9]+$'}}",
             expect: [
@@ -234,13 +239,15 @@ public struct DocumentRulesCheck: DocumentCheck {
             var findings = try check.collectionFindings(check.collectionName, documents: scan.scanned, severity: severity, context: context)
             for (index, rule) in check.rules.enumerated() where violations[index] > 0 {
                 let find: Document = rule.mustMatch ? ["$nor": [.document(rule.query)]] : rule.query
-                findings.append(check.finding(
-                    "rule_violated", subject: rule.name, severity: rule.severity ?? severity,
-                    title: "\(violations[index]) document(s) break the rule '\(rule.name)' (\(rule.mustMatch ? "they do not match its filter" : "they match the filter it forbids"))",
-                    impact: "Documents in a state the rule says is impossible mislead every reader that trusts it.",
-                    fix: "Find them with \(context.shellCollection(check.collectionName)).find(\(find.relaxedJSON))",
-                    metrics: ["violations": scan.proportion(violations[index])],
-                    examples: examples[index]))
+                findings.append(
+                    check.finding(
+                        "rule_violated", subject: rule.name, severity: rule.severity ?? severity,
+                        title:
+                            "\(violations[index]) document(s) break the rule '\(rule.name)' (\(rule.mustMatch ? "they do not match its filter" : "they match the filter it forbids"))",
+                        impact: "Documents in a state the rule says is impossible mislead every reader that trusts it.",
+                        fix: "Find them with \(context.shellCollection(check.collectionName)).find(\(find.relaxedJSON))",
+                        metrics: ["violations": scan.proportion(violations[index])],
+                        examples: examples[index]))
             }
             return CheckOutput(findings: findings, metrics: ["rules": .count(check.rules.count)])
         }

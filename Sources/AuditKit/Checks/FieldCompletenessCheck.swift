@@ -310,10 +310,13 @@ extension FieldCompletenessCheck {
             let complete = input.exact?.complete[i] ?? (field.present - field.null)
             let share = total == 0 ? 0 : Double(complete) / Double(total)
             let minimum = max(0, (share * 100).rounded(.down) / 100 - 0.01)
-            fields.append((
-                field.path,
-                .options([("types", .list(field.nonNullTypes.map(StarterValue.plain), flow: true)), ("min_complete", .plain(String(format: "%.2f", minimum)))], flow: true)
-            ))
+            fields.append(
+                (
+                    field.path,
+                    .options(
+                        [("types", .list(field.nonNullTypes.map(StarterValue.plain), flow: true)), ("min_complete", .plain(String(format: "%.2f", minimum)))],
+                        flow: true)
+                ))
             comments.append("\(field.path): " + String(format: "complete in %.2f%% (%d of %d)", share * 100, complete, total))
         }
         return [

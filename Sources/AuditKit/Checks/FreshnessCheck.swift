@@ -35,15 +35,18 @@ public struct FreshnessCheck: Check {
             entry: "collection: events\nfield: at\nmax_age: 1d"),
         CheckExample(
             "the newest date is two days old",
-            setup: [[
-                "insert": "events",
-                "documents": [["at": .datetime(Date().addingTimeInterval(-2 * 86_400))], ["at": .datetime(Date().addingTimeInterval(-5 * 86_400))]],
-            ]],
+            setup: [
+                [
+                    "insert": "events",
+                    "documents": [["at": .datetime(Date().addingTimeInterval(-2 * 86_400))], ["at": .datetime(Date().addingTimeInterval(-5 * 86_400))]],
+                ]
+            ],
             entry: "collection: events\nfield: at\nmax_age: 1d", expect: [ExpectedFinding("events/stale/at", .high, ["maxAgeSeconds": 86_400])]),
         CheckExample(
             "a date an hour ahead, allowed five minutes of skew",
             setup: [["insert": "events", "documents": [["at": .datetime(Date().addingTimeInterval(3600))]]]],
-            entry: "collection: events\nfield: at\nmax_age: 1d\nmax_future: 5m", expect: [ExpectedFinding("events/future/at", .high, ["maxFutureSeconds": 300])]),
+            entry: "collection: events\nfield: at\nmax_age: 1d\nmax_future: 5m", expect: [ExpectedFinding("events/future/at", .high, ["maxFutureSeconds": 300])]
+        ),
         CheckExample(
             "no date on the field",
             setup: [["insert": "events", "documents": [["at": "2024-01-01"], ["at": 1_700_000_000_000]]]],
@@ -89,7 +92,8 @@ public struct FreshnessCheck: Check {
         if let first = newest, let later = try newestDate([field: ["$gt": .datetime(first)]], sorted: false) { newest = max(first, later) }
         guard let newest else {
             let documents = try handle.countDocuments(maxTimeMS: context.maxTimeMS, readPreference: context.readPreference)
-            let title = documents == 0
+            let title =
+                documents == 0
                 ? "collection '\(collectionName)' holds no document: no date to check"
                 : "none of the \(documents) document(s) of '\(collectionName)' holds a date on '\(field)'"
             return CheckOutput(findings: [

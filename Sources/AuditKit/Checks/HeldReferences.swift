@@ -169,7 +169,8 @@ final class ReferenceHolder: DocumentAccumulator {
 
     /// Hands the references to the target's pass; the result comes from there.
     func output(severity: Severity, scan: ScanSummary, context: AuditContext) throws -> CheckOutput {
-        held.collected = overflowed
+        held.collected =
+            overflowed
             ? .overflowed(scan: scan)
             : .held(ReferenceTable(sorting: &references, referencingDocuments: referencingDocuments), ids: ids, scan: scan)
         ids = FirstSightings(kept: false)
@@ -277,10 +278,15 @@ final class ReferenceLookup: DocumentAccumulator {
         let examples = try orphanExamples(Array(firstOrphans.prefix(Orphans.exampleLimit)), table: table, ids: ids, context: context)
         let orphans = Orphans(values: orphanValues, documents: orphanDocuments.setCount, examples: examples)
         let facts: [(name: String, text: String)] = [
-            ("method", "the references' hashes held in the shared pass of \(check.collectionName), the target's values looked up in them in the shared pass of \(check.targetCollection)"),
-            ("verification",
-             "orphans are certain (no target value has their hash); distinct values are counted by their keyed hashes (SipHash, random key per audit); "
-                + "a reference whose hash a target value shares is taken as resolved: an orphan is missed with probability at most orphan values x target values / 2^64"),
+            (
+                "method",
+                "the references' hashes held in the shared pass of \(check.collectionName), the target's values looked up in them in the shared pass of \(check.targetCollection)"
+            ),
+            (
+                "verification",
+                "orphans are certain (no target value has their hash); distinct values are counted by their keyed hashes (SipHash, random key per audit); "
+                    + "a reference whose hash a target value shares is taken as resolved: an orphan is missed with probability at most orphan values x target values / 2^64"
+            ),
         ]
         return try check.output(
             referencingDocuments: table.referencingDocuments, referencedValues: values, orphans: orphans, facts: facts, severity: severity,

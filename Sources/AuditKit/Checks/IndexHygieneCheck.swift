@@ -33,10 +33,12 @@ public struct IndexHygieneCheck: Check {
             entry: "collection: recordings"),
         CheckExample(
             "an index that is a prefix of another",
-            setup: [[
-                "createIndexes": "recordings",
-                "indexes": [["key": ["start_time": 1], "name": "st"], ["key": ["start_time": 1, "site": 1], "name": "st_site"]],
-            ]],
+            setup: [
+                [
+                    "createIndexes": "recordings",
+                    "indexes": [["key": ["start_time": 1], "name": "st"], ["key": ["start_time": 1, "site": 1], "name": "st_site"]],
+                ]
+            ],
             entry: "collection: recordings", expect: [ExpectedFinding("recordings/redundant_prefix/st", .low)]),
         CheckExample(
             "more indexes than allowed", setup: [CriticalIndexesCheck.createIndexes(["a", "b", "c"])],

@@ -46,20 +46,24 @@ public struct LiveHistoricCheck: DocumentCheck {
     public static let examples = [
         CheckExample(
             "one live and one historic recording",
-            setup: [[
-                "insert": "recordings",
-                "documents": [
-                    ["start_time": .datetime(Date().addingTimeInterval(-3600))],
-                    ["start_time": .datetime(Date().addingTimeInterval(-7200)), "end_time": .datetime(Date().addingTimeInterval(-3600))],
-                ],
-            ]],
+            setup: [
+                [
+                    "insert": "recordings",
+                    "documents": [
+                        ["start_time": .datetime(Date().addingTimeInterval(-3600))],
+                        ["start_time": .datetime(Date().addingTimeInterval(-7200)), "end_time": .datetime(Date().addingTimeInterval(-3600))],
+                    ],
+                ]
+            ],
             entry: "collection: recordings", expect: [ExpectedFinding("recordings/live_historic", .info, ["live": 1, "historic": 1])]),
         CheckExample(
             "an end before its start",
-            setup: [[
-                "insert": "recordings",
-                "documents": [["start_time": .datetime(Date().addingTimeInterval(-3600)), "end_time": .datetime(Date().addingTimeInterval(-7200))]],
-            ]],
+            setup: [
+                [
+                    "insert": "recordings",
+                    "documents": [["start_time": .datetime(Date().addingTimeInterval(-3600)), "end_time": .datetime(Date().addingTimeInterval(-7200))]],
+                ]
+            ],
             entry: "collection: recordings", expect: [ExpectedFinding("recordings/end_before_start", .high, ["count": 1])]),
         CheckExample(
             "a start in the future",

@@ -149,7 +149,12 @@ public struct QueryPlansCheck: Check {
                         metrics: cost,
                         facts: [("filter", query.filter.relaxedJSON), ("plan", stages.joined(separator: " > "))] + costFacts
                             + (index == nil
-                                ? [("index", "no single index serves this filter (top-level $or, $nor, $expr or $text); index each branch or rewrite the query")]
+                                ? [
+                                    (
+                                        "index",
+                                        "no single index serves this filter (top-level $or, $nor, $expr or $text); index each branch or rewrite the query"
+                                    )
+                                ]
                                 : [])))
             }
             guard !scans || small, Date() < deadline else { continue }
@@ -191,7 +196,8 @@ public struct QueryPlansCheck: Check {
         ]
         for entry in cost.entries { metrics[entry.name] = entry.metric }
         let level: Severity = timings.p95 > limitMS ? severity : timings.p95 > targetMS ? .low : .info
-        let verdict = timings.p95 > limitMS ? "over the \(Int(limitMS)) ms limit" : timings.p95 > targetMS ? "over the \(Int(targetMS)) ms target" : "within target"
+        let verdict =
+            timings.p95 > limitMS ? "over the \(Int(limitMS)) ms limit" : timings.p95 > targetMS ? "over the \(Int(targetMS)) ms target" : "within target"
         return [
             finding(
                 name == nil ? "ping_latency" : "query_latency", subject: name, severity: level,

@@ -43,7 +43,8 @@ public struct ReferencesCheck: CrossCollectionCheck {
         summary: "Documents whose reference field (e.g. metadata.recording_uuid) matches no document of the "
             + "target collection (e.g. recordings.uuid). Missing and null references are not counted.",
         defaultSeverity: .medium,
-        needs: "find on both collections (the read role); one shared pass over each (the smaller side held in memory), or for a sample $in queries on an index led by the target field",
+        needs:
+            "find on both collections (the read role); one shared pass over each (the smaller side held in memory), or for a sample $in queries on an index led by the target field",
         options: [Options.collection, Options.field, Options.toCollection, Options.toField],
         metrics: [
             .worseUp("orphanDocuments", .documents), .worseUp("orphanValues", .values), .notCompared("referencingDocuments", .documents),
@@ -181,7 +182,8 @@ public struct ReferencesCheck: CrossCollectionCheck {
         let values = TargetValues(capacity: fingerprintCapacity)
         return arrange(
             .sharedPass(values),
-            rider: .collectsBefore(TargetRider(field: targetField, values: values, purpose: "references (values of \(targetField) for \(collectionName).\(field))")))
+            rider: .collectsBefore(
+                TargetRider(field: targetField, values: values, purpose: "references (values of \(targetField) for \(collectionName).\(field))")))
     }
 
     /// Whether an index the server would use for `{targetField: {$in: [...]}}` exists: led by the field, with
@@ -243,23 +245,27 @@ public struct ReferencesCheck: CrossCollectionCheck {
             absent += try collectionFindings(targetCollection, documents: try target.estimatedDocumentCount(), severity: severity, context: context)
         }
         if absent.isEmpty && referencingDocuments == 0 {
-            absent.append(finding(
-                "no_values", subject: subject, severity: severity,
-                title: "no document of \(collectionName) holds a reference in '\(field)': nothing was checked",
-                impact: "A reference check over no value passes whatever the data; the field may be misspelled or absent.",
-                metrics: metrics))
+            absent.append(
+                finding(
+                    "no_values", subject: subject, severity: severity,
+                    title: "no document of \(collectionName) holds a reference in '\(field)': nothing was checked",
+                    impact: "A reference check over no value passes whatever the data; the field may be misspelled or absent.",
+                    metrics: metrics))
         }
         guard orphans.documents > 0 else { return CheckOutput(findings: absent, metrics: metrics) }
         let sampleNote = scan.sampled ? " in a sample of \(scan.scanned)" : ""
-        return CheckOutput(findings: absent + [
-            finding(
-                "orphan_references", subject: subject, severity: severity,
-                title: "\(orphans.documents) document(s) reference a \(targetCollection).\(targetField) that does not exist (\(orphans.values) distinct value(s))\(sampleNote)",
-                impact: "Joins from \(collectionName) to \(targetCollection) silently drop these documents; they are orphans "
-                    + "left by deletes or written with wrong references.",
-                fix: "find them: \(context.shellCollection(collectionName)).aggregate([{$lookup: {from: \(Escape.mongoshString(targetCollection)), localField: \(Escape.mongoshString(field)), foreignField: \(Escape.mongoshString(targetField)), as: \"target\"}}, {$match: {target: {$size: 0}}}])",
-                metrics: metrics, examples: orphans.examples.map(\.value), facts: facts)
-        ], metrics: metrics)
+        return CheckOutput(
+            findings: absent + [
+                finding(
+                    "orphan_references", subject: subject, severity: severity,
+                    title:
+                        "\(orphans.documents) document(s) reference a \(targetCollection).\(targetField) that does not exist (\(orphans.values) distinct value(s))\(sampleNote)",
+                    impact: "Joins from \(collectionName) to \(targetCollection) silently drop these documents; they are orphans "
+                        + "left by deletes or written with wrong references.",
+                    fix:
+                        "find them: \(context.shellCollection(collectionName)).aggregate([{$lookup: {from: \(Escape.mongoshString(targetCollection)), localField: \(Escape.mongoshString(field)), foreignField: \(Escape.mongoshString(targetField)), as: \"target\"}}, {$match: {target: {$size: 0}}}])",
+                    metrics: metrics, examples: orphans.examples.map(\.value), facts: facts)
+            ], metrics: metrics)
     }
 
     /// Reads one field of every document (projected, up to the path's first numeric component), calling
@@ -442,10 +448,12 @@ final class ResolvingAccumulator: DocumentAccumulator {
             let reads = try resolvePending(resolved: &resolved, context: context)
             facts.append(("note", "beyond the shared passes: \(reads) read(s) of \(check.targetCollection) and of \(check.collectionName)"))
         }
-        facts.append((
-            "verification",
-            "orphans are certain (no target value has their hash); a reference whose keyed hash (SipHash, random key per audit) "
-                + "a target value shares is taken as resolved: an orphan is missed with probability at most orphan values x target values / 2^64"))
+        facts.append(
+            (
+                "verification",
+                "orphans are certain (no target value has their hash); a reference whose keyed hash (SipHash, random key per audit) "
+                    + "a target value shares is taken as resolved: an orphan is missed with probability at most orphan values x target values / 2^64"
+            ))
         return try check.output(
             referencingDocuments: referencingDocuments, referencedValues: orphans.values + resolved, orphans: orphans, facts: facts,
             severity: severity, scan: scan, context: context)

@@ -101,6 +101,10 @@ extension RequiredCollectionsCheck {
     /// Every collection profiled, once for the database.
     public static func starterEntries(_ input: StarterInput) throws -> [StarterEntry] {
         guard input.collection == nil else { return [] }
-        return [StarterEntry([("collections", .list(input.profile.collections.map(\.collection).filter(StarterInput.survivesLoading).map(StarterValue.text), flow: true))])]
+        return [
+            StarterEntry([
+                ("collections", .list(input.profile.collections.map(\.collection).filter(StarterInput.survivesLoading).map(StarterValue.text), flow: true))
+            ])
+        ]
     }
 }

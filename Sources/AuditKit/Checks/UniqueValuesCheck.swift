@@ -331,8 +331,9 @@ public struct UniqueValuesCheck: DocumentCheck {
                     reader.forEachElement(0) { value, position in
                         let hash = self.hash(value, reader)
                         // Every value under such a hash is counted: a collision only adds a value held once.
-                        guard counts[hash] != nil || candidates[hash] != nil || crossSightings[hash] != nil
-                            || parts.lazy.filter({ $0.contains(hash) }).prefix(2).count == 2
+                        guard
+                            counts[hash] != nil || candidates[hash] != nil || crossSightings[hash] != nil
+                                || parts.lazy.filter({ $0.contains(hash) }).prefix(2).count == 2
                         else { return }
                         let bytes = canonicalBytes(value)
                         guard held.insert(bytes).inserted else { return }
@@ -357,9 +358,11 @@ public struct UniqueValuesCheck: DocumentCheck {
             let method = seen.isExact ? "hash table" : "Bloom filter and a query"
             let verification: String
             if !otherParts.isEmpty {
-                verification = "candidates picked by keyed hashes (SipHash, random key per run), counted on the values themselves in a last pass over merged parts"
+                verification =
+                    "candidates picked by keyed hashes (SipHash, random key per run), counted on the values themselves in a last pass over merged parts"
             } else if firstSightingsKept {
-                verification = "candidates picked by keyed hashes (SipHash, random key per run), counted on the values themselves, first sightings read back by _id"
+                verification =
+                    "candidates picked by keyed hashes (SipHash, random key per run), counted on the values themselves, first sightings read back by _id"
             } else {
                 verification = "candidates picked by keyed hashes (SipHash, random key per run), counted on the values themselves by one query"
             }
@@ -373,11 +376,12 @@ public struct UniqueValuesCheck: DocumentCheck {
             ]
             var absent = try check.collectionFindings(check.collectionName, documents: scan.scanned, severity: severity, context: context)
             if absent.isEmpty && documentsWithValues == 0 {
-                absent.append(check.finding(
-                    "no_values", subject: check.field, severity: severity,
-                    title: "no document holds a value of '\(check.field)' (\(scan.scanned) documents): nothing was compared",
-                    impact: "A uniqueness check over no value passes whatever the data; the field may be misspelled or absent.",
-                    metrics: metrics))
+                absent.append(
+                    check.finding(
+                        "no_values", subject: check.field, severity: severity,
+                        title: "no document holds a value of '\(check.field)' (\(scan.scanned) documents): nothing was compared",
+                        impact: "A uniqueness check over no value passes whatever the data; the field may be misspelled or absent.",
+                        metrics: metrics))
             }
             guard duplicatedValues > 0 else { return CheckOutput(findings: absent, metrics: metrics) }
             let field = check.field
@@ -394,7 +398,8 @@ public struct UniqueValuesCheck: DocumentCheck {
                 title: "\(duplicatedValues) value(s) of '\(field)' are shared by more than one document (\(extraDocuments) extra document(s))\(sampleNote)",
                 impact: "Lookups by \(field) return several documents where code expects one, and a unique index on "
                     + "\(field) cannot be built until the duplicates are resolved.",
-                fix: "list them: \(context.shellCollection(check.collectionName)).aggregate([{$group: {_id: \(Escape.mongoshString("$" + field)), ids: {$push: \"$_id\"}, n: {$sum: 1}}}, {$match: {n: {$gt: 1}}}], {allowDiskUse: true})",
+                fix:
+                    "list them: \(context.shellCollection(check.collectionName)).aggregate([{$group: {_id: \(Escape.mongoshString("$" + field)), ids: {$push: \"$_id\"}, n: {$sum: 1}}}, {$match: {n: {$gt: 1}}}], {allowDiskUse: true})",
                 metrics: metrics, examples: found.prefix(5).map(\.value), facts: facts)
             return CheckOutput(findings: absent + [finding], metrics: metrics)
         }

@@ -173,9 +173,12 @@ public struct ValueRulesCheck: DocumentCheck {
                 if let milliseconds = value.dateMilliseconds {
                     if hasMinimum { guard let minimumTime, milliseconds >= minimumTime else { return false } }
                     if hasMaximum { guard let maximumTime, milliseconds <= maximumTime else { return false } }
-                } else if value.type == 0x10 || value.type == 0x01, value.bytes.count >= 4, let minimumDouble = minimumExactDouble, let maximumDouble = maximumExactDouble {
+                } else if value.type == 0x10 || value.type == 0x01, value.bytes.count >= 4, let minimumDouble = minimumExactDouble,
+                    let maximumDouble = maximumExactDouble
+                {
                     // Fast path: an int32 or a double against bounds that are doubles is compared exactly as doubles.
-                    let number = value.type == 0x10
+                    let number =
+                        value.type == 0x10
                         ? Double(Int32(littleEndian: value.bytes.loadUnaligned(as: Int32.self)))
                         : Double(bitPattern: UInt64(littleEndian: value.bytes.count == 8 ? value.bytes.loadUnaligned(as: UInt64.self) : 0))
                     guard number >= minimumDouble, number <= maximumDouble else { return false }  // NaN fails both
@@ -190,7 +193,8 @@ public struct ValueRulesCheck: DocumentCheck {
             if hasAllowedSet {
                 if (value.type == 0x10 && value.bytes.count == 4) || (value.type == 0x12 && value.bytes.count == 8) {
                     // Fast path: an integer's number key is `.integer`, so only the allowed integers can equal it.
-                    let integer = value.type == 0x10
+                    let integer =
+                        value.type == 0x10
                         ? Int64(Int32(littleEndian: value.bytes.loadUnaligned(as: Int32.self)))
                         : Int64(littleEndian: value.bytes.loadUnaligned(as: Int64.self))
                     if !allowedIntegers.contains(integer) { return false }
@@ -404,7 +408,8 @@ public struct ValueRulesCheck: DocumentCheck {
                     metrics: ["violations": scan.proportion(violations[index]), "checkedValues": .count(checked[index])],
                     examples: exampleIDs[index])
             }
-            return CheckOutput(findings: findings, metrics: ["rules": .count(check.rules.count), "valuesChecked": .count(check.rules.indices.reduce(0) { $0 + checked[$1] })])
+            return CheckOutput(
+                findings: findings, metrics: ["rules": .count(check.rules.count), "valuesChecked": .count(check.rules.indices.reduce(0) { $0 + checked[$1] })])
         }
     }
 }
@@ -482,11 +487,8 @@ final class PatternVerdicts {
             let verdicts = try evaluate(pendingStrings)
             if known.count + verdicts.count > Self.knownLimit { known.removeAll(keepingCapacity: true) }
             for (text, verdict) in zip(pendingStrings, verdicts) { known[text] = verdict }
-            for document in pendingDocuments {
-                // Every pending string has its verdict now (a string judged true earlier may have been forgotten).
-                if document.texts.contains(where: { known[$0] == false }) {
-                    record(document.id)
-                }
+            for document in pendingDocuments where document.texts.contains(where: { known[$0] == false }) {
+                record(document.id)
             }
         } catch {
             failure = error
@@ -502,7 +504,11 @@ final class PatternVerdicts {
         let inputs = BSONValue.array(strings.map { .string(String(decoding: $0, as: UTF8.self)) })
         let pipeline: [Document] = [
             ["$limit": 1],
-            ["$project": ["_id": 0, "r": ["$map": ["input": ["$literal": inputs], "as": "s", "in": ["$regexMatch": ["input": "$$s", "regex": .string(pattern)]]]]]],
+            [
+                "$project": [
+                    "_id": 0, "r": ["$map": ["input": ["$literal": inputs], "as": "s", "in": ["$regexMatch": ["input": "$$s", "regex": .string(pattern)]]]],
+                ]
+            ],
         ]
         let result = try collection.aggregate(pipeline, options: AggregateOptions(maxTimeMS: maxTimeMS, readPreference: readPreference)) { cursor in
             try cursor.next()

@@ -62,7 +62,8 @@ public struct VolumeCheck: Check {
         let documents: Int
         if estimate {
             // A count without a query answers from the collection's metadata.
-            let reply = try context.database.runCommand(["count": .string(collectionName)], readPreference: context.readPreference, maxTimeMS: context.maxTimeMS)
+            let reply = try context.database.runCommand(
+                ["count": .string(collectionName)], readPreference: context.readPreference, maxTimeMS: context.maxTimeMS)
             // The metadata can be off after an unclean shutdown (older servers even answered below zero): a
             // reply without a whole count is not trusted, and a negative one counts as none, so the figures
             // below (bounds are at least zero) cannot overflow.

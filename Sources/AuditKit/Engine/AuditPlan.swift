@@ -69,7 +69,9 @@ package struct AuditPlan: Sendable {
     }
 
     package var text: String {
-        var lines = ["plan of the audit of \"\(Escape.terminal(database))\" (no document read beyond a calibration read of \(Self.calibrationDocuments) per collection):"]
+        var lines = [
+            "plan of the audit of \"\(Escape.terminal(database))\" (no document read beyond a calibration read of \(Self.calibrationDocuments) per collection):"
+        ]
         for pass in passes {
             guard pass.exists else {
                 lines.append("  \(Escape.terminal(pass.collection)): does not exist (\(pass.checks.joined(separator: ", ")) will report it)")
@@ -86,7 +88,8 @@ package struct AuditPlan: Sendable {
             lines.append("  \(step.check)\(step.collection.map { " on \(Escape.terminal($0))" } ?? ""): \(Escape.terminal(step.needs))")
         }
         let total = passes.compactMap(\.estimatedSeconds).reduce(0, +)
-        lines.append(String(format: "estimated time of the passes: %.2f s, one after another", total) + (scansAtOnce > 1 ? " (up to \(scansAtOnce) run at once)" : ""))
+        lines.append(
+            String(format: "estimated time of the passes: %.2f s, one after another", total) + (scansAtOnce > 1 ? " (up to \(scansAtOnce) run at once)" : ""))
         return lines.joined(separator: "\n") + "\n"
     }
 }

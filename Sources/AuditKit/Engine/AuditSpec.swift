@@ -1,6 +1,6 @@
 import Crypto
-import SpecSupport
 import Foundation
+import SpecSupport
 
 /// A check as a spec configures it.
 public struct ConfiguredCheck: Sendable {

@@ -83,8 +83,10 @@ public struct Auditor: Sendable {
             // A collection the audit reads from a sample (`--sample`, or beyond `--max-documents`) is sampled
             // for this check too: query_plans then executes its queries over their first documents only.
             let limited = maxDocuments != nil || configured.maxDocuments != nil
-            context.sampleSize = limited
-                ? sampleSize(for: [configured], documents: configured.check.collection.flatMap { try? context.database.collection($0).estimatedDocumentCount() })
+            context.sampleSize =
+                limited
+                ? sampleSize(
+                    for: [configured], documents: configured.check.collection.flatMap { try? context.database.collection($0).estimatedDocumentCount() })
                 : scanOptions.sampleSize
             if let collection = configured.check.collection, Self.isMissing(collection, context: context) {
                 results[offset] = Self.missingCollectionResult(configured)
@@ -186,7 +188,6 @@ public struct Auditor: Sendable {
             check: configured.identifier, collection: configured.check.collection, severity: configured.severity,
             status: .passed, specLine: configured.line)
     }
-
 
     /// Each kind of check in the spec, once, amends its results with what other checks found.
     static func annotate(_ results: inout [CheckResult], spec: AuditSpec) {

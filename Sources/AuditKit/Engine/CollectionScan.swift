@@ -107,9 +107,11 @@ struct CollectionScan {
     /// The part of a path a projection can name without losing values: up to its first numeric component.
     static func projectionPath(_ path: String) -> String {
         let components = path.split(separator: ".", omittingEmptySubsequences: false)
-        guard let numeric = components.indices.dropFirst().first(where: { index in
-            !components[index].isEmpty && components[index].allSatisfy { $0.isASCII && $0.isNumber }
-        }) else { return path }
+        guard
+            let numeric = components.indices.dropFirst().first(where: { index in
+                !components[index].isEmpty && components[index].allSatisfy { $0.isASCII && $0.isNumber }
+            })
+        else { return path }
         return components[..<numeric].joined(separator: ".")
     }
 

@@ -84,14 +84,16 @@ extension Check {
         guard let info else { return [missingCollectionFinding(name, severity: severity)] }
         var findings: [Finding] = []
         if info.kind == .view {
-            findings.append(finding(
-                "collection_is_view", in: name, severity: .info, title: "'\(name)' is a view: its figures are those of the view's pipeline",
-                impact: "The check read the view's output, not a collection.", metrics: ["documents": .count(documents)]))
+            findings.append(
+                finding(
+                    "collection_is_view", in: name, severity: .info, title: "'\(name)' is a view: its figures are those of the view's pipeline",
+                    impact: "The check read the view's output, not a collection.", metrics: ["documents": .count(documents)]))
         }
         if documents == 0 {
-            findings.append(finding(
-                "empty_collection", in: name, severity: severity, title: "collection '\(name)' holds no document: nothing was checked",
-                impact: "An empty collection passes every rule; it is probably not the one meant.", metrics: ["documents": .count(0)]))
+            findings.append(
+                finding(
+                    "empty_collection", in: name, severity: severity, title: "collection '\(name)' holds no document: nothing was checked",
+                    impact: "An empty collection passes every rule; it is probably not the one meant.", metrics: ["documents": .count(0)]))
         }
         return findings
     }

@@ -236,7 +236,8 @@ package struct Gate: Sendable {
         }
         if baseline.specSHA256 != report.specSHA256 {
             notes.append(
-                "the baseline was written for spec \(baseline.specFile) (sha256 \(baseline.specSHA256.prefix(12))), not \(report.specFile) (sha256 \(report.specSHA256.prefix(12)))")
+                "the baseline was written for spec \(baseline.specFile) (sha256 \(baseline.specSHA256.prefix(12))), not \(report.specFile) (sha256 \(report.specSHA256.prefix(12)))"
+            )
         }
         return GateResult(
             file: file, failOn: report.failOn, findings: classified, fixed: fixed, notes: notes,
@@ -282,7 +283,9 @@ package struct GateResult: Sendable {
 
     /// How to drop the fixed entries from the file.
     package var pruneHint: String? {
-        fixed.isEmpty ? nil : "\(fixed.count) finding(s) of the baseline are fixed; remove them with: mongo-audit baseline --prune --output \(file) (same --spec and --database)"
+        fixed.isEmpty
+            ? nil
+            : "\(fixed.count) finding(s) of the baseline are fixed; remove them with: mongo-audit baseline --prune --output \(file) (same --spec and --database)"
     }
 
     package var json: JSONValue {
@@ -317,11 +320,15 @@ package struct GateResult: Sendable {
     /// The gate's section of the text report.
     package func text(colour: Bool = false) -> String {
         let style = TerminalStyle(enabled: colour)
-        var lines = ["", style.bold("Baseline \(Escape.terminal(file)): \(count(.new)) new, \(count(.known)) known, \(count(.worse)) worse, \(count(.fixed)) fixed")]
+        var lines = [
+            "", style.bold("Baseline \(Escape.terminal(file)): \(count(.new)) new, \(count(.known)) known, \(count(.worse)) worse, \(count(.fixed)) fixed"),
+        ]
         for note in notes { lines.append(style.yellow("  note: \(Escape.terminal(note))")) }
         for item in findings where item.status == .new || item.status == .worse {
             let mark = item.finding.severity >= failOn ? "✗" : "•"
-            lines.append("  \(mark) \(item.status.rawValue.uppercased()) [\(item.finding.severity.rawValue)] \(Escape.terminal(item.finding.id)): \(Escape.terminal(item.finding.title))")
+            lines.append(
+                "  \(mark) \(item.status.rawValue.uppercased()) [\(item.finding.severity.rawValue)] \(Escape.terminal(item.finding.id)): \(Escape.terminal(item.finding.title))"
+            )
             if let previous = item.previousSeverity { lines.append("      severity \(previous.rawValue) → \(item.finding.severity.rawValue)") }
             for change in item.changes { lines.append("      \(Escape.terminal(change.text))") }
         }

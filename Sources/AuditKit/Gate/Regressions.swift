@@ -179,7 +179,8 @@ package struct RegressionEvaluator: Sendable {
         return Finding(
             check: RegressionRule.checkIdentifier, collection: collection, kind: "regression", subject: evaluation.key,
             severity: evaluation.rule.severity,
-            title: "\(evaluation.key) \(verb) from \(format(median)) (median of the last \(evaluation.runs) run(s)) to \(format(evaluation.current)) (\(change), threshold \(String(format: "%.0f%%", evaluation.rule.threshold * 100)) \(evaluation.rule.worse == .up ? "up" : "down"))",
+            title:
+                "\(evaluation.key) \(verb) from \(format(median)) (median of the last \(evaluation.runs) run(s)) to \(format(evaluation.current)) (\(change), threshold \(String(format: "%.0f%%", evaluation.rule.threshold * 100)) \(evaluation.rule.worse == .up ? "up" : "down"))",
             impact: "A figure that drifts past its usual range is a decay that fixed thresholds miss: something upstream changed.",
             metrics: metrics, facts: [("selector", evaluation.rule.metric), ("worse", evaluation.rule.worse.rawValue)])
     }

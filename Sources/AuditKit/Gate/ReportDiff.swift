@@ -37,8 +37,12 @@ package struct ReportDiff: Sendable {
         // Better: the reverse comparison finds the old finding worse than the new one.
         let reverse = Gate(baseline: Baseline(report: new), relativeTolerance: tolerance, registry: registry)
         for item in gate.findings(.known) + gate.findings(.worse) {
-            guard let oldFinding = old.allFindings.first(where: { $0.id == item.finding.id }), let entry = reverse.baseline.entry(item.finding.id) else { continue }
-            let improved = reverse.worseChanges(oldFinding, entry).map { MetricChange(name: $0.name, old: $0.new, new: $0.old, tolerance: $0.tolerance, absolute: $0.absolute) }
+            guard let oldFinding = old.allFindings.first(where: { $0.id == item.finding.id }), let entry = reverse.baseline.entry(item.finding.id) else {
+                continue
+            }
+            let improved = reverse.worseChanges(oldFinding, entry).map {
+                MetricChange(name: $0.name, old: $0.new, new: $0.old, tolerance: $0.tolerance, absolute: $0.absolute)
+            }
             if !improved.isEmpty || item.finding.severity < oldFinding.severity { better.append((item.finding, improved)) }
         }
         let before = HistoryRecord(report: old), after = HistoryRecord(report: new)
@@ -66,8 +70,16 @@ package struct ReportDiff: Sendable {
         }
         section("NEW", newFindings.map { "[\($0.severity.rawValue)] \(Escape.terminal($0.id)): \(Escape.terminal($0.title))" })
         section("FIXED", fixed.map { "[\($0.severity.rawValue)] \(Escape.terminal($0.id)): \(Escape.terminal($0.title))" })
-        section("WORSE", worse.map { "[\($0.finding.severity.rawValue)] \(Escape.terminal($0.finding.id)): " + $0.changes.map { Escape.terminal($0.text) }.joined(separator: "; ") })
-        section("BETTER", better.map { "[\($0.finding.severity.rawValue)] \(Escape.terminal($0.finding.id)): " + $0.changes.map { Escape.terminal($0.text) }.joined(separator: "; ") })
+        section(
+            "WORSE",
+            worse.map {
+                "[\($0.finding.severity.rawValue)] \(Escape.terminal($0.finding.id)): " + $0.changes.map { Escape.terminal($0.text) }.joined(separator: "; ")
+            })
+        section(
+            "BETTER",
+            better.map {
+                "[\($0.finding.severity.rawValue)] \(Escape.terminal($0.finding.id)): " + $0.changes.map { Escape.terminal($0.text) }.joined(separator: "; ")
+            })
         section("METRICS", metricChanges.map { "\(Escape.terminal($0.key)): \($0.old.map(format) ?? "–") → \($0.new.map(format) ?? "–")" })
         return lines.joined(separator: "\n") + "\n"
     }
@@ -77,12 +89,13 @@ package struct ReportDiff: Sendable {
             .array(items.map { .object([("id", .string($0.id)), ("severity", .string($0.severity.rawValue)), ("title", .string($0.title))]) })
         }
         func changeList(_ items: [(finding: Finding, changes: [MetricChange])]) -> JSONValue {
-            .array(items.map { item in
-                .object([
-                    ("id", .string(item.finding.id)), ("severity", .string(item.finding.severity.rawValue)),
-                    ("changes", .array(item.changes.map { .object([("metric", .string($0.name)), ("old", number($0.old)), ("new", number($0.new))]) })),
-                ])
-            })
+            .array(
+                items.map { item in
+                    .object([
+                        ("id", .string(item.finding.id)), ("severity", .string(item.finding.severity.rawValue)),
+                        ("changes", .array(item.changes.map { .object([("metric", .string($0.name)), ("old", number($0.old)), ("new", number($0.new))]) })),
+                    ])
+                })
         }
         return .object([
             ("schema", .string("mongo-audit/diff")), ("schemaVersion", .integer(1)),
@@ -90,7 +103,10 @@ package struct ReportDiff: Sendable {
             ("new", .object([("database", .string(new.database)), ("startedAt", .string(timestamp(new.startedAt))), ("specSHA256", .string(new.specSHA256))])),
             ("notes", .array(notes.map(JSONValue.string))),
             ("new_findings", findingList(newFindings)), ("fixed", findingList(fixed)), ("worse", changeList(worse)), ("better", changeList(better)),
-            ("metrics", .array(metricChanges.map { .object([("key", .string($0.key)), ("old", $0.old.map(number) ?? .null), ("new", $0.new.map(number) ?? .null)]) })),
+            (
+                "metrics",
+                .array(metricChanges.map { .object([("key", .string($0.key)), ("old", $0.old.map(number) ?? .null), ("new", $0.new.map(number) ?? .null)]) })
+            ),
         ])
     }
 }

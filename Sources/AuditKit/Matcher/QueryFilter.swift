@@ -144,7 +144,8 @@ final class FilterParser {
 
     private var size = 0
 
-    static let unsupportedNote = "supported: $eq $ne $gt $gte $lt $lte $in $nin $exists $type $regex $options $size $all "
+    static let unsupportedNote =
+        "supported: $eq $ne $gt $gte $lt $lte $in $nin $exists $type $regex $options $size $all "
         + "$elemMatch $not $and $or $nor $expr $comment"
 
     /// The filter of `node`, a mapping (Extended JSON values such as `{$date: ...}` allowed).
@@ -194,8 +195,9 @@ final class FilterParser {
         guard depth < SpecNode.maxDepth else { throw node.error("nested deeper than \(SpecNode.maxDepth) levels") }
         switch node.node {
         case .mapping:
-            return "{" + (try node.mapping().map { "\(JSONValue.string($0.key).text(pretty: false)): \(try json($0.value, depth: depth + 1))" }
-                .joined(separator: ", ")) + "}"
+            return "{"
+                + (try node.mapping().map { "\(JSONValue.string($0.key).text(pretty: false)): \(try json($0.value, depth: depth + 1))" }
+                    .joined(separator: ", ")) + "}"
         case .sequence:
             return "[" + (try node.array().map { try json($0, depth: depth + 1) }.joined(separator: ", ")) + "]"
         default:
@@ -447,7 +449,8 @@ final class FilterParser {
                 case .int32, .int64, .double:
                     let code = item.doubleValue ?? 0
                     guard code == code.rounded(), code >= -1, code <= 127,
-                        let type = BSONType(rawValue: code == -1 ? 0xFF : UInt8(code)) else {
+                        let type = BSONType(rawValue: code == -1 ? 0xFF : UInt8(code))
+                    else {
                         throw itemNode.error("unknown type number \(code)")
                     }
                     types.insert(type.rawValue)

@@ -108,9 +108,11 @@ struct PathCounters {
         iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         func date(_ ms: Int64) -> String { iso.string(from: Date(timeIntervalSince1970: Double(ms) / 1000)) }
         let counts = UnsafeBufferPointer(start: topCounts, count: topCount)
-        let topValues: [(JSONValue, Int)]? = tracking
-            ? Array(zip(kept, counts).sorted { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0.text(pretty: false) < $1.0.text(pretty: false)) }
-                .prefix(Self.topValueLimit))
+        let topValues: [(JSONValue, Int)]? =
+            tracking
+            ? Array(
+                zip(kept, counts).sorted { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0.text(pretty: false) < $1.0.text(pretty: false)) }
+                    .prefix(Self.topValueLimit))
             : nil
         let hasNumbers = numberMin <= numberMax, hasDates = dateMin <= dateMax
         return PathProfile(
@@ -121,7 +123,8 @@ struct PathCounters {
             dateMin: hasDates ? date(dateMin) : nil, dateMax: hasDates ? date(dateMax) : nil,
             stringLengthMin: stringLengthMax >= 0 ? stringLengthMin : nil, stringLengthMax: stringLengthMax >= 0 ? stringLengthMax : nil,
             arrayLengthMin: arrayLengthMax >= 0 ? arrayLengthMin : nil, arrayLengthMax: arrayLengthMax >= 0 ? arrayLengthMax : nil,
-            distinctEstimate: values == 0 ? 0 : Int(HyperLogLog.estimate(of: UnsafeBufferPointer(start: registers, count: HyperLogLog.registerCount)).rounded()),
+            distinctEstimate: values == 0
+                ? 0 : Int(HyperLogLog.estimate(of: UnsafeBufferPointer(start: registers, count: HyperLogLog.registerCount)).rounded()),
             distinctExact: tracking ? topCount : nil, topValues: topValues)
     }
 }

@@ -53,9 +53,13 @@ public struct PathProfile: Sendable {
             fields += [("arrayLengthMin", .integer(Int64(arrayLengthMin))), ("arrayLengthMax", .integer(Int64(arrayLengthMax)))]
         }
         fields.append(
-            ("distinct", .object([
-                ("estimate", .integer(Int64(distinctEstimate))), ("standardError", .number(HyperLogLog.standardError)),
-            ] + (distinctExact.map { [("exact", JSONValue.integer(Int64($0)))] } ?? []))))
+            (
+                "distinct",
+                .object(
+                    [
+                        ("estimate", .integer(Int64(distinctEstimate))), ("standardError", .number(HyperLogLog.standardError)),
+                    ] + (distinctExact.map { [("exact", JSONValue.integer(Int64($0)))] } ?? []))
+            ))
         if let topValues {
             fields.append(("topValues", .array(topValues.map { .object([("value", $0.0), ("count", .integer(Int64($0.1)))]) })))
         }
@@ -118,7 +122,8 @@ public struct ProfileReport: Sendable {
 
     /// A table per collection: one line per path, indented by depth.
     public var text: String {
-        var out = "database \"\(Escape.terminal(database))\" on MongoDB \(Escape.terminal(serverVersion)), "
+        var out =
+            "database \"\(Escape.terminal(database))\" on MongoDB \(Escape.terminal(serverVersion)), "
             + String(format: "%.2f s", durationSeconds) + "\n"
         for collection in collections {
             out += "\n\(Escape.terminal(collection.collection)): \(collection.documents) document(s)"

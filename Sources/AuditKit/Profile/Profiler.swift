@@ -50,9 +50,10 @@ public final class CollectionProfiler {
         let shapeCache = UnsafeMutablePointer<Int32>.allocate(capacity: shapeCacheCount)
         shapeCache.initialize(repeating: 0, count: shapeCacheCount)
         hot = .allocate(capacity: 1)
-        hot.initialize(to: HotState(
-            counters: .allocate(capacity: max(maxPaths, 1)), shapeCache: shapeCache, shapeCacheCount: shapeCacheCount,
-            keyArena: .allocate(byteCount: keyArenaCapacity, alignment: 1)))
+        hot.initialize(
+            to: HotState(
+                counters: .allocate(capacity: max(maxPaths, 1)), shapeCache: shapeCache, shapeCacheCount: shapeCacheCount,
+                keyArena: .allocate(byteCount: keyArenaCapacity, alignment: 1)))
     }
 
     deinit {
@@ -258,7 +259,8 @@ private struct Walker {
             if let guess = guessedChild(of: parent, position: position) {
                 guard let element = cursor.next(expecting: key(of: guess)) else { break }
                 value = element.value
-                path = element.matched
+                path =
+                    element.matched
                     ? guess : lookUpChild(of: parent, position: position, key: element.name, depth: depth, underArray: underArray)
             } else {
                 guard let element = cursor.next() else { break }

@@ -48,7 +48,8 @@ public struct StarterSpec: Sendable {
             """
         out += try entries(StarterInput(spec: self, database: database, profile: profile, collection: nil))
         for collection in profile.collections where StarterInput.survivesLoading(collection.collection) {
-            out += "\n  # ---- \(Escape.yamlComment(collection.collection)): \(collection.documents) document(s)\(collection.sampled != nil ? " in the sample" : ""), \(collection.paths.count) path(s)\n"
+            out +=
+                "\n  # ---- \(Escape.yamlComment(collection.collection)): \(collection.documents) document(s)\(collection.sampled != nil ? " in the sample" : ""), \(collection.paths.count) path(s)\n"
             guard collection.documents > 0 else {
                 out += "  # (empty: no field rules)\n"
                 continue
@@ -110,7 +111,8 @@ public indirect enum StarterValue: Sendable {
             case .integer(let integer): return scalar(String(integer), .plain)
             // A double keeps its point (`5.0`), so it reads back as a double: a partial filter compares by type.
             case .number(let number) where number.isFinite: return scalar("\(number)", .plain)
-            case .number(let number): return StarterValue.data([("$numberDouble", .text(number.isNaN ? "NaN" : number > 0 ? "Infinity" : "-Infinity"))], flow: true).node
+            case .number(let number):
+                return StarterValue.data([("$numberDouble", .text(number.isNaN ? "NaN" : number > 0 ? "Infinity" : "-Infinity"))], flow: true).node
             case .string(let text): return scalar(text, .doubleQuoted)
             case .array(let items): return StarterValue.list(items.map(StarterValue.json), flow: true).node
             case .object(let pairs): return StarterValue.data(pairs.map { ($0.0, .json($0.1)) }, flow: true).node
@@ -183,7 +185,8 @@ public struct StarterInput {
 
     /// A path every check reads the same way: dotted names of plain keys, no array elements.
     public static func isPlainPath(_ path: String) -> Bool {
-        !path.contains("[]") && !path.hasPrefix("$") && !path.split(separator: ".", omittingEmptySubsequences: false).contains { $0.isEmpty || $0.hasPrefix("$") }
+        !path.contains("[]") && !path.hasPrefix("$")
+            && !path.split(separator: ".", omittingEmptySubsequences: false).contains { $0.isEmpty || $0.hasPrefix("$") }
             && survivesLoading(path)
     }
 

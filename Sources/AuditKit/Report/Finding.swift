@@ -6,7 +6,7 @@ import MongoKit
 public struct Finding: Equatable, Sendable {
     /// Stable identity: `check/collection/kind[/subject]`, built from what the finding is about and never
     /// from its figures, so baselines and trends can follow it from one audit to the next.
-    public var id: String { [check, collection ?? "-", kind] .joined(separator: "/") + (subject.map { "/\($0)" } ?? "") }
+    public var id: String { [check, collection ?? "-", kind].joined(separator: "/") + (subject.map { "/\($0)" } ?? "") }
     public var check: String
     public var collection: String?
     /// What sort of finding within its check, in snake_case (`missing_index`, `end_before_start`, …).

@@ -73,7 +73,8 @@ extension GateResult {
         let listed = findings.filter { $0.status == .new || $0.status == .worse }
         if !listed.isEmpty { lines.append("") }
         for item in listed {
-            var line = "- **\(item.status.rawValue)** (\(item.finding.severity.rawValue)) `\(Escape.markdownCode(item.finding.id))`: \(Escape.markdownText(item.finding.title))"
+            var line =
+                "- **\(item.status.rawValue)** (\(item.finding.severity.rawValue)) `\(Escape.markdownCode(item.finding.id))`: \(Escape.markdownText(item.finding.title))"
             if !item.changes.isEmpty { line += " — " + item.changes.map { Escape.markdownText($0.text) }.joined(separator: "; ") }
             lines.append(line)
         }
@@ -113,7 +114,8 @@ public struct SARIFReporter: Reporter {
         let rules: [JSONValue] = checkIds.map { id in
             let description = context.registry.check(identifier: id)?.description
             let name = description?.name ?? (id == RegressionRule.checkIdentifier ? "Regressions" : id)
-            let summary = description?.summary
+            let summary =
+                description?.summary
                 ?? (id == RegressionRule.checkIdentifier
                     ? "A metric of the audit history moved past its threshold compared with the median of the last runs." : id)
             let severity = description?.defaultSeverity ?? .medium
@@ -150,7 +152,10 @@ public struct SARIFReporter: Reporter {
                     fields.append(("baselineState", .string(state)))
                 }
                 fields.append(
-                    ("properties", .object([("severity", .string(finding.severity.rawValue)), ("findingId", .string(finding.id)), ("metrics", finding.metrics.json)])))
+                    (
+                        "properties",
+                        .object([("severity", .string(finding.severity.rawValue)), ("findingId", .string(finding.id)), ("metrics", finding.metrics.json)])
+                    ))
                 results.append(.object(fields))
             }
         }
@@ -256,11 +261,13 @@ public struct GitHubReporter: Reporter {
                 var message = (finding.collection.map { "\($0): " } ?? "") + finding.title + "\n" + finding.impact
                 if let fix = finding.fix { message += "\nfix: \(fix)" }
                 lines.append(
-                    "::\(command) file=\(Escape.workflowProperty(report.specFile)),line=\(result.specLine ?? 1),title=\(Escape.workflowProperty(title))::\(Escape.workflowMessage(message))")
+                    "::\(command) file=\(Escape.workflowProperty(report.specFile)),line=\(result.specLine ?? 1),title=\(Escape.workflowProperty(title))::\(Escape.workflowMessage(message))"
+                )
             }
             if result.status == .notRun {
                 lines.append(
-                    "::warning file=\(Escape.workflowProperty(report.specFile)),line=\(result.specLine ?? 1),title=\(Escape.workflowProperty("\(result.check) not run"))::\(Escape.workflowMessage(result.reason ?? ""))")
+                    "::warning file=\(Escape.workflowProperty(report.specFile)),line=\(result.specLine ?? 1),title=\(Escape.workflowProperty("\(result.check) not run"))::\(Escape.workflowMessage(result.reason ?? ""))"
+                )
             }
         }
         for entry in context.gate?.fixed ?? [] { lines.append("::notice title=fixed::\(Escape.workflowMessage("\(entry.id) is fixed since the baseline"))") }

@@ -20,7 +20,8 @@ public struct JUnitReporter: Reporter {
         }
         let time = seconds(reports.map(\.durationSeconds).reduce(0, +))
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        xml += "<testsuites name=\"mongo-audit\" tests=\"\(counts.map(\.tests).reduce(0, +))\" failures=\"\(counts.map(\.failures).reduce(0, +))\" errors=\"\(counts.map(\.errors).reduce(0, +))\" time=\"\(time)\">\n"
+        xml +=
+            "<testsuites name=\"mongo-audit\" tests=\"\(counts.map(\.tests).reduce(0, +))\" failures=\"\(counts.map(\.failures).reduce(0, +))\" errors=\"\(counts.map(\.errors).reduce(0, +))\" time=\"\(time)\">\n"
         for (report, count) in zip(reports, counts) { xml += suite(report, failures: count.failures, errors: count.errors) }
         xml += "</testsuites>\n"
         return xml
@@ -28,7 +29,8 @@ public struct JUnitReporter: Reporter {
 
     private func suite(_ report: AuditReport, failures: Int, errors: Int) -> String {
         var xml = ""
-        xml += "  <testsuite name=\"\(Escape.xmlAttribute("mongo-audit \(report.database)"))\" tests=\"\(report.checks.count)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"0\" time=\"\(seconds(report.durationSeconds))\" timestamp=\"\(timestamp(report.startedAt))\">\n"
+        xml +=
+            "  <testsuite name=\"\(Escape.xmlAttribute("mongo-audit \(report.database)"))\" tests=\"\(report.checks.count)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"0\" time=\"\(seconds(report.durationSeconds))\" timestamp=\"\(timestamp(report.startedAt))\">\n"
         xml += "    <properties>\n"
         for (name, value) in [
             ("server_version", report.serverVersion), ("spec_file", report.specFile), ("spec_sha256", report.specSHA256),
@@ -39,13 +41,15 @@ public struct JUnitReporter: Reporter {
         xml += "    </properties>\n"
         for result in report.checks {
             let name = result.collection.map { "\(result.check) (\($0))" } ?? result.check
-            xml += "    <testcase classname=\"mongo-audit.\(Escape.xmlAttribute(report.database))\" name=\"\(Escape.xmlAttribute(name))\" time=\"\(seconds(result.durationSeconds))\">\n"
+            xml +=
+                "    <testcase classname=\"mongo-audit.\(Escape.xmlAttribute(report.database))\" name=\"\(Escape.xmlAttribute(name))\" time=\"\(seconds(result.durationSeconds))\">\n"
             let gated = result.findings.filter { $0.severity >= report.failOn }
             if result.status == .notRun {
                 xml += "      <error message=\"\(Escape.xmlAttribute(result.reason ?? "not run"))\" type=\"not_run\"/>\n"
             } else if !gated.isEmpty {
                 let message = gated.map { "[\($0.severity.rawValue)] \($0.title)" }.joined(separator: "; ")
-                xml += "      <failure message=\"\(Escape.xmlAttribute(message))\" type=\"\(gated.map(\.severity).max()!.rawValue)\">\(Escape.xmlText(describe(gated)))</failure>\n"
+                xml +=
+                    "      <failure message=\"\(Escape.xmlAttribute(message))\" type=\"\(gated.map(\.severity).max()!.rawValue)\">\(Escape.xmlText(describe(gated)))</failure>\n"
             }
             let other = result.findings.filter { $0.severity < report.failOn }
             if !other.isEmpty { xml += "      <system-out>\(Escape.xmlText(describe(other)))</system-out>\n" }

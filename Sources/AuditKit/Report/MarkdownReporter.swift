@@ -26,7 +26,9 @@ public struct MarkdownReporter: Reporter {
         lines.append("| check | collection | status | findings |")
         lines.append("| --- | --- | --- | ---: |")
         for result in report.checks {
-            lines.append("| `\(result.check)` | \(Escape.markdownText(result.collection ?? "")) | \(result.status.rawValue) | \(result.findings.filter { $0.severity > .info }.count) |")
+            lines.append(
+                "| `\(result.check)` | \(Escape.markdownText(result.collection ?? "")) | \(result.status.rawValue) | \(result.findings.filter { $0.severity > .info }.count) |"
+            )
         }
         for severity in Severity.descending where severity > .info {
             let findings = report.allFindings.filter { $0.severity == severity }
@@ -35,7 +37,8 @@ public struct MarkdownReporter: Reporter {
             lines.append("### \(severity.rawValue.capitalized) (\(findings.count))")
             for finding in findings {
                 lines.append("")
-                lines.append("- **\(Escape.markdownText(finding.collection.map { "\($0): " } ?? ""))\(Escape.markdownText(finding.title))** (`\(finding.check)`)")
+                lines.append(
+                    "- **\(Escape.markdownText(finding.collection.map { "\($0): " } ?? ""))\(Escape.markdownText(finding.title))** (`\(finding.check)`)")
                 lines.append("  - why: \(Escape.markdownText(finding.impact))")
                 if let fix = finding.fix { lines.append("  - fix: `\(Escape.markdownCode(fix))`") }
                 for line in detailLines(finding) { lines.append("  - \(Escape.markdownText(line))") }

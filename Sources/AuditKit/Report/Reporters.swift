@@ -37,7 +37,9 @@ public struct TextReporter: Reporter {
         let style = TerminalStyle(enabled: colour)
         var lines: [String] = []
         lines.append(
-            style.bold("\(Escape.terminal(report.tool)): database \"\(Escape.terminal(report.database))\" on MongoDB \(Escape.terminal(report.serverVersion)) (\(Escape.terminal(report.target)))"))
+            style.bold(
+                "\(Escape.terminal(report.tool)): database \"\(Escape.terminal(report.database))\" on MongoDB \(Escape.terminal(report.serverVersion)) (\(Escape.terminal(report.target)))"
+            ))
         let checksum = String(report.specSHA256.prefix(12))
         lines.append(
             "spec \(Escape.terminal(report.specFile)) (sha256 \(checksum)), \(report.checks.count) checks, "
@@ -58,7 +60,9 @@ public struct TextReporter: Reporter {
         }
         for result in report.checks where result.status == .notRun {
             lines.append("")
-            lines.append(style.yellow("NOT RUN: \(result.check)\(result.collection.map { " on \(Escape.terminal($0))" } ?? ""): \(Escape.terminal(result.reason ?? ""))"))
+            lines.append(
+                style.yellow("NOT RUN: \(result.check)\(result.collection.map { " on \(Escape.terminal($0))" } ?? ""): \(Escape.terminal(result.reason ?? ""))")
+            )
         }
         lines.append("")
         let s = report.summary

@@ -9,10 +9,15 @@ struct GateOptions: ParsableArguments {
     @Option(name: .long, help: "Compare with this baseline (written by `mongo-audit baseline`): fail only on new findings and on known ones that got worse.")
     var baseline: String?
 
-    @Option(name: .long, help: "Relative growth of a baselined finding's figures that still counts as known (default 0.2, i.e. 20%; `tolerances:` in the spec sets absolute ones per check).")
+    @Option(
+        name: .long,
+        help:
+            "Relative growth of a baselined finding's figures that still counts as known (default 0.2, i.e. 20%; `tolerances:` in the spec sets absolute ones per check)."
+    )
     var tolerance = 0.2
 
-    @Option(name: .long, help: "Append this audit's figures to a history: a JSON Lines file, or mongodb://host/database[.collection] (not the audited database).")
+    @Option(
+        name: .long, help: "Append this audit's figures to a history: a JSON Lines file, or mongodb://host/database[.collection] (not the audited database).")
     var history: String?
 
     @Flag(name: .long, help: "Allow --history to write into the audited database.")
@@ -46,7 +51,8 @@ struct GateOptions: ParsableArguments {
                 case .mongo(let uri, let historyDatabase, let collection):
                     guard historyDatabase != database || force else {
                         printError(
-                            "--history \(Redactor.redactedURI(uri)) names database \"\(historyDatabase)\", the audited database; the audit only reads, so its history goes elsewhere (give --force if that is another deployment)")
+                            "--history \(Redactor.redactedURI(uri)) names database \"\(historyDatabase)\", the audited database; the audit only reads, so its history goes elsewhere (give --force if that is another deployment)"
+                        )
                         throw AuditExit(code: .invalidInput)
                     }
                     let client = try connection.timeouts.client(uri: uri)

@@ -33,7 +33,8 @@ struct MigrationTarget: ParsableArguments {
         do {
             return try MigrationDirectory(path: dir).loadMigrations()
         } catch let error as SpecError where error.file == dir {
-            throw SpecError(file: error.file, line: error.line, column: error.column, field: error.field, message: error.message + " (create it, or pass --dir)")
+            throw SpecError(
+                file: error.file, line: error.line, column: error.column, field: error.field, message: error.message + " (create it, or pass --dir)")
         }
     }
 

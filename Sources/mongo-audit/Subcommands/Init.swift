@@ -28,6 +28,8 @@ struct Init: ParsableCommand {
         }
         try specFile.writeOrExit(result.text)
         let documents = result.profile.collections.reduce(0) { $0 + $1.documents }
-        print("wrote \(output): \(result.profile.collections.count) collection(s), \(documents) document(s) profiled; check it with: mongo-audit audit --spec \(output)")
+        print(
+            "wrote \(output): \(result.profile.collections.count) collection(s), \(documents) document(s) profiled; check it with: mongo-audit audit --spec \(output)"
+        )
     }
 }

@@ -47,10 +47,13 @@ struct MigrateEmit: ParsableCommand {
         let file = try directory.nextFile(title: title)
         let count = groups.map(\.indexes.count).reduce(0, +)
         // A migration bound to fail says so in the file itself, where the person applying it reads.
-        let description = "Create the \(count) index(es) the critical_indexes check of \(spec) found missing in \(databaseName)"
+        let description =
+            "Create the \(count) index(es) the critical_indexes check of \(spec) found missing in \(databaseName)"
             + warnings.map { ". WARNING, this migration fails until fixed: \($0)" }.joined()
         try directory.write(MigrationTemplate.createIndexes(groups, description: description), to: file)
-        print(Escape.terminal("wrote \(file): creates \(groups.map { "\($0.indexes.map(\.name).joined(separator: ", ")) on \($0.collection)" }.joined(separator: "; "))"))
+        print(
+            Escape.terminal(
+                "wrote \(file): creates \(groups.map { "\($0.indexes.map(\.name).joined(separator: ", ")) on \($0.collection)" }.joined(separator: "; "))"))
         for warning in warnings { print("warning: \(Escape.terminal(warning))") }
         print("next: mongo-audit migrate plan --database \(Escape.terminal(databaseName))")
     }

@@ -19,8 +19,9 @@ struct MigrateResolve: ParsableCommand {
         try reportingMigrationErrors {
             let resolution = try runner.resolve(version: version)
             if case .forgotRecord(let version, let state) = resolution {
-                print("forgot the \(state.rawValue) record of migration \(version); `mongo-audit migrate apply` runs it again "
-                    + "(its operations skip what is already done)")
+                print(
+                    "forgot the \(state.rawValue) record of migration \(version); `mongo-audit migrate apply` runs it again "
+                        + "(its operations skip what is already done)")
             } else {
                 print(Escape.terminal(resolution.description))
             }

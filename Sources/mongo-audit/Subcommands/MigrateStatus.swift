@@ -28,15 +28,18 @@ struct MigrateStatus: ParsableCommand {
 extension MigrationStatus {
     /// One line for `migrate status`.
     var line: String {
-        var text = "\(String(version).padding(toLength: 6, withPad: " ", startingAt: 0)) \(state.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) \(title)"
+        var text =
+            "\(String(version).padding(toLength: 6, withPad: " ", startingAt: 0)) \(state.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) \(title)"
         if let record {
             switch state {
             case .applied: text += "  (applied \(record.whenAndWho))"
             case .failed: text += "  (\(record.error ?? "failed")) -> fix it, then `migrate resolve \(version)`, or `migrate down`"
-            case .interrupted: text += "  (dirty: started \(ISO8601DateFormatter().string(from: record.startedAt)) by \(record.host); `migrate apply` resumes it)"
+            case .interrupted:
+                text += "  (dirty: started \(ISO8601DateFormatter().string(from: record.startedAt)) by \(record.host); `migrate apply` resumes it)"
             case .reverting: text += "  (dirty: a down stopped half way; `migrate down` finishes it)"
             case .changed:
-                text += "  (file checksum \(migration?.checksum.prefix(12) ?? "") differs from the recorded \(record.checksum.prefix(12)); "
+                text +=
+                    "  (file checksum \(migration?.checksum.prefix(12) ?? "") differs from the recorded \(record.checksum.prefix(12)); "
                     + "restore the file or `migrate resolve \(version)`)"
             case .missingFile: text += "  (applied \(record.whenAndWho); file \(record.file) not found)"
             case .pending: break

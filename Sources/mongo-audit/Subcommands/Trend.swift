@@ -69,10 +69,26 @@ struct Trend: ParsableCommand {
         case .json:
             let json = JSONValue.object([
                 ("schema", .string("mongo-audit/trend")), ("schemaVersion", .integer(1)),
-                ("runs", .array(records.map { .object([("startedAt", .string(isoTime($0.startedAt))), ("database", .string($0.database)), ("outcome", .string($0.outcome)), ("serverVersion", .string($0.serverVersion))]) })),
-                ("metrics", .array(series.map { key, values in
-                    .object([("key", .string(key)), ("values", .array(values.map { $0.map { v in Int64(exactly: v).map(JSONValue.integer) ?? .number(v) } ?? .null }))])
-                })),
+                (
+                    "runs",
+                    .array(
+                        records.map {
+                            .object([
+                                ("startedAt", .string(isoTime($0.startedAt))), ("database", .string($0.database)), ("outcome", .string($0.outcome)),
+                                ("serverVersion", .string($0.serverVersion)),
+                            ])
+                        })
+                ),
+                (
+                    "metrics",
+                    .array(
+                        series.map { key, values in
+                            .object([
+                                ("key", .string(key)),
+                                ("values", .array(values.map { $0.map { v in Int64(exactly: v).map(JSONValue.integer) ?? .number(v) } ?? .null })),
+                            ])
+                        })
+                ),
             ])
             print(json.text())
         case .text:
@@ -80,9 +96,12 @@ struct Trend: ParsableCommand {
                 print("no audits in the history\(database.map { " for database \"\(Escape.terminal($0))\"" } ?? "")")
                 return
             }
-            print("\(records.count) audit(s) of \(databases.sorted().map { "\"\(Escape.terminal($0))\"" }.joined(separator: ", ")) from \(isoTime(records.first!.startedAt)) to \(isoTime(records.last!.startedAt))")
+            print(
+                "\(records.count) audit(s) of \(databases.sorted().map { "\"\(Escape.terminal($0))\"" }.joined(separator: ", ")) from \(isoTime(records.first!.startedAt)) to \(isoTime(records.last!.startedAt))"
+            )
             let width = min(max(keys.map(\.count).max() ?? 6, 6), 90)
-            print(pad("metric", width) + "  " + ["first", "latest", "change", "min", "max"].map { pad($0, 10, right: true) }.joined(separator: " ") + "  trend")
+            print(
+                pad("metric", width) + "  " + ["first", "latest", "change", "min", "max"].map { pad($0, 10, right: true) }.joined(separator: " ") + "  trend")
             for (key, values) in series {
                 let present = values.compactMap { $0 }
                 guard let first = present.first, let latest = present.last else { continue }
@@ -99,11 +118,12 @@ func sparkline(_ values: [Double?]) -> String {
     let bars = Array("▁▂▃▄▅▆▇█")
     let present = values.compactMap { $0 }
     guard let low = present.min(), let high = present.max() else { return "" }
-    return String(values.map { value -> Character in
-        guard let value else { return " " }
-        guard high > low else { return bars[3] }
-        return bars[min(bars.count - 1, Int((value - low) / (high - low) * Double(bars.count - 1) + 0.5))]
-    })
+    return String(
+        values.map { value -> Character in
+            guard let value else { return " " }
+            guard high > low else { return bars[3] }
+            return bars[min(bars.count - 1, Int((value - low) / (high - low) * Double(bars.count - 1) + 0.5))]
+        })
 }
 
 func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
